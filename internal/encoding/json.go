@@ -1,0 +1,151 @@
+package encoding
+
+import (
+	"encoding/base64"
+	"math"
+	"strconv"
+	"unicode"
+	"unicode/utf8"
+)
+
+const hexDigits = "0123456789abcdef"
+
+// safeASCII reports the ASCII bytes that may appear inside a JSON string as
+// they are.
+var safeASCII = func() (t [utf8.RuneSelf]bool) {
+	for c := 0x20; c < utf8.RuneSelf; c++ {
+		t[c] = c != '"' && c != '\\'
+	}
+	return t
+}()
+
+// appendString appends s as a quoted JSON string. Invalid UTF-8 becomes
+// U+FFFD so that every line stays valid UTF-8, control characters are
+// escaped, and U+2028/U+2029 are escaped because JavaScript consumers of NDJSON
+// treat them as line terminators.
+func appendString(dst []byte, s string) []byte {
+	dst = append(dst, '"')
+	start := 0
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			if safeASCII[c] {
+				i++
+				continue
+			}
+			dst = append(dst, s[start:i]...)
+			dst = appendEscapedASCII(dst, c)
+			i++
+			start = i
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		switch {
+		case r == utf8.RuneError && size == 1:
+			dst = append(dst, s[start:i]...)
+			dst = append(dst, `\ufffd`...)
+		case r == '\u2028' || r == '\u2029':
+			dst = append(dst, s[start:i]...)
+			dst = append(dst, '\\', 'u', '2', '0', '2', hexDigits[r&0xF])
+		default:
+			i += size
+			continue
+		}
+		i += size
+		start = i
+	}
+	dst = append(dst, s[start:]...)
+	return append(dst, '"')
+}
+
+func appendEscapedASCII(dst []byte, c byte) []byte {
+	switch c {
+	case '"', '\\':
+		return append(dst, '\\', c)
+	case '\n':
+		return append(dst, '\\', 'n')
+	case '\r':
+		return append(dst, '\\', 'r')
+	case '\t':
+		return append(dst, '\\', 't')
+	default:
+		return append(dst, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xF])
+	}
+}
+
+// appendUpperString appends s upper-cased, with the same escaping as
+// appendString, without allocating an upper-cased copy first.
+func appendUpperString(dst []byte, s string) []byte {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c >= utf8.RuneSelf || ('a' <= c && c <= 'z') {
+			return appendString(dst, upperSlow(s))
+		}
+	}
+	return appendString(dst, s)
+}
+
+// upperSlow is only reached for severity texts that need case mapping, which
+// the SDK's own bridges never produce (they send upper-case names).
+func upperSlow(s string) string {
+	b := make([]byte, 0, len(s))
+	for _, r := range s {
+		if 'a' <= r && r <= 'z' {
+			b = append(b, byte(r-'a'+'A'))
+			continue
+		}
+		b = utf8.AppendRune(b, unicode.ToUpper(r))
+	}
+	return string(b)
+}
+
+// appendFloat writes f as a JSON number. NaN and infinities have no JSON
+// number form; they are written as the strings protojson uses ("NaN",
+// "Infinity", "-Infinity") in both formats, so a consumer needs one rule.
+func appendFloat(dst []byte, f float64) []byte {
+	switch {
+	case math.IsNaN(f):
+		return append(dst, `"NaN"`...)
+	case math.IsInf(f, 1):
+		return append(dst, `"Infinity"`...)
+	case math.IsInf(f, -1):
+		return append(dst, `"-Infinity"`...)
+	}
+	// The same cut-over as encoding/json: plain notation for human-sized
+	// numbers, exponent notation for the rest.
+	format := byte('f')
+	if abs := math.Abs(f); abs != 0 && (abs < 1e-6 || abs >= 1e21) {
+		format = 'e'
+	}
+	dst = strconv.AppendFloat(dst, f, format, -1, 64)
+	if format == 'e' {
+		// Turn e-09 into e-9.
+		if n := len(dst); n >= 4 && dst[n-4] == 'e' && dst[n-3] == '-' && dst[n-2] == '0' {
+			dst[n-2] = dst[n-1]
+			dst = dst[:n-1]
+		}
+	}
+	return dst
+}
+
+func appendBase64(dst []byte, b []byte) []byte {
+	dst = append(dst, '"')
+	dst = base64.StdEncoding.AppendEncode(dst, b)
+	return append(dst, '"')
+}
+
+// appendKey appends "key": with the key escaped like any string.
+func appendKey(dst []byte, key string) []byte {
+	dst = appendString(dst, key)
+	return append(dst, ':')
+}
+
+// appendComma writes the separator a new member or element needs: none right
+// after an opening brace or bracket, a comma otherwise. Deriving it from the
+// buffer keeps the encoders free of "first" flags.
+func appendComma(dst []byte) []byte {
+	if n := len(dst); n > 0 && dst[n-1] != '{' && dst[n-1] != '[' && dst[n-1] != ':' {
+		return append(dst, ',')
+	}
+	return dst
+}

@@ -1,0 +1,67 @@
+package encoding
+
+import (
+	"math"
+	"time"
+)
+
+var (
+	minTime = time.Date(0, 1, 1, 0, 0, 0, 0, time.UTC)
+	maxTime = time.Date(9999, 12, 31, 23, 59, 59, 999_000_000, time.UTC)
+	// maxUnixNano is the last instant UnixNano can represent (in 2262).
+	maxUnixNano = time.Unix(0, math.MaxInt64)
+)
+
+// appendRFC3339Millis writes t as a quoted RFC 3339 UTC timestamp with exactly
+// three fractional digits and a Z suffix, the form the envelope schema's
+// pattern demands. Times outside years 0000-9999 are clamped so the pattern
+// always holds.
+func appendRFC3339Millis(dst []byte, t time.Time) []byte {
+	t = t.UTC()
+	if t.Before(minTime) {
+		t = minTime
+	} else if t.After(maxTime) {
+		t = maxTime
+	}
+	year, month, day := t.Date()
+	hour, minute, sec := t.Clock()
+	ms := t.Nanosecond() / int(time.Millisecond)
+	dst = append(dst, '"')
+	dst = appendDigits(dst, year, 4)
+	dst = append(dst, '-')
+	dst = appendDigits(dst, int(month), 2)
+	dst = append(dst, '-')
+	dst = appendDigits(dst, day, 2)
+	dst = append(dst, 'T')
+	dst = appendDigits(dst, hour, 2)
+	dst = append(dst, ':')
+	dst = appendDigits(dst, minute, 2)
+	dst = append(dst, ':')
+	dst = appendDigits(dst, sec, 2)
+	dst = append(dst, '.')
+	dst = appendDigits(dst, ms, 3)
+	return append(dst, 'Z', '"')
+}
+
+// appendDigits writes the non-negative v zero-padded to width digits.
+func appendDigits(dst []byte, v, width int) []byte {
+	var tmp [8]byte
+	for i := width - 1; i >= 0; i-- {
+		tmp[i] = byte('0' + v%10)
+		v /= 10
+	}
+	return append(dst, tmp[:width]...)
+}
+
+// unixNano returns t as nanoseconds since the Unix epoch for OTLP's fixed64
+// fields: zero for the zero time, and clamped to the representable, unsigned
+// range otherwise.
+func unixNano(t time.Time) uint64 {
+	if t.IsZero() || t.Unix() < 0 {
+		return 0
+	}
+	if t.After(maxUnixNano) {
+		return math.MaxInt64
+	}
+	return uint64(t.UnixNano())
+}

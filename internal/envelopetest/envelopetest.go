@@ -1,0 +1,58 @@
+// Package envelopetest checks encoded lines against fapilog's log envelope
+// v1.1 JSON Schema. It is imported by tests only.
+package envelopetest
+
+import (
+	"bytes"
+	_ "embed"
+	"fmt"
+	"sync"
+	"testing"
+
+	"github.com/santhosh-tekuri/jsonschema/v6"
+)
+
+// Schema is a copy of ../shared/schemas/log_envelope_v1.json, embedded so tests
+// run from any directory; TestSchemaCopyIsCurrent keeps it in step.
+//
+//go:embed log_envelope_v1.json
+var Schema []byte
+
+var compiled = sync.OnceValues(func() (*jsonschema.Schema, error) {
+	doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(Schema))
+	if err != nil {
+		return nil, err
+	}
+	c := jsonschema.NewCompiler()
+	if err := c.AddResource("log_envelope_v1.json", doc); err != nil {
+		return nil, err
+	}
+	return c.Compile("log_envelope_v1.json")
+})
+
+// Validate returns an error unless line is one JSON document that satisfies
+// the envelope schema.
+func Validate(line []byte) error {
+	sch, err := compiled()
+	if err != nil {
+		return fmt.Errorf("compile schema: %w", err)
+	}
+	inst, err := jsonschema.UnmarshalJSON(bytes.NewReader(line))
+	if err != nil {
+		return fmt.Errorf("not JSON: %w: %q", err, line)
+	}
+	if err := sch.Validate(inst); err != nil {
+		return fmt.Errorf("schema: %w: %s", err, line)
+	}
+	return nil
+}
+
+// RequireValid fails t unless every line validates.
+func RequireValid(t testing.TB, lines ...[]byte) {
+	t.Helper()
+	for _, l := range lines {
+		if err := Validate(l); err != nil {
+			t.Fatal(err)
+		}
+	}
+}

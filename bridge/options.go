@@ -1,0 +1,52 @@
+package bridge
+
+import (
+	"go.opentelemetry.io/otel/metric"
+
+	"github.com/fapilog/fapilog-otel/internal/encoding"
+)
+
+// Format selects how records are encoded before they reach the sink.
+type Format = encoding.Format
+
+const (
+	// FormatEnvelope is fapilog's log envelope v1.1, the default: one JSON
+	// object per entry, the same lines Python fapilog writes.
+	FormatEnvelope Format = encoding.Envelope
+	// FormatOTLPJSON is one OTLP/JSON ExportLogsServiceRequest per entry, as
+	// read by the Collector's otlpjsonfile receiver.
+	FormatOTLPJSON Format = encoding.OTLPJSON
+)
+
+// Option configures an Exporter.
+type Option interface {
+	apply(*config)
+}
+
+type config struct {
+	format        Format
+	name          string
+	meterProvider metric.MeterProvider
+}
+
+type optionFunc func(*config)
+
+func (f optionFunc) apply(c *config) { f(c) }
+
+// WithFormat sets the encoding of the entries handed to the sink. The default
+// is FormatEnvelope.
+func WithFormat(f Format) Option {
+	return optionFunc(func(c *config) { c.format = f })
+}
+
+// WithName names the sink in errors and in the fapilog.sink.name metric
+// attribute. The default is the sink's Go type, such as "*stdoutjson.Sink".
+func WithName(name string) Option {
+	return optionFunc(func(c *config) { c.name = name })
+}
+
+// WithMeterProvider sets where the exporter's metrics go. The default is the
+// global MeterProvider, which discards them until one is installed.
+func WithMeterProvider(mp metric.MeterProvider) Option {
+	return optionFunc(func(c *config) { c.meterProvider = mp })
+}

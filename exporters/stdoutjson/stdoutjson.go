@@ -1,0 +1,148 @@
+// Package stdoutjson is a sink that writes one JSON log entry per line to
+// standard output, or to any io.Writer.
+//
+// Entries are buffered in memory and written by a goroutine of the sink's
+// own, so a slow or blocked writer (a full pipe, a stalled terminal) never
+// makes ForceFlush or Shutdown overrun their deadline. Flush writes the
+// buffer and then syncs the target when it can be synced: a regular file is
+// fsync'd, while a pipe or terminal, where fsync can only fail, is not, so
+// Flush succeeds there. Memory is bounded by two buffers (WithBufferSize).
+//
+// Use New for an exporter to put behind sdklog.NewBatchProcessor, or NewSink
+// for the bare sink.
+package stdoutjson
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/fapilog/fapilog-otel/bridge"
+	"github.com/fapilog/fapilog-otel/internal/asyncwrite"
+)
+
+// DefaultBufferSize is the size of each of the sink's two buffers.
+const DefaultBufferSize = 64 << 10
+
+// Sink writes entries as lines. It is safe for concurrent use.
+type Sink struct {
+	aw *asyncwrite.Writer
+}
+
+var (
+	_ bridge.Sink          = (*Sink)(nil)
+	_ bridge.Flusher       = (*Sink)(nil)
+	_ bridge.Stopper       = (*Sink)(nil)
+	_ bridge.HealthChecker = (*Sink)(nil)
+)
+
+// Option configures the sink and, through New, its exporter.
+type Option interface {
+	apply(*config)
+}
+
+type config struct {
+	w          io.Writer
+	bufferSize int
+	exporter   []bridge.Option
+}
+
+type optionFunc func(*config)
+
+func (f optionFunc) apply(c *config) { f(c) }
+
+// WithWriter sets where lines go. The default is os.Stdout.
+func WithWriter(w io.Writer) Option {
+	return optionFunc(func(c *config) { c.w = w })
+}
+
+// WithBufferSize sets the size in bytes of each of the two buffers; a write
+// reaches the writer when a buffer fills or on Flush. The default is
+// DefaultBufferSize.
+func WithBufferSize(n int) Option {
+	return optionFunc(func(c *config) { c.bufferSize = n })
+}
+
+// WithFormat sets the line format of an exporter made by New; it is
+// shorthand for WithExporterOptions(bridge.WithFormat(f)).
+func WithFormat(f bridge.Format) Option {
+	return WithExporterOptions(bridge.WithFormat(f))
+}
+
+// WithExporterOptions passes options to the bridge exporter New creates.
+func WithExporterOptions(opts ...bridge.Option) Option {
+	return optionFunc(func(c *config) { c.exporter = append(c.exporter, opts...) })
+}
+
+func newConfig(opts []Option) (config, error) {
+	c := config{w: os.Stdout, bufferSize: DefaultBufferSize}
+	for _, o := range opts {
+		o.apply(&c)
+	}
+	if c.w == nil {
+		return c, errors.New("stdoutjson: WithWriter: nil writer")
+	}
+	if c.bufferSize <= 0 {
+		return c, fmt.Errorf("stdoutjson: WithBufferSize: %d is not a positive size", c.bufferSize)
+	}
+	return c, nil
+}
+
+// NewSink returns a sink configured by opts. Exporter options are ignored.
+func NewSink(opts ...Option) (*Sink, error) {
+	c, err := newConfig(opts)
+	if err != nil {
+		return nil, err
+	}
+	return &Sink{aw: asyncwrite.New(c.w, c.bufferSize)}, nil
+}
+
+// New returns an exporter writing to a new sink, named "stdoutjson" unless
+// an exporter option names it otherwise.
+func New(opts ...Option) (*bridge.Exporter, error) {
+	c, err := newConfig(opts)
+	if err != nil {
+		return nil, err
+	}
+	s := &Sink{aw: asyncwrite.New(c.w, c.bufferSize)}
+	return bridge.NewExporter(s, append([]bridge.Option{bridge.WithName("stdoutjson")}, c.exporter...)...)
+}
+
+// Write buffers entry as one line. It waits, up to ctx, only when both
+// buffers are still being written.
+func (s *Sink) Write(ctx context.Context, entry []byte) error {
+	if err := s.aw.Write(ctx, entry); err != nil {
+		return fmt.Errorf("stdoutjson: %w", err)
+	}
+	return nil
+}
+
+// Flush writes every buffered line to the writer and syncs it where that is
+// possible, returning nil when done. If ctx ends first it returns an error
+// wrapping ctx.Err() and the lines stay queued.
+func (s *Sink) Flush(ctx context.Context) error {
+	if err := s.aw.Flush(ctx); err != nil {
+		return fmt.Errorf("stdoutjson: %w", err)
+	}
+	return nil
+}
+
+// Stop flushes and ends the sink's goroutine. It does not close the writer.
+// Later calls return nil; Write after Stop fails.
+func (s *Sink) Stop(ctx context.Context) error {
+	if err := s.aw.Close(ctx); err != nil {
+		return fmt.Errorf("stdoutjson: %w", err)
+	}
+	return nil
+}
+
+// HealthCheck reports the error of the most recent write to the writer, nil
+// if it succeeded.
+func (s *Sink) HealthCheck(context.Context) error {
+	if err := s.aw.HealthCheck(); err != nil {
+		return fmt.Errorf("stdoutjson: %w", err)
+	}
+	return nil
+}

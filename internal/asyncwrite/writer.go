@@ -1,0 +1,289 @@
+// Package asyncwrite buffers newline-terminated entries in memory and writes
+// them to an io.Writer from one goroutine of its own.
+//
+// The point is the flush contract: I/O on an io.Writer cannot be cancelled,
+// so a caller that must honour a deadline cannot make the write itself. Here
+// the caller hands a buffer over and waits for the result or for its
+// context, whichever comes first; what it handed over is written later if
+// the writer was only slow, never dropped.
+//
+// Memory is bounded: two buffers of the configured size, the one being
+// filled and the one being written (each may exceed the size by one entry).
+// When both are in use, Write waits, up to its context, for the writer.
+package asyncwrite
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"sync"
+	"syscall"
+
+	"github.com/fapilog/fapilog-otel/internal/ctxsync"
+)
+
+// ErrClosed is returned by Write after Close.
+var ErrClosed = errors.New("asyncwrite: writer is closed")
+
+// Writer is safe for concurrent use.
+type Writer struct {
+	w    io.Writer
+	size int
+
+	// mu guards the fields below it and orders hand-offs, so buffers reach
+	// the goroutine in the order their entries were written.
+	mu      *ctxsync.Mutex
+	cur     []byte
+	started bool
+	closed  bool
+
+	free   chan []byte // buffers ready to be filled
+	jobs   chan job
+	exited chan struct{}
+
+	// state is written by the goroutine and read by HealthCheck.
+	state   sync.Mutex
+	lastErr error
+	// pending holds write errors not yet reported by a flush; only the
+	// goroutine touches it.
+	pending error
+}
+
+type job struct {
+	buf []byte
+	// res, when set, makes this job a flush: after writing buf the
+	// goroutine syncs the target and sends every error since the previous
+	// flush.
+	res chan error
+}
+
+// maxBuffers is the number of buffers a Writer owns.
+const maxBuffers = 2
+
+// New returns a Writer that writes to w in chunks of about size bytes. No
+// goroutine starts until the first Write.
+func New(w io.Writer, size int) *Writer {
+	if size <= 0 {
+		size = 64 << 10
+	}
+	aw := &Writer{
+		w:      w,
+		size:   size,
+		mu:     ctxsync.NewMutex(),
+		cur:    make([]byte, 0, size),
+		free:   make(chan []byte, maxBuffers),
+		jobs:   make(chan job, maxBuffers+2),
+		exited: make(chan struct{}),
+	}
+	aw.free <- make([]byte, 0, size)
+	return aw
+}
+
+// Write appends entry and a newline. It blocks only when both buffers are
+// waiting on the underlying writer, and then no longer than ctx allows; an
+// entry that returns an error was not accepted.
+func (aw *Writer) Write(ctx context.Context, entry []byte) error {
+	if err := aw.mu.Lock(ctx); err != nil {
+		return err
+	}
+	defer aw.mu.Unlock()
+	if aw.closed {
+		return ErrClosed
+	}
+	if !aw.started {
+		aw.started = true
+		go aw.run()
+	}
+	if len(aw.cur) > 0 && len(aw.cur)+len(entry)+1 > aw.size {
+		if err := aw.handOff(ctx, nil); err != nil {
+			return err
+		}
+	}
+	aw.cur = append(aw.cur, entry...)
+	aw.cur = append(aw.cur, '\n')
+	return nil
+}
+
+// Flush hands everything written so far to the goroutine and waits until it
+// is written and synced. If ctx ends first, Flush returns an error wrapping
+// ctx.Err() and the data stays queued.
+func (aw *Writer) Flush(ctx context.Context) error {
+	if err := aw.mu.Lock(ctx); err != nil {
+		return fmt.Errorf("asyncwrite: flush: %w", err)
+	}
+	if aw.closed || !aw.started {
+		aw.mu.Unlock()
+		return nil
+	}
+	res, err := aw.requestFlush(ctx)
+	aw.mu.Unlock()
+	if err != nil {
+		return fmt.Errorf("asyncwrite: flush: %w", err)
+	}
+	return wait(ctx, res)
+}
+
+// requestFlush queues a flush job; aw.mu must be held.
+func (aw *Writer) requestFlush(ctx context.Context) (chan error, error) {
+	res := make(chan error, 1)
+	if len(aw.cur) > 0 {
+		return res, aw.handOff(ctx, res)
+	}
+	select {
+	case aw.jobs <- job{res: res}:
+		return res, nil
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
+
+func wait(ctx context.Context, res chan error) error {
+	select {
+	case err := <-res:
+		return err
+	case <-ctx.Done():
+		return fmt.Errorf("asyncwrite: flush: waiting for the writer: %w", ctx.Err())
+	}
+}
+
+// handOff queues the current buffer and takes a free one; aw.mu must be held.
+func (aw *Writer) handOff(ctx context.Context, res chan error) error {
+	var next []byte
+	select {
+	case next = <-aw.free:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	// jobs has room for every buffer plus flush jobs, and this buffer
+	// came out of free, so the send cannot block.
+	aw.jobs <- job{buf: aw.cur, res: res}
+	aw.cur = next
+	return nil
+}
+
+// Close flushes, then ends the goroutine once everything queued is written.
+// It returns early with an error wrapping ctx.Err() if the underlying writer
+// is still blocked when ctx ends; the goroutine then ends as soon as the
+// writer returns. Calls after the first return nil.
+func (aw *Writer) Close(ctx context.Context) error {
+	if err := aw.mu.Lock(ctx); err != nil {
+		return fmt.Errorf("asyncwrite: close: %w", err)
+	}
+	if aw.closed {
+		aw.mu.Unlock()
+		return nil
+	}
+	if !aw.started {
+		aw.closed = true
+		aw.mu.Unlock()
+		return nil
+	}
+	res := make(chan error, 1)
+	select {
+	case aw.jobs <- job{buf: aw.cur, res: res}:
+	case <-ctx.Done():
+		aw.mu.Unlock()
+		return fmt.Errorf("asyncwrite: close: %w", ctx.Err())
+	}
+	aw.closed = true
+	aw.cur = nil
+	close(aw.jobs)
+	aw.mu.Unlock()
+	if err := wait(ctx, res); err != nil {
+		return err
+	}
+	select {
+	case <-aw.exited:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("asyncwrite: close: %w", ctx.Err())
+	}
+}
+
+// HealthCheck returns the error of the most recent write or sync, nil when it
+// succeeded.
+func (aw *Writer) HealthCheck() error {
+	aw.state.Lock()
+	defer aw.state.Unlock()
+	return aw.lastErr
+}
+
+func (aw *Writer) run() {
+	defer close(aw.exited)
+	for j := range aw.jobs {
+		err := aw.writeAll(j.buf)
+		if j.res != nil {
+			err = errors.Join(err, aw.sync())
+		}
+		aw.state.Lock()
+		aw.lastErr = err
+		aw.state.Unlock()
+		if err != nil && aw.pending == nil {
+			aw.pending = err
+		}
+		if j.res != nil {
+			j.res <- aw.pending
+			aw.pending = nil
+		}
+		if j.buf != nil {
+			aw.recycle(j.buf)
+		}
+	}
+}
+
+func (aw *Writer) recycle(buf []byte) {
+	// One huge entry must not keep a huge buffer alive.
+	if cap(buf) > 4*aw.size {
+		buf = make([]byte, 0, aw.size)
+	}
+	select {
+	case aw.free <- buf[:0]:
+	default: // the buffer taken over by Close has no place to return to
+	}
+}
+
+func (aw *Writer) writeAll(buf []byte) error {
+	if len(buf) == 0 {
+		return nil
+	}
+	n, err := aw.w.Write(buf)
+	if err == nil && n < len(buf) {
+		err = io.ErrShortWrite
+	}
+	if err != nil {
+		return fmt.Errorf("asyncwrite: write: %w", err)
+	}
+	return nil
+}
+
+// sync pushes data below the io.Writer: a Flush method of a buffering writer
+// first, then fsync where the target supports it. Pipes, terminals and
+// character devices reject fsync with EINVAL or ENOTTY, which means there is
+// nothing further to push, not a failure (zap's open issue #880).
+func (aw *Writer) sync() error {
+	if f, ok := aw.w.(interface{ Flush() error }); ok {
+		if err := f.Flush(); err != nil {
+			return fmt.Errorf("asyncwrite: flush target: %w", err)
+		}
+	}
+	s, ok := aw.w.(interface{ Sync() error })
+	if !ok {
+		return nil
+	}
+	if f, isFile := aw.w.(*os.File); isFile {
+		if fi, err := f.Stat(); err == nil && !fi.Mode().IsRegular() {
+			return nil
+		}
+	}
+	if err := s.Sync(); err != nil && !unsyncable(err) {
+		return fmt.Errorf("asyncwrite: sync: %w", err)
+	}
+	return nil
+}
+
+func unsyncable(err error) bool {
+	return errors.Is(err, syscall.EINVAL) || errors.Is(err, syscall.ENOTTY) ||
+		errors.Is(err, syscall.ENOTSUP) || errors.Is(err, os.ErrInvalid)
+}

@@ -1,0 +1,60 @@
+package ctxsync
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"testing"
+	"time"
+)
+
+func TestMutexExcludes(t *testing.T) {
+	m := NewMutex()
+	var wg sync.WaitGroup
+	n := 0
+	for range 50 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for range 100 {
+				if err := m.Lock(context.Background()); err != nil {
+					t.Error(err)
+					return
+				}
+				n++
+				m.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	if n != 5000 {
+		t.Fatalf("n = %d, want 5000", n)
+	}
+}
+
+func TestMutexLockHonoursContext(t *testing.T) {
+	m := NewMutex()
+	if !m.TryLock() {
+		t.Fatal("TryLock on a free mutex failed")
+	}
+	if m.TryLock() {
+		t.Fatal("TryLock on a held mutex succeeded")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
+	defer cancel()
+	if err := m.Lock(ctx); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("Lock on held mutex = %v, want DeadlineExceeded", err)
+	}
+	m.Unlock()
+	canceled, cancel2 := context.WithCancel(context.Background())
+	cancel2()
+	if err := m.Lock(canceled); !errors.Is(err, context.Canceled) {
+		t.Fatalf("Lock with a canceled ctx = %v, want Canceled even when free", err)
+	}
+	defer func() {
+		if recover() == nil {
+			t.Fatal("Unlock of an unlocked mutex did not panic")
+		}
+	}()
+	m.Unlock()
+}

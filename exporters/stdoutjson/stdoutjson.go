@@ -6,7 +6,9 @@
 // makes ForceFlush or Shutdown overrun their deadline. Flush writes the
 // buffer and then syncs the target when it can be synced: a regular file is
 // fsync'd, while a pipe or terminal, where fsync can only fail, is not, so
-// Flush succeeds there. Memory is bounded by two buffers (WithBufferSize).
+// Flush succeeds there. Memory is bounded: WithMaxBuffered caps what may wait
+// for a slow writer, after which Write applies back-pressure up to its
+// context and reports what it could not take.
 //
 // Use New for an exporter to put behind sdklog.NewBatchProcessor, or NewSink
 // for the bare sink.
@@ -23,8 +25,13 @@ import (
 	"github.com/fapilog/fapilog-otel/internal/asyncwrite"
 )
 
-// DefaultBufferSize is the size of each of the sink's two buffers.
-const DefaultBufferSize = 64 << 10
+const (
+	// DefaultBufferSize is the size of the chunks lines collect in before
+	// they are written.
+	DefaultBufferSize = 64 << 10
+	// DefaultMaxBuffered is how many bytes may wait for a slow writer.
+	DefaultMaxBuffered = 4 << 20
+)
 
 // Sink writes entries as lines. It is safe for concurrent use.
 type Sink struct {
@@ -44,9 +51,10 @@ type Option interface {
 }
 
 type config struct {
-	w          io.Writer
-	bufferSize int
-	exporter   []bridge.Option
+	w           io.Writer
+	bufferSize  int
+	maxBuffered int
+	exporter    []bridge.Option
 }
 
 type optionFunc func(*config)
@@ -58,11 +66,19 @@ func WithWriter(w io.Writer) Option {
 	return optionFunc(func(c *config) { c.w = w })
 }
 
-// WithBufferSize sets the size in bytes of each of the two buffers; a write
-// reaches the writer when a buffer fills or on Flush. The default is
+// WithBufferSize sets the size in bytes of the chunks lines are collected in;
+// lines reach the writer when a chunk fills, or on Flush. The default is
 // DefaultBufferSize.
 func WithBufferSize(n int) Option {
 	return optionFunc(func(c *config) { c.bufferSize = n })
+}
+
+// WithMaxBuffered sets how many bytes may wait for a slow or blocked writer
+// (never less than two chunks). Beyond it, Write waits up to its context and
+// then fails, so the loss is counted and reported instead of memory growing
+// without bound. The default is DefaultMaxBuffered.
+func WithMaxBuffered(n int) Option {
+	return optionFunc(func(c *config) { c.maxBuffered = n })
 }
 
 // WithFormat sets the line format of an exporter made by New; it is
@@ -77,7 +93,7 @@ func WithExporterOptions(opts ...bridge.Option) Option {
 }
 
 func newConfig(opts []Option) (config, error) {
-	c := config{w: os.Stdout, bufferSize: DefaultBufferSize}
+	c := config{w: os.Stdout, bufferSize: DefaultBufferSize, maxBuffered: DefaultMaxBuffered}
 	for _, o := range opts {
 		o.apply(&c)
 	}
@@ -86,6 +102,9 @@ func newConfig(opts []Option) (config, error) {
 	}
 	if c.bufferSize <= 0 {
 		return c, fmt.Errorf("stdoutjson: WithBufferSize: %d is not a positive size", c.bufferSize)
+	}
+	if c.maxBuffered < 0 {
+		return c, fmt.Errorf("stdoutjson: WithMaxBuffered: %d is negative", c.maxBuffered)
 	}
 	return c, nil
 }
@@ -96,7 +115,7 @@ func NewSink(opts ...Option) (*Sink, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Sink{aw: asyncwrite.New(c.w, c.bufferSize)}, nil
+	return newSink(c), nil
 }
 
 // New returns an exporter writing to a new sink, named "stdoutjson" unless
@@ -106,8 +125,11 @@ func New(opts ...Option) (*bridge.Exporter, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Sink{aw: asyncwrite.New(c.w, c.bufferSize)}
-	return bridge.NewExporter(s, append([]bridge.Option{bridge.WithName("stdoutjson")}, c.exporter...)...)
+	return bridge.NewExporter(newSink(c), append([]bridge.Option{bridge.WithName("stdoutjson")}, c.exporter...)...)
+}
+
+func newSink(c config) *Sink {
+	return &Sink{aw: asyncwrite.New(c.w, c.bufferSize, c.maxBuffered)}
 }
 
 // Write buffers entry as one line. It waits, up to ctx, only when both

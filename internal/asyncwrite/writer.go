@@ -7,9 +7,12 @@
 // context, whichever comes first; what it handed over is written later if
 // the writer was only slow, never dropped.
 //
-// Memory is bounded: two buffers of the configured size, the one being
-// filled and the one being written (each may exceed the size by one entry).
-// When both are in use, Write waits, up to its context, for the writer.
+// Memory is bounded: entries collect in chunks of a configured size, and at
+// most a configured number of bytes (rounded up to whole chunks, each of
+// which may exceed its size by one entry) wait for the writer. When that
+// bound is reached, Write waits, up to its context, for the writer to catch
+// up; an entry it then refuses is reported to the caller, never silently
+// dropped.
 package asyncwrite
 
 import (
@@ -39,9 +42,10 @@ type Writer struct {
 	started bool
 	closed  bool
 
-	free   chan []byte // buffers ready to be filled
-	jobs   chan job
-	exited chan struct{}
+	free      chan []byte // written chunks, ready to be filled again
+	allocated int         // chunks in existence; guarded by mu
+	jobs      chan job
+	exited    chan struct{}
 
 	// state is written by the goroutine and read by HealthCheck.
 	state   sync.Mutex
@@ -59,26 +63,26 @@ type job struct {
 	res chan error
 }
 
-// maxBuffers is the number of buffers a Writer owns.
-const maxBuffers = 2
-
-// New returns a Writer that writes to w in chunks of about size bytes. No
-// goroutine starts until the first Write.
-func New(w io.Writer, size int) *Writer {
+// New returns a Writer that writes to w in chunks of about size bytes and
+// lets at most maxPending bytes wait for w (at least two chunks: one filling,
+// one being written). No goroutine starts until the first Write.
+func New(w io.Writer, size, maxPending int) *Writer {
 	if size <= 0 {
 		size = 64 << 10
 	}
-	aw := &Writer{
-		w:      w,
-		size:   size,
-		mu:     ctxsync.NewMutex(),
-		cur:    make([]byte, 0, size),
-		free:   make(chan []byte, maxBuffers),
-		jobs:   make(chan job, maxBuffers+2),
+	chunks := max(2, (maxPending+size-1)/size)
+	return &Writer{
+		w:         w,
+		size:      size,
+		mu:        ctxsync.NewMutex(),
+		cur:       make([]byte, 0, size),
+		allocated: 1,
+		free:      make(chan []byte, chunks),
+		// Room for every chunk plus flush jobs, so a hand-off of a chunk
+		// never blocks.
+		jobs:   make(chan job, chunks+2),
 		exited: make(chan struct{}),
 	}
-	aw.free <- make([]byte, 0, size)
-	return aw
 }
 
 // Write appends entry and a newline. It blocks only when both buffers are
@@ -148,16 +152,26 @@ func wait(ctx context.Context, res chan error) error {
 	}
 }
 
-// handOff queues the current buffer and takes a free one; aw.mu must be held.
+// handOff queues the current chunk and takes a free one, allocating while
+// under the bound; aw.mu must be held.
 func (aw *Writer) handOff(ctx context.Context, res chan error) error {
 	var next []byte
 	select {
 	case next = <-aw.free:
-	case <-ctx.Done():
-		return ctx.Err()
+	default:
+		if aw.allocated < cap(aw.free) {
+			aw.allocated++
+			next = make([]byte, 0, aw.size)
+			break
+		}
+		select {
+		case next = <-aw.free:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
 	}
-	// jobs has room for every buffer plus flush jobs, and this buffer
-	// came out of free, so the send cannot block.
+	// A chunk is either being filled, queued, or free, and jobs has room
+	// for all of them, so this send cannot block.
 	aw.jobs <- job{buf: aw.cur, res: res}
 	aw.cur = next
 	return nil

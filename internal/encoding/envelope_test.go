@@ -74,8 +74,6 @@ func TestEnvelopeMapsEveryField(t *testing.T) {
 	}
 }
 
-
-
 func TestEnvelopeMinimalRecord(t *testing.T) {
 	r := logtest.RecordFactory{ObservedTimestamp: testTime}.NewRecord()
 	line := encode(t, Envelope, r)

@@ -1,0 +1,384 @@
+package bridge_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/otel/attribute"
+	sdklog "go.opentelemetry.io/otel/sdk/log"
+	"go.opentelemetry.io/otel/sdk/log/logtest"
+	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
+	"go.opentelemetry.io/otel/sdk/metric/metricdata"
+	"go.uber.org/goleak"
+
+	"github.com/fapilog/fapilog-otel/bridge"
+	collogs "go.opentelemetry.io/proto/otlp/collector/logs/v1"
+	"google.golang.org/protobuf/encoding/protojson"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+// recSink records every call, checks that calls never overlap, and can be
+// told to fail, panic or block.
+type recSink struct {
+	mu      sync.Mutex
+	calls   []string
+	entries [][]byte
+	inCall  atomic.Int32
+	overlap atomic.Bool
+
+	startErr  error
+	writeErr  func(entry []byte) error
+	panicOn   string
+	block     chan struct{} // Write and Flush wait on it when set
+	flushErr  error
+	healthErr error
+}
+
+func (s *recSink) enter(name string) func() {
+	if s.inCall.Add(1) > 1 {
+		s.overlap.Store(true)
+	}
+	s.mu.Lock()
+	s.calls = append(s.calls, name)
+	s.mu.Unlock()
+	if s.panicOn == name {
+		s.inCall.Add(-1)
+		panic("boom in " + name)
+	}
+	return func() { s.inCall.Add(-1) }
+}
+
+func (s *recSink) Start(context.Context) error {
+	defer s.enter("Start")()
+	return s.startErr
+}
+
+func (s *recSink) Write(ctx context.Context, entry []byte) error {
+	defer s.enter("Write")()
+	if s.block != nil {
+		select {
+		case <-s.block:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	if s.writeErr != nil {
+		if err := s.writeErr(entry); err != nil {
+			return err
+		}
+	}
+	s.mu.Lock()
+	s.entries = append(s.entries, entry) // deliberately not copied: see TestExportBufferReuse
+	s.mu.Unlock()
+	return nil
+}
+
+func (s *recSink) Flush(ctx context.Context) error {
+	defer s.enter("Flush")()
+	if s.block != nil {
+		select {
+		case <-s.block:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	return s.flushErr
+}
+
+func (s *recSink) Stop(context.Context) error {
+	defer s.enter("Stop")()
+	return nil
+}
+
+func (s *recSink) HealthCheck(context.Context) error { return s.healthErr }
+
+func (s *recSink) callList() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]string(nil), s.calls...)
+}
+
+func records(msgs ...string) []sdklog.Record {
+	out := make([]sdklog.Record, len(msgs))
+	for i, m := range msgs {
+		out[i] = logtest.RecordFactory{Timestamp: time.Now(), Body: attribute.StringValue(m)}.NewRecord()
+	}
+	return out
+}
+
+func newExporter(t *testing.T, s bridge.Sink, opts ...bridge.Option) *bridge.Exporter {
+	t.Helper()
+	e, err := bridge.NewExporter(s, opts...)
+	require.NoError(t, err)
+	return e
+}
+
+func TestNewExporterValidates(t *testing.T) {
+	_, err := bridge.NewExporter(nil)
+	assert.ErrorIs(t, err, bridge.ErrNilSink)
+	_, err = bridge.NewExporter(&recSink{}, bridge.WithFormat(bridge.Format(9)))
+	assert.ErrorContains(t, err, "WithFormat")
+	e := newExporter(t, &recSink{})
+	assert.Equal(t, "*bridge_test.recSink", e.Name())
+	assert.Equal(t, "mine", newExporter(t, &recSink{}, bridge.WithName("mine")).Name())
+}
+
+func TestLifecycleOrder(t *testing.T) {
+	s := &recSink{}
+	e := newExporter(t, s)
+	ctx := context.Background()
+	require.NoError(t, e.ForceFlush(ctx))
+	require.NoError(t, e.Export(ctx, records("a", "b")))
+	require.NoError(t, e.Export(ctx, records("c")))
+	require.NoError(t, e.ForceFlush(ctx))
+	require.NoError(t, e.Shutdown(ctx))
+	require.NoError(t, e.Shutdown(ctx))
+	require.NoError(t, e.ForceFlush(ctx))
+	assert.ErrorIs(t, e.Export(ctx, records("late")), sdklog.ErrExporterShutdown)
+	assert.Equal(t, []string{"Flush", "Start", "Write", "Write", "Write", "Flush", "Flush", "Stop"}, s.callList())
+}
+
+func TestStartFailureRetriedUntilItSucceeds(t *testing.T) {
+	s := &recSink{startErr: errors.New("dir missing")}
+	e := newExporter(t, s, bridge.WithName("files"))
+	err := e.Export(context.Background(), records("a", "b"))
+	require.Error(t, err)
+	assert.ErrorIs(t, err, s.startErr)
+	assert.ErrorContains(t, err, "files")
+	assert.ErrorContains(t, err, "2 entries not written")
+	s.startErr = nil
+	require.NoError(t, e.Export(context.Background(), records("c")))
+	require.NoError(t, e.Export(context.Background(), records("d")))
+	assert.Equal(t, []string{"Start", "Start", "Write", "Write"}, s.callList())
+	require.NoError(t, e.Shutdown(context.Background()))
+}
+
+func TestWriteErrorsCountedAndOthersWritten(t *testing.T) {
+	bad := errors.New("too large")
+	s := &recSink{writeErr: func(entry []byte) error {
+		var m struct{ Log struct{ Message string } }
+		_ = json.Unmarshal(entry, &m)
+		if m.Log.Message == "bad" {
+			return bad
+		}
+		return nil
+	}}
+	e := newExporter(t, s)
+	err := e.Export(context.Background(), records("ok1", "bad", "ok2", "bad"))
+	assert.ErrorIs(t, err, bad)
+	assert.ErrorContains(t, err, "2 of 4 entries not written")
+	assert.Len(t, s.entries, 2)
+	require.NoError(t, e.Shutdown(context.Background()))
+}
+
+func TestPanicsBecomeErrors(t *testing.T) {
+	for _, method := range []string{"Start", "Write", "Flush", "Stop"} {
+		t.Run(method, func(t *testing.T) {
+			s := &recSink{panicOn: method}
+			e := newExporter(t, s)
+			ctx := context.Background()
+			errs := errors.Join(e.Export(ctx, records("a", "b")), e.ForceFlush(ctx), e.Shutdown(ctx))
+			var pe *bridge.PanicError
+			require.ErrorAs(t, errs, &pe)
+			assert.Equal(t, method, pe.Method)
+			assert.Contains(t, pe.Error(), "boom in "+method)
+		})
+	}
+}
+
+func TestExportHonoursContextWhileSinkBusy(t *testing.T) {
+	s := &recSink{block: make(chan struct{})}
+	e := newExporter(t, s)
+	done := make(chan error, 1)
+	go func() { done <- e.Export(context.Background(), records("stuck")) }()
+	waitFor(t, func() bool { return len(s.callList()) >= 2 }) // Start, Write entered
+
+	for _, call := range []func(context.Context) error{
+		func(ctx context.Context) error { return e.Export(ctx, records("queued")) },
+		e.ForceFlush,
+	} {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Millisecond)
+		start := time.Now()
+		err := call(ctx)
+		cancel()
+		assert.ErrorIs(t, err, context.DeadlineExceeded)
+		assert.Less(t, time.Since(start), time.Second)
+	}
+	canceled, cancel := context.WithCancel(context.Background())
+	cancel()
+	assert.ErrorIs(t, e.Export(canceled, records("x")), context.Canceled)
+
+	close(s.block)
+	require.NoError(t, <-done)
+	require.NoError(t, e.Shutdown(context.Background()))
+	assert.False(t, s.overlap.Load(), "the bridge called into the sink concurrently")
+}
+
+func TestShutdownWhileSinkBusy(t *testing.T) {
+	s := &recSink{block: make(chan struct{})}
+	e := newExporter(t, s)
+	done := make(chan error, 1)
+	go func() { done <- e.Export(context.Background(), records("stuck")) }()
+	waitFor(t, func() bool { return len(s.callList()) >= 2 })
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Millisecond)
+	defer cancel()
+	err := e.Shutdown(ctx)
+	assert.ErrorIs(t, err, context.DeadlineExceeded)
+	assert.ErrorContains(t, err, "not stopped")
+	assert.NoError(t, e.Shutdown(context.Background()), "later Shutdown calls are no-ops")
+	close(s.block)
+	require.NoError(t, <-done)
+}
+
+func TestConcurrentCallsAreSerialised(t *testing.T) {
+	s := &recSink{}
+	e := newExporter(t, s)
+	var wg sync.WaitGroup
+	for g := range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for range 50 {
+				if g%2 == 0 {
+					assert.NoError(t, e.Export(context.Background(), records("a", "b", "c")))
+				} else {
+					assert.NoError(t, e.ForceFlush(context.Background()))
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	var shutdowns sync.WaitGroup
+	for range 4 {
+		shutdowns.Add(1)
+		go func() { defer shutdowns.Done(); assert.NoError(t, e.Shutdown(context.Background())) }()
+	}
+	shutdowns.Wait()
+	assert.False(t, s.overlap.Load(), "the bridge called into the sink concurrently")
+	stops := 0
+	for _, c := range s.callList() {
+		if c == "Stop" {
+			stops++
+		}
+	}
+	assert.Equal(t, 1, stops)
+	assert.Len(t, s.entries, 4*50*3)
+}
+
+// The bridge reuses its encoding buffer: a sink that keeps entries without
+// copying them sees them overwritten, which is why the contract says copy.
+func TestExportBufferReuse(t *testing.T) {
+	s := &recSink{}
+	e := newExporter(t, s)
+	require.NoError(t, e.Export(context.Background(), records("first", "second")))
+	assert.Equal(t, &s.entries[0][0], &s.entries[1][0], "entries share the exporter's buffer")
+	require.NoError(t, e.Shutdown(context.Background()))
+}
+
+func TestHealthCheck(t *testing.T) {
+	s := &recSink{healthErr: errors.New("disk full")}
+	e := newExporter(t, s)
+	assert.ErrorIs(t, e.HealthCheck(context.Background()), s.healthErr)
+	s.healthErr = nil
+	assert.NoError(t, e.HealthCheck(context.Background()))
+	require.NoError(t, e.Shutdown(context.Background()))
+	assert.ErrorIs(t, e.HealthCheck(context.Background()), sdklog.ErrExporterShutdown)
+
+	type writeOnly struct{ bridge.Sink }
+	e2 := newExporter(t, writeOnly{&recSink{}})
+	assert.NoError(t, e2.HealthCheck(context.Background()))
+}
+
+// A sink written before flush existed keeps working: no Start, Flush, Stop.
+func TestWriteOnlySink(t *testing.T) {
+	inner := &recSink{}
+	e := newExporter(t, struct{ bridge.Sink }{inner})
+	ctx := context.Background()
+	require.NoError(t, e.Export(ctx, records("a")))
+	require.NoError(t, e.ForceFlush(ctx))
+	require.NoError(t, e.Shutdown(ctx))
+	assert.Equal(t, []string{"Write"}, inner.callList())
+}
+
+func TestOTLPJSONFormat(t *testing.T) {
+	s := &recSink{}
+	e := newExporter(t, s, bridge.WithFormat(bridge.FormatOTLPJSON))
+	require.NoError(t, e.Export(context.Background(), records("hello")))
+	var req collogs.ExportLogsServiceRequest
+	require.NoError(t, protojson.Unmarshal(s.entries[0], &req))
+	assert.Equal(t, "hello", req.ResourceLogs[0].ScopeLogs[0].LogRecords[0].Body.GetStringValue())
+	require.NoError(t, e.Shutdown(context.Background()))
+}
+
+func TestMetrics(t *testing.T) {
+	reader := sdkmetric.NewManualReader()
+	mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader))
+	defer func() { _ = mp.Shutdown(context.Background()) }()
+	s := &recSink{writeErr: func(entry []byte) error {
+		if bytes.Contains(entry, []byte(`"message":"fail"`)) {
+			return errors.New("nope")
+		}
+		return nil
+	}}
+	e := newExporter(t, s, bridge.WithMeterProvider(mp), bridge.WithName("m"))
+	ctx := context.Background()
+	require.Error(t, e.Export(ctx, records("a", "fail", "b")))
+	require.NoError(t, e.ForceFlush(ctx))
+	s.flushErr = errors.New("flush failed")
+	require.Error(t, e.ForceFlush(ctx))
+
+	var rm metricdata.ResourceMetrics
+	require.NoError(t, reader.Collect(ctx, &rm))
+	got := map[string]int64{}
+	for _, sm := range rm.ScopeMetrics {
+		for _, m := range sm.Metrics {
+			switch d := m.Data.(type) {
+			case metricdata.Sum[int64]:
+				for _, dp := range d.DataPoints {
+					name, _ := dp.Attributes.Value("fapilog.sink.name")
+					assert.Equal(t, "m", name.AsString())
+					key := m.Name
+					if o, ok := dp.Attributes.Value("outcome"); ok {
+						key += "/" + o.AsString()
+					}
+					got[key] += dp.Value
+				}
+			case metricdata.Histogram[float64]:
+				for _, dp := range d.DataPoints {
+					got[m.Name] += int64(dp.Count)
+				}
+			}
+		}
+	}
+	assert.Equal(t, map[string]int64{
+		"fapilog.sink.entries.written": 2,
+		"fapilog.sink.entries.failed":  1,
+		"fapilog.sink.flushes/ok":      1,
+		"fapilog.sink.flushes/error":   1,
+		"fapilog.sink.flush.duration":  2,
+	}, got)
+	s.flushErr = nil
+	require.NoError(t, e.Shutdown(ctx))
+}
+
+// waitFor polls cond; it synchronises on state the test cannot get a channel
+// for (calls entering a third-party sink), with a bound that fails loudly.
+func waitFor(t *testing.T, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatal("condition not met within 5s")
+		}
+		time.Sleep(time.Millisecond)
+	}
+}

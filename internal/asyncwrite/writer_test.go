@@ -1,0 +1,269 @@
+package asyncwrite
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.uber.org/goleak"
+
+	"github.com/fapilog/fapilog-otel/internal/testdest"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+func closeOK(t *testing.T, aw *Writer) {
+	t.Helper()
+	require.NoError(t, aw.Close(context.Background()))
+}
+
+func TestConcurrentWritersLoseNothing(t *testing.T) {
+	dest := testdest.New()
+	aw := New(dest, 256, 0) // small, so buffers change hands often
+	var wg sync.WaitGroup
+	for g := range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range 500 {
+				assert.NoError(t, aw.Write(context.Background(), fmt.Appendf(nil, "g%d-%d", g, i)))
+			}
+		}()
+	}
+	wg.Wait()
+	require.NoError(t, aw.Flush(context.Background()))
+	lines := dest.Lines()
+	require.Len(t, lines, 8*500)
+	seen := map[string]bool{}
+	last := map[string]int{}
+	for _, l := range lines {
+		require.False(t, seen[string(l)], "duplicate line %s", l)
+		seen[string(l)] = true
+		var g, i int
+		_, err := fmt.Sscanf(string(l), "g%d-%d", &g, &i)
+		require.NoError(t, err)
+		if prev, ok := last[fmt.Sprint(g)]; ok {
+			require.Greater(t, i, prev, "lines of one writer reordered")
+		}
+		last[fmt.Sprint(g)] = i
+	}
+	closeOK(t, aw)
+}
+
+func TestFlushDeadlineKeepsData(t *testing.T) {
+	dest := testdest.New()
+	aw := New(dest, 1<<10, 0)
+	for i := range 100 {
+		require.NoError(t, aw.Write(context.Background(), fmt.Appendf(nil, "line %d", i)))
+	}
+	resume := dest.Stall()
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	err := aw.Flush(ctx)
+	assert.ErrorIs(t, err, context.DeadlineExceeded)
+	assert.Less(t, time.Since(start), time.Second)
+	// A second flush on a writer that is still stuck also returns on time.
+	ctx2, cancel2 := context.WithTimeout(context.Background(), 20*time.Millisecond)
+	defer cancel2()
+	assert.ErrorIs(t, aw.Flush(ctx2), context.DeadlineExceeded)
+	resume()
+	require.NoError(t, aw.Flush(context.Background()))
+	assert.Len(t, dest.Lines(), 100)
+	closeOK(t, aw)
+}
+
+func TestWriteWaitsAtThePendingBound(t *testing.T) {
+	for _, c := range []struct{ maxPending, accepted int }{
+		{0, 2},  // the minimum: one chunk filling, one being written
+		{64, 4}, // four 16-byte chunks
+	} {
+		dest := testdest.New()
+		aw := New(dest, 16, c.maxPending)
+		resume := dest.Stall()
+		// Each line fills a chunk; the next hands it on.
+		for i := range c.accepted {
+			require.NoError(t, aw.Write(context.Background(), []byte("0123456789abcde")), "line %d", i)
+		}
+		<-dest.Entered
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Millisecond)
+		err := aw.Write(ctx, []byte("no room"))
+		cancel()
+		assert.ErrorIs(t, err, context.DeadlineExceeded)
+		resume()
+		require.NoError(t, aw.Flush(context.Background()))
+		assert.Len(t, dest.Lines(), c.accepted, "the refused entry was not written")
+		closeOK(t, aw)
+	}
+}
+
+func TestWriteErrorsReachFlushAndHealth(t *testing.T) {
+	dest := testdest.New()
+	aw := New(dest, 1<<10, 0)
+	heal := dest.Fail()
+	require.NoError(t, aw.Write(context.Background(), []byte("lost")))
+	err := aw.Flush(context.Background())
+	assert.ErrorIs(t, err, testdest.ErrInjected)
+	assert.ErrorIs(t, aw.HealthCheck(), testdest.ErrInjected)
+	heal()
+	require.NoError(t, aw.Write(context.Background(), []byte("kept")))
+	require.NoError(t, aw.Flush(context.Background()), "an error is reported once")
+	assert.NoError(t, aw.HealthCheck())
+	assert.Equal(t, "kept\n", string(dest.Bytes()))
+	closeOK(t, aw)
+}
+
+type shortWriter struct{}
+
+func (shortWriter) Write(p []byte) (int, error) { return len(p) / 2, nil }
+
+func TestShortWriteIsAnError(t *testing.T) {
+	aw := New(shortWriter{}, 64, 0)
+	require.NoError(t, aw.Write(context.Background(), []byte("abcdef")))
+	assert.ErrorIs(t, aw.Flush(context.Background()), io.ErrShortWrite)
+	closeOK(t, aw)
+}
+
+// syncWriter stands for targets with their own Sync, such as a zapcore
+// WriteSyncer or a file wrapper.
+type syncWriter struct {
+	io.Writer
+	err   error
+	syncs int
+}
+
+func (w *syncWriter) Sync() error { w.syncs++; return w.err }
+
+func TestSync(t *testing.T) {
+	cases := []struct {
+		err     error
+		wantErr bool
+	}{
+		{nil, false},
+		{syscall.EINVAL, false}, // pipes and terminals: nothing to sync
+		{&os.PathError{Op: "sync", Path: "/dev/stdout", Err: syscall.ENOTTY}, false},
+		{syscall.EIO, true},
+	}
+	for _, c := range cases {
+		w := &syncWriter{Writer: io.Discard, err: c.err}
+		aw := New(w, 64, 0)
+		require.NoError(t, aw.Write(context.Background(), []byte("x")))
+		err := aw.Flush(context.Background())
+		if c.wantErr {
+			assert.ErrorIs(t, err, c.err)
+		} else {
+			assert.NoError(t, err, "sync error %v", c.err)
+		}
+		assert.Equal(t, 1, w.syncs)
+		require.NoError(t, aw.Write(context.Background(), []byte("y")))
+		if c.wantErr {
+			assert.ErrorIs(t, aw.Close(context.Background()), c.err, "Close reports the failed sync of its final flush")
+			continue
+		}
+		closeOK(t, aw)
+	}
+}
+
+func TestFlushToPipeAndDevice(t *testing.T) {
+	r, w, err := os.Pipe()
+	require.NoError(t, err)
+	got := make(chan string)
+	go func() {
+		b, _ := io.ReadAll(r)
+		got <- string(b)
+	}()
+	aw := New(w, 64, 0)
+	require.NoError(t, aw.Write(context.Background(), []byte("through a pipe")))
+	require.NoError(t, aw.Flush(context.Background()), "flush on a pipe must succeed (zap #880)")
+	closeOK(t, aw)
+	require.NoError(t, w.Close())
+	assert.Equal(t, "through a pipe\n", <-got)
+	require.NoError(t, r.Close())
+
+	null, err := os.OpenFile(os.DevNull, os.O_WRONLY, 0)
+	require.NoError(t, err)
+	defer null.Close()
+	aw = New(null, 64, 0)
+	require.NoError(t, aw.Write(context.Background(), []byte("x")))
+	require.NoError(t, aw.Flush(context.Background()), "flush on a character device must succeed")
+	closeOK(t, aw)
+}
+
+func TestFlushToRegularFile(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "out.jsonl")
+	f, err := os.Create(path)
+	require.NoError(t, err)
+	defer f.Close()
+	aw := New(f, 64, 0)
+	require.NoError(t, aw.Write(context.Background(), []byte(`{"a":1}`)))
+	require.NoError(t, aw.Flush(context.Background()))
+	b, err := os.ReadFile(path)
+	require.NoError(t, err)
+	assert.Equal(t, "{\"a\":1}\n", string(b), "Flush returned before the data reached the file")
+	closeOK(t, aw)
+}
+
+func TestCloseFlushesAndIsIdempotent(t *testing.T) {
+	dest := testdest.New()
+	aw := New(dest, 1<<10, 0)
+	require.NoError(t, aw.Write(context.Background(), []byte("last words")))
+	closeOK(t, aw)
+	closeOK(t, aw)
+	assert.Equal(t, "last words\n", string(dest.Bytes()))
+	assert.ErrorIs(t, aw.Write(context.Background(), []byte("late")), ErrClosed)
+	assert.NoError(t, aw.Flush(context.Background()))
+
+	unused := New(dest, 64, 0)
+	closeOK(t, unused)
+}
+
+func TestCloseHonoursContextWhenStuck(t *testing.T) {
+	dest := testdest.New()
+	aw := New(dest, 64, 0)
+	require.NoError(t, aw.Write(context.Background(), []byte("x")))
+	resume := dest.Stall()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Millisecond)
+	defer cancel()
+	err := aw.Close(ctx)
+	assert.ErrorIs(t, err, context.DeadlineExceeded)
+	resume()
+	// The goroutine ends once the writer returns: goleak in TestMain
+	// checks that, after this Flush confirms the writer is free.
+	require.Eventually(t, func() bool { return strings.Contains(string(dest.Bytes()), "x") }, 5*time.Second, time.Millisecond)
+	select {
+	case <-aw.exited:
+	case <-time.After(5 * time.Second):
+		t.Fatal("goroutine still running after the writer unblocked")
+	}
+}
+
+func TestHugeEntryWrittenWhole(t *testing.T) {
+	dest := testdest.New()
+	aw := New(dest, 16, 0)
+	big := strings.Repeat("z", 1000)
+	require.NoError(t, aw.Write(context.Background(), []byte("small")))
+	require.NoError(t, aw.Write(context.Background(), []byte(big)))
+	require.NoError(t, aw.Write(context.Background(), []byte("after")))
+	require.NoError(t, aw.Flush(context.Background()))
+	assert.Equal(t, "small\n"+big+"\nafter\n", string(dest.Bytes()))
+	closeOK(t, aw)
+}
+
+func TestErrorsWrapped(t *testing.T) {
+	aw := New(io.Discard, 64, 0)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	err := aw.Flush(ctx)
+	assert.True(t, errors.Is(err, context.Canceled))
+	closeOK(t, aw)
+}

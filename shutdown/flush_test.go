@@ -1,0 +1,111 @@
+package shutdown_test
+
+import (
+	"context"
+	"errors"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.uber.org/goleak"
+
+	"github.com/fapilog/fapilog-otel/shutdown"
+)
+
+func TestMain(m *testing.M) {
+	if runChild() {
+		return
+	}
+	goleak.VerifyTestMain(m)
+}
+
+type target struct {
+	flushErr, shutdownErr error
+	block                 chan struct{}
+	flushes, shutdowns    atomic.Int32
+	order                 []string
+}
+
+func (t *target) ForceFlush(ctx context.Context) error {
+	t.flushes.Add(1)
+	t.order = append(t.order, "flush")
+	if t.block != nil {
+		select {
+		case <-t.block:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	return t.flushErr
+}
+
+func (t *target) Shutdown(context.Context) error {
+	t.shutdowns.Add(1)
+	t.order = append(t.order, "shutdown")
+	return t.shutdownErr
+}
+
+type flushOnly struct{ n atomic.Int32 }
+
+func (f *flushOnly) ForceFlush(context.Context) error { f.n.Add(1); return nil }
+
+func TestFlushJoinsErrors(t *testing.T) {
+	e1, e2 := errors.New("one"), errors.New("two")
+	a, b, c := &target{flushErr: e1}, &target{flushErr: e2}, &flushOnly{}
+	err := shutdown.Flush(context.Background(), a, b, c)
+	assert.ErrorIs(t, err, e1)
+	assert.ErrorIs(t, err, e2)
+	assert.EqualValues(t, 1, c.n.Load())
+	assert.NoError(t, shutdown.Flush(context.Background()))
+}
+
+func TestFlushRespectsDeadline(t *testing.T) {
+	stuck := &target{block: make(chan struct{})}
+	defer close(stuck.block)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	err := shutdown.Flush(ctx, stuck, &flushOnly{})
+	assert.ErrorIs(t, err, context.DeadlineExceeded)
+	assert.Less(t, time.Since(start), time.Second)
+}
+
+func TestFlushAndShutdownOrder(t *testing.T) {
+	a, b := &target{}, &flushOnly{}
+	require.NoError(t, shutdown.FlushAndShutdown(context.Background(), a, b))
+	assert.Equal(t, []string{"flush", "shutdown"}, a.order)
+	assert.EqualValues(t, 1, b.n.Load())
+
+	// When the flush used up the deadline, Shutdown is not attempted with
+	// a dead context.
+	stuck := &target{block: make(chan struct{})}
+	defer close(stuck.block)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
+	defer cancel()
+	assert.ErrorIs(t, shutdown.FlushAndShutdown(ctx, stuck), context.DeadlineExceeded)
+	assert.Zero(t, stuck.shutdowns.Load())
+}
+
+func TestSignalError(t *testing.T) {
+	base := errors.New("flush failed")
+	e := &shutdown.SignalError{Signal: fakeSignal("SIGTERM"), Err: base}
+	assert.ErrorIs(t, e, base)
+	assert.Contains(t, e.Error(), "SIGTERM")
+}
+
+type fakeSignal string
+
+func (s fakeSignal) String() string { return string(s) }
+func (fakeSignal) Signal()          {}
+
+func TestNotifyContextStopsWithParent(t *testing.T) {
+	parent, cancel := context.WithCancel(context.Background())
+	ctx, stop := shutdown.NotifyContext(parent, []shutdown.Flusher{&flushOnly{}})
+	cancel()
+	<-ctx.Done()
+	stop()
+	stop() // idempotent
+	assert.ErrorIs(t, context.Cause(ctx), context.Canceled)
+}

@@ -1,0 +1,279 @@
+// Package shutdown flushes telemetry when the process is asked to stop.
+//
+// It works with anything that has ForceFlush(context.Context) error: the
+// log, trace and meter providers of the OpenTelemetry SDK alike. On SIGTERM
+// or SIGINT (configurable) it calls ForceFlush with a deadline (5 seconds by
+// default, well inside Kubernetes' 30-second grace period), and then either
+// re-raises the signal so the process exits exactly as it would have without
+// a handler (Notify: status 143 for SIGTERM, 130 for SIGINT), or cancels a
+// context so the application can shut down in its own way (NotifyContext).
+// A second signal while the first is being handled exits at once.
+//
+// # Why ForceFlush first
+//
+// sdklog.LoggerProvider.Shutdown waits for in-flight calls before shutting
+// its processors down; if its context ends during that wait it returns
+// without calling any processor's Shutdown, and every later call is a no-op,
+// so records still queued in a BatchProcessor are stranded. Notify therefore
+// calls ForceFlush first, which pushes the queues out and is safe to call
+// again, and only then, with what is left of the same deadline, calls
+// Shutdown on targets that have it. Applications using NotifyContext should
+// do the same in their own shutdown path: Flush, then Shutdown.
+package shutdown
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/signal"
+	"sync"
+	"syscall"
+	"time"
+
+	"go.opentelemetry.io/otel"
+)
+
+// Flusher is what shutdown flushes: sdklog.LoggerProvider,
+// sdktrace.TracerProvider, sdkmetric.MeterProvider and our exporters all
+// satisfy it.
+type Flusher interface {
+	ForceFlush(ctx context.Context) error
+}
+
+// Shutdowner is implemented by targets that can also be shut down.
+type Shutdowner interface {
+	Shutdown(ctx context.Context) error
+}
+
+// DefaultTimeout bounds the flush that follows a signal.
+const DefaultTimeout = 5 * time.Second
+
+// Flush calls ForceFlush on every target at once and waits for all of them
+// or for ctx, whichever is first. It returns the targets' errors joined, and
+// ctx's error if ctx ended first. It is meant for defer and for shutdown
+// paths that do not start with a signal.
+func Flush(ctx context.Context, targets ...Flusher) error {
+	return each(ctx, targets, func(ctx context.Context, t Flusher) error { return t.ForceFlush(ctx) })
+}
+
+// FlushAndShutdown flushes every target, then shuts down those that
+// implement Shutdowner, all within ctx. See the package documentation for why
+// the flush comes first.
+func FlushAndShutdown(ctx context.Context, targets ...Flusher) error {
+	flushErr := Flush(ctx, targets...)
+	if ctx.Err() != nil {
+		return flushErr
+	}
+	return errors.Join(flushErr, each(ctx, targets, func(ctx context.Context, t Flusher) error {
+		if s, ok := t.(Shutdowner); ok {
+			return s.Shutdown(ctx)
+		}
+		return nil
+	}))
+}
+
+// each runs call for every target concurrently. A target that ignores ctx
+// cannot hold the caller past it: each stops waiting when ctx ends.
+func each(ctx context.Context, targets []Flusher, call func(context.Context, Flusher) error) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	results := make(chan error, len(targets))
+	for _, t := range targets {
+		go func() { results <- call(ctx, t) }()
+	}
+	var errs []error
+	for range targets {
+		select {
+		case err := <-results:
+			errs = append(errs, err)
+		case <-ctx.Done():
+			return errors.Join(append(errs, ctx.Err())...)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// SignalError is the cause of a context cancelled by NotifyContext.
+type SignalError struct {
+	Signal os.Signal
+	// Err is the error of the flush that followed the signal, if any.
+	Err error
+}
+
+func (e *SignalError) Error() string {
+	if e.Err != nil {
+		return fmt.Sprintf("shutdown: received %v; flush failed: %v", e.Signal, e.Err)
+	}
+	return fmt.Sprintf("shutdown: received %v", e.Signal)
+}
+
+func (e *SignalError) Unwrap() error { return e.Err }
+
+// Notify flushes targets when one of the signals arrives, shuts down those
+// that can be, and then re-raises the signal with its default disposition,
+// so the process ends as it would have without a handler. A second signal
+// during the flush ends the process at once.
+//
+// stop stops the handling and restores what was there before: other
+// signal.Notify channels are untouched, and a signal that was ignored is
+// ignored again. It waits for a flush in progress.
+func Notify(targets []Flusher, opts ...Option) (stop func()) {
+	cfg := newConfig(opts)
+	h := listen(context.Background(), cfg, func(sig os.Signal) {
+		ctx, cancel := context.WithTimeout(context.Background(), cfg.timeout)
+		defer cancel()
+		if err := FlushAndShutdown(ctx, targets...); err != nil {
+			cfg.onError(fmt.Errorf("shutdown: flush on %v: %w", sig, err))
+		}
+		exit(sig)
+	})
+	return h.stop
+}
+
+// NotifyContext flushes targets when one of the signals arrives and then
+// cancels the returned context, with a *SignalError as its cause, so the
+// application can shut down: stop accepting work, then call Flush or
+// FlushAndShutdown and return from main. A signal after the first ends the
+// process at once. stop cancels the context and restores the previous signal
+// handling, like signal.NotifyContext's stop.
+func NotifyContext(parent context.Context, targets []Flusher, opts ...Option) (ctx context.Context, stop context.CancelFunc) {
+	cfg := newConfig(opts)
+	ctx, cancel := context.WithCancelCause(parent)
+	h := listen(ctx, cfg, func(sig os.Signal) {
+		fctx, fcancel := context.WithTimeout(context.Background(), cfg.timeout)
+		defer fcancel()
+		err := Flush(fctx, targets...)
+		if err != nil {
+			cfg.onError(fmt.Errorf("shutdown: flush on %v: %w", sig, err))
+		}
+		cancel(&SignalError{Signal: sig, Err: err})
+	})
+	return ctx, func() {
+		h.stop()
+		cancel(context.Canceled)
+	}
+}
+
+type handler struct {
+	ch       chan os.Signal
+	quit     chan struct{}
+	done     chan struct{}
+	signals  []os.Signal
+	ignored  []os.Signal
+	stopOnce sync.Once
+}
+
+// listen starts the goroutine that waits for the first signal, runs
+// onSignal for it while watching for a second one, and after that exits the
+// process on any further signal until stopped.
+func listen(ctx context.Context, cfg config, onSignal func(os.Signal)) *handler {
+	h := &handler{
+		ch:      make(chan os.Signal, 2),
+		quit:    make(chan struct{}),
+		done:    make(chan struct{}),
+		signals: cfg.signals,
+	}
+	for _, s := range cfg.signals {
+		if signal.Ignored(s) {
+			h.ignored = append(h.ignored, s)
+		}
+	}
+	signal.Notify(h.ch, cfg.signals...)
+	go func() {
+		defer close(h.done)
+		var sig os.Signal
+		select {
+		case sig = <-h.ch:
+		case <-h.quit:
+			return
+		case <-ctx.Done():
+			return
+		}
+		handled := make(chan struct{})
+		go func() {
+			defer close(handled)
+			onSignal(sig)
+		}()
+		select {
+		case <-handled:
+		case second := <-h.ch:
+			exit(second)
+		}
+		select {
+		case later := <-h.ch:
+			exit(later)
+		case <-h.quit:
+		}
+	}()
+	return h
+}
+
+func (h *handler) stop() {
+	h.stopOnce.Do(func() {
+		signal.Stop(h.ch)
+		close(h.quit)
+		<-h.done
+		if len(h.ignored) > 0 {
+			signal.Ignore(h.ignored...)
+		}
+	})
+}
+
+// Option configures Notify and NotifyContext.
+type Option interface {
+	apply(*config)
+}
+
+type config struct {
+	timeout time.Duration
+	signals []os.Signal
+	onError func(error)
+}
+
+type optionFunc func(*config)
+
+func (f optionFunc) apply(c *config) { f(c) }
+
+func newConfig(opts []Option) config {
+	c := config{
+		timeout: DefaultTimeout,
+		signals: []os.Signal{syscall.SIGTERM, os.Interrupt},
+		onError: otel.Handle,
+	}
+	for _, o := range opts {
+		o.apply(&c)
+	}
+	return c
+}
+
+// WithTimeout bounds the flush (and shutdown) that follows a signal. The
+// default is DefaultTimeout. Non-positive values keep the default.
+func WithTimeout(d time.Duration) Option {
+	return optionFunc(func(c *config) {
+		if d > 0 {
+			c.timeout = d
+		}
+	})
+}
+
+// WithSignals sets the signals that start a flush. The default is SIGTERM
+// and SIGINT. An empty list keeps the default.
+func WithSignals(sigs ...os.Signal) Option {
+	return optionFunc(func(c *config) {
+		if len(sigs) > 0 {
+			c.signals = sigs
+		}
+	})
+}
+
+// WithErrorHandler receives the error of a flush that failed or ran out of
+// time. The default is otel.Handle, the OpenTelemetry error handler.
+func WithErrorHandler(f func(error)) Option {
+	return optionFunc(func(c *config) {
+		if f != nil {
+			c.onError = f
+		}
+	})
+}

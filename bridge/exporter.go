@@ -91,7 +91,7 @@ func (e *Exporter) Export(ctx context.Context, records []sdklog.Record) error {
 		return nil
 	}
 	if err := e.mu.Lock(ctx); err != nil {
-		e.metrics.recordWrite(context.WithoutCancel(ctx), 0, len(records))
+		e.metrics.recordWrite(ctx, 0, len(records))
 		return fmt.Errorf("bridge: sink %s: %d entries not written: %w", e.name, len(records), err)
 	}
 	defer e.mu.Unlock()
@@ -121,7 +121,7 @@ func (e *Exporter) Export(ctx context.Context, records []sdklog.Record) error {
 		}
 	}
 	e.shrinkBuf()
-	e.metrics.recordWrite(context.WithoutCancel(ctx), len(records)-failed, failed)
+	e.metrics.recordWrite(ctx, len(records)-failed, failed)
 	if firstErr != nil {
 		return fmt.Errorf("bridge: sink %s: %d of %d entries not written: %w", e.name, failed, len(records), firstErr)
 	}

@@ -2,6 +2,7 @@ package bridge
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"go.opentelemetry.io/otel"
@@ -12,15 +13,21 @@ import (
 const meterName = "github.com/fapilog/fapilog-otel/bridge"
 
 // instruments are recorded once per Export and once per flush, never per
-// entry, so their cost does not grow with traffic.
+// entry, so their cost does not grow with traffic. Measurements are taken
+// with the caller's context even when it has ended: the metrics SDK records
+// them regardless, and detaching it would allocate on every Export.
 type instruments struct {
 	written       metric.Int64Counter
 	failed        metric.Int64Counter
 	flushes       metric.Int64Counter
 	flushDuration metric.Float64Histogram
-	sinkAttr      metric.MeasurementOption
-	okAttrs       metric.MeasurementOption
-	errAttrs      metric.MeasurementOption
+	// Option slices are built once: passing a fresh variadic option per
+	// call would allocate on every Export.
+	sinkAttr []metric.AddOption
+	okAdd    []metric.AddOption
+	errAdd   []metric.AddOption
+	okRec    []metric.RecordOption
+	errRec   []metric.RecordOption
 }
 
 func newInstruments(mp metric.MeterProvider, sinkName string) *instruments {
@@ -28,32 +35,26 @@ func newInstruments(mp metric.MeterProvider, sinkName string) *instruments {
 		mp = otel.GetMeterProvider()
 	}
 	m := mp.Meter(meterName)
+	name := attribute.String("fapilog.sink.name", sinkName)
+	ok := metric.WithAttributeSet(attribute.NewSet(name, attribute.String("outcome", "ok")))
+	bad := metric.WithAttributeSet(attribute.NewSet(name, attribute.String("outcome", "error")))
 	in := &instruments{
-		sinkAttr: metric.WithAttributeSet(attribute.NewSet(attribute.String("fapilog.sink.name", sinkName))),
-		okAttrs: metric.WithAttributeSet(attribute.NewSet(
-			attribute.String("fapilog.sink.name", sinkName), attribute.String("outcome", "ok"))),
-		errAttrs: metric.WithAttributeSet(attribute.NewSet(
-			attribute.String("fapilog.sink.name", sinkName), attribute.String("outcome", "error"))),
+		sinkAttr: []metric.AddOption{metric.WithAttributeSet(attribute.NewSet(name))},
+		okAdd:    []metric.AddOption{ok},
+		errAdd:   []metric.AddOption{bad},
+		okRec:    []metric.RecordOption{ok},
+		errRec:   []metric.RecordOption{bad},
 	}
-	var err error
-	report := func(e error) {
-		if e != nil && err == nil {
-			err = e
-		}
-	}
-	in.written, err = m.Int64Counter("fapilog.sink.entries.written",
+	var errs [4]error
+	in.written, errs[0] = m.Int64Counter("fapilog.sink.entries.written",
 		metric.WithUnit("{entry}"), metric.WithDescription("Entries the sink accepted."))
-	var e error
-	in.failed, e = m.Int64Counter("fapilog.sink.entries.failed",
+	in.failed, errs[1] = m.Int64Counter("fapilog.sink.entries.failed",
 		metric.WithUnit("{entry}"), metric.WithDescription("Entries that did not reach the sink: write errors, panics, ended contexts, a failed start."))
-	report(e)
-	in.flushes, e = m.Int64Counter("fapilog.sink.flushes",
+	in.flushes, errs[2] = m.Int64Counter("fapilog.sink.flushes",
 		metric.WithUnit("{flush}"), metric.WithDescription("Sink flushes, by outcome."))
-	report(e)
-	in.flushDuration, e = m.Float64Histogram("fapilog.sink.flush.duration",
+	in.flushDuration, errs[3] = m.Float64Histogram("fapilog.sink.flush.duration",
 		metric.WithUnit("s"), metric.WithDescription("Time a sink flush took, including waiting for the sink."))
-	report(e)
-	if err != nil {
+	if err := errors.Join(errs[:]...); err != nil {
 		// A broken meter provider must not stop logging: it hands back
 		// no-op instruments along with the error.
 		otel.Handle(err)
@@ -63,20 +64,20 @@ func newInstruments(mp metric.MeterProvider, sinkName string) *instruments {
 
 func (in *instruments) recordWrite(ctx context.Context, written, failed int) {
 	if written > 0 {
-		in.written.Add(ctx, int64(written), in.sinkAttr)
+		in.written.Add(ctx, int64(written), in.sinkAttr...)
 	}
 	if failed > 0 {
-		in.failed.Add(ctx, int64(failed), in.sinkAttr)
+		in.failed.Add(ctx, int64(failed), in.sinkAttr...)
 	}
 }
 
 func (in *instruments) recordFlush(ctx context.Context, start time.Time, err error) {
-	attrs := in.okAttrs
+	add, rec := in.okAdd, in.okRec
 	if err != nil {
-		attrs = in.errAttrs
+		add, rec = in.errAdd, in.errRec
 	}
 	// The flush's own ctx may have ended; measurements still count.
 	ctx = context.WithoutCancel(ctx)
-	in.flushes.Add(ctx, 1, attrs)
-	in.flushDuration.Record(ctx, time.Since(start).Seconds(), attrs)
+	in.flushes.Add(ctx, 1, add...)
+	in.flushDuration.Record(ctx, time.Since(start).Seconds(), rec...)
 }

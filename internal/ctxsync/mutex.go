@@ -3,16 +3,27 @@
 // deadline.
 package ctxsync
 
-import "context"
+import (
+	"context"
+	"sync"
+	"sync/atomic"
+)
 
-// Mutex is a mutual exclusion lock whose Lock gives up when ctx ends. The
-// zero value is not usable; create one with NewMutex.
+// Mutex is a mutual exclusion lock whose Lock gives up when ctx ends. An
+// uncontended Lock and Unlock cost what sync.Mutex's do; only waiters touch
+// the wake-up channel. The zero value is not usable; create one with
+// NewMutex.
 type Mutex struct {
-	ch chan struct{}
+	mu      sync.Mutex
+	waiters atomic.Int32
+	// wake holds at most one token, sent by Unlock when someone waits.
+	// A waiter that takes it retries the lock; a later Unlock sends
+	// another, so no wake-up is lost.
+	wake chan struct{}
 }
 
 // NewMutex returns an unlocked Mutex.
-func NewMutex() *Mutex { return &Mutex{ch: make(chan struct{}, 1)} }
+func NewMutex() *Mutex { return &Mutex{wake: make(chan struct{}, 1)} }
 
 // Lock acquires m, or returns ctx.Err() if ctx ends first. An already ended
 // ctx fails even when m is free, so no work starts on a dead context.
@@ -20,34 +31,36 @@ func (m *Mutex) Lock(ctx context.Context) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	select {
-	case m.ch <- struct{}{}:
+	if m.mu.TryLock() {
 		return nil
-	default:
 	}
-	select {
-	case m.ch <- struct{}{}:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
+	m.waiters.Add(1)
+	defer m.waiters.Add(-1)
+	for {
+		// Registered as a waiter before this try, so an Unlock that
+		// happens after it sees us and sends a token.
+		if m.mu.TryLock() {
+			return nil
+		}
+		select {
+		case <-m.wake:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
 	}
 }
 
 // TryLock acquires m if it is free and reports whether it did.
-func (m *Mutex) TryLock() bool {
-	select {
-	case m.ch <- struct{}{}:
-		return true
-	default:
-		return false
-	}
-}
+func (m *Mutex) TryLock() bool { return m.mu.TryLock() }
 
-// Unlock releases m. Unlocking an unlocked Mutex panics, like sync.Mutex.
+// Unlock releases m. Unlocking an unlocked Mutex is a fatal error, as with
+// sync.Mutex.
 func (m *Mutex) Unlock() {
-	select {
-	case <-m.ch:
-	default:
-		panic("ctxsync: unlock of unlocked mutex")
+	m.mu.Unlock()
+	if m.waiters.Load() > 0 {
+		select {
+		case m.wake <- struct{}{}:
+		default:
+		}
 	}
 }

@@ -51,10 +51,30 @@ func TestMutexLockHonoursContext(t *testing.T) {
 	if err := m.Lock(canceled); !errors.Is(err, context.Canceled) {
 		t.Fatalf("Lock with a canceled ctx = %v, want Canceled even when free", err)
 	}
-	defer func() {
-		if recover() == nil {
-			t.Fatal("Unlock of an unlocked mutex did not panic")
+}
+
+// A waiter whose context ends must not swallow the wake-up another waiter
+// needs.
+func TestMutexNoLostWakeups(t *testing.T) {
+	m := NewMutex()
+	for range 200 {
+		if err := m.Lock(context.Background()); err != nil {
+			t.Fatal(err)
 		}
-	}()
-	m.Unlock()
+		quitter, cancel := context.WithCancel(context.Background())
+		gaveUp := make(chan error)
+		go func() { gaveUp <- m.Lock(quitter) }()
+		got := make(chan error)
+		go func() { got <- m.Lock(context.Background()) }()
+		cancel()
+		m.Unlock()
+		if err := <-gaveUp; err == nil {
+			// The quitter won the lock before noticing its context.
+			m.Unlock()
+		}
+		if err := <-got; err != nil {
+			t.Fatal(err)
+		}
+		m.Unlock()
+	}
 }

@@ -2,6 +2,7 @@ package encoding
 
 import (
 	"fmt"
+	"strings"
 	"sync"
 	"sync/atomic"
 
@@ -48,7 +49,8 @@ type Encoder struct {
 	states sync.Pool
 	// res caches the encoded resource: every record of a LoggerProvider
 	// carries the same *resource.Resource, so it is encoded once.
-	res atomic.Pointer[resourceCache]
+	res    atomic.Pointer[resourceCache]
+	second atomic.Pointer[secondCache]
 }
 
 type resourceCache struct {
@@ -96,84 +98,175 @@ func (e *Encoder) resource(res *resource.Resource) *resourceCache {
 	return c
 }
 
-// state is the scratch space of one Append call.
+// state is the scratch space of one Append call. Attributes are walked
+// twice rather than copied: a first walk gathers the keys (to find repeats)
+// and what the envelope lifts out of data, a second writes them. Copying
+// each 64-byte KeyValue cost more than walking again.
 type state struct {
-	attrs []attribute.KeyValue
-	seen  map[attribute.Key]int
-	// collect is bound once so WalkAttributes does not allocate a closure
-	// per record.
-	collect func(attribute.KeyValue) bool
+	keys []attribute.Key
+	drop []bool // drop[i]: attribute i is repeated later and loses
+	seen map[attribute.Key]int
+
+	// Filled by the first walk.
+	lifted       [len(contextKeys)]string
+	hasLifted    [len(contextKeys)]bool
+	hasException bool
+	// bodyTaken: a structured body owns data.body, so an attribute of that
+	// name moves aside to body_attribute instead of repeating the key.
+	bodyTaken bool
+
+	// The second walk appends to dst, skipping dropped attributes.
+	dst  []byte
+	i    int
+	mode emitMode
+
+	// Bound once so WalkAttributes does not allocate a closure per record.
+	gather func(attribute.KeyValue) bool
+	emit   func(attribute.KeyValue) bool
 }
 
+type emitMode uint8
+
+const (
+	emitData      emitMode = iota // envelope data members
+	emitException                 // envelope diagnostics.exception members
+	emitOTLP                      // OTLP KeyValue array elements
+)
+
 func newState() *state {
-	st := &state{attrs: make([]attribute.KeyValue, 0, 16)}
-	st.collect = func(kv attribute.KeyValue) bool {
-		st.attrs = append(st.attrs, kv)
+	st := &state{keys: make([]attribute.Key, 0, 16), drop: make([]bool, 0, 16)}
+	st.gather = func(kv attribute.KeyValue) bool {
+		st.keys = append(st.keys, kv.Key)
+		if j := contextKeyName(kv.Key); j >= 0 {
+			// The last occurrence decides, as de-duplication does.
+			st.hasLifted[j] = kv.Value.Type() == attribute.STRING
+			st.lifted[j] = kv.Value.AsString()
+		} else if strings.HasPrefix(string(kv.Key), exceptionPrefix) {
+			st.hasException = true
+		}
+		return true
+	}
+	st.emit = func(kv attribute.KeyValue) bool {
+		i := st.i
+		st.i++
+		if st.drop[i] {
+			return true
+		}
+		switch st.mode {
+		case emitData:
+			if contextKeyIndex(kv) >= 0 || strings.HasPrefix(string(kv.Key), exceptionPrefix) {
+				return true
+			}
+			if st.bodyTaken && kv.Key == "body" {
+				kv.Key = "body_attribute"
+			}
+			st.dst = appendMember(st.dst, kv)
+		case emitException:
+			if name, ok := strings.CutPrefix(string(kv.Key), exceptionPrefix); ok {
+				st.dst = appendComma(st.dst)
+				st.dst = appendKey(st.dst, exceptionField(name))
+				st.dst = appendJSONValue(st.dst, kv.Value, 0)
+			}
+		case emitOTLP:
+			st.dst = appendComma(st.dst)
+			st.dst = appendKeyValue(st.dst, kv, 0)
+		}
 		return true
 	}
 	return st
 }
 
-// maxPooledAttrs keeps one record with thousands of attributes from pinning a
-// large scratch slice in the pool forever.
+// maxPooledAttrs keeps one record with thousands of attributes from pinning
+// large scratch slices in the pool forever.
 const maxPooledAttrs = 1024
 
 func (st *state) reset() {
-	if cap(st.attrs) > maxPooledAttrs {
-		st.attrs = make([]attribute.KeyValue, 0, 16)
-		st.seen = nil
-		return
+	if cap(st.keys) > maxPooledAttrs {
+		st.keys, st.drop, st.seen = make([]attribute.Key, 0, 16), make([]bool, 0, 16), nil
 	}
-	clear(st.attrs)
-	st.attrs = st.attrs[:0]
+	clear(st.keys)
+	st.keys = st.keys[:0]
+	st.drop = st.drop[:0]
+	st.lifted = [len(contextKeys)]string{}
+	st.hasLifted = [len(contextKeys)]bool{}
+	st.hasException = false
+	st.bodyTaken = false
+	st.dst = nil
 }
 
-// recordAttrs returns r's attributes in order, keeping only the last
-// occurrence of a repeated key (the SDK's own de-duplication rule), so the
-// envelope never holds an object with duplicate keys.
-func (st *state) recordAttrs(r *sdklog.Record) []attribute.KeyValue {
-	r.WalkAttributes(st.collect)
-	st.attrs = st.dedup(st.attrs)
-	return st.attrs
+// gatherAttrs runs the first walk over r's attributes and marks every
+// attribute whose key occurs again later: only the last occurrence is
+// written (the SDK's own de-duplication rule), so no object gets a repeated
+// key.
+func (st *state) gatherAttrs(r *sdklog.Record) {
+	r.WalkAttributes(st.gather)
+	st.drop = st.dedup(st.keys, st.drop[:0])
 }
 
-// dedupLinearMax is where the quadratic scan stops being cheaper than a map.
-const dedupLinearMax = 16
+// emitAttrs runs the second walk, appending to dst in the given mode.
+func (st *state) emitAttrs(dst []byte, r *sdklog.Record, mode emitMode) []byte {
+	st.dst, st.i, st.mode = dst, 0, mode
+	r.WalkAttributes(st.emit)
+	dst = st.dst
+	st.dst = nil
+	return dst
+}
 
-func (st *state) dedup(kvs []attribute.KeyValue) []attribute.KeyValue {
-	n := len(kvs)
+// dedupTableMax is the largest attribute count de-duplicated with the
+// stack-allocated hash table below; larger records use a pooled map.
+const dedupTableMax = 32
+
+func (st *state) dedup(keys []attribute.Key, drop []bool) []bool {
+	n := len(keys)
+	drop = append(drop, make([]bool, n)...)
 	if n < 2 {
-		return kvs
+		return drop
 	}
-	out := kvs[:0]
-	if n <= dedupLinearMax {
-		for i := range n {
-			if !laterKey(kvs[i+1:], kvs[i].Key) {
-				out = append(out, kvs[i])
+	if n > dedupTableMax {
+		return st.dedupMap(keys, drop)
+	}
+	// Open addressing over a 64-slot table holding index+1; a hit on an
+	// equal key marks the earlier occurrence as dropped.
+	var table [64]uint8
+	for i, k := range keys {
+		h := keyHash(k) & 63
+		for table[h] != 0 {
+			j := int(table[h] - 1)
+			if keys[j] == k {
+				drop[j] = true
+				break
 			}
+			h = (h + 1) & 63
 		}
-		return out
+		table[h] = uint8(i + 1)
 	}
+	return drop
+}
+
+// keyHash mixes the length and the bytes at both ends: enough to spread the
+// keys of one record, and a collision only costs a string comparison.
+func keyHash(k attribute.Key) uint {
+	n := len(k)
+	if n == 0 {
+		return 0
+	}
+	h := uint(n) * 0x9E3779B1
+	h ^= uint(k[0]) * 0x85EBCA77
+	h ^= uint(k[n-1]) * 0xC2B2AE3D
+	h ^= uint(k[n/2]) * 0x27D4EB2F
+	return h ^ h>>15
+}
+
+func (st *state) dedupMap(keys []attribute.Key, drop []bool) []bool {
 	if st.seen == nil {
-		st.seen = make(map[attribute.Key]int, n)
+		st.seen = make(map[attribute.Key]int, len(keys))
 	}
 	clear(st.seen)
-	for i, kv := range kvs {
-		st.seen[kv.Key] = i
+	for i, k := range keys {
+		st.seen[k] = i
 	}
-	for i := range n {
-		if st.seen[kvs[i].Key] == i {
-			out = append(out, kvs[i])
-		}
+	for i, k := range keys {
+		drop[i] = st.seen[k] != i
 	}
-	return out
-}
-
-func laterKey(rest []attribute.KeyValue, k attribute.Key) bool {
-	for _, kv := range rest {
-		if kv.Key == k {
-			return true
-		}
-	}
-	return false
+	return drop
 }

@@ -19,16 +19,7 @@ var contextKeys = [...]attribute.Key{"correlation_id", "request_id", "user_id", 
 const exceptionPrefix = "exception."
 
 func (e *Encoder) appendEnvelope(dst []byte, r *sdklog.Record, st *state) []byte {
-	attrs := st.recordAttrs(r)
-	var lifted [len(contextKeys)]int // index+1 into attrs, 0 when absent
-	hasException := false
-	for i, kv := range attrs {
-		if j := contextKeyIndex(kv); j >= 0 {
-			lifted[j] = i + 1
-		} else if strings.HasPrefix(string(kv.Key), exceptionPrefix) {
-			hasException = true
-		}
-	}
+	st.gatherAttrs(r)
 
 	ts := r.Timestamp()
 	if ts.IsZero() {
@@ -41,7 +32,7 @@ func (e *Encoder) appendEnvelope(dst []byte, r *sdklog.Record, st *state) []byte
 		ts = time.Now()
 	}
 	dst = append(dst, `{"schema_version":"1.1","log":{"timestamp":`...)
-	dst = appendRFC3339Millis(dst, ts)
+	dst = e.appendTimestamp(dst, ts)
 	dst = append(dst, `,"level":`...)
 	dst = appendLevel(dst, r.Severity(), r.SeverityText())
 	dst = append(dst, `,"message":`...)
@@ -59,16 +50,16 @@ func (e *Encoder) appendEnvelope(dst []byte, r *sdklog.Record, st *state) []byte
 	dst = append(dst, `,"context":{"message_id":`...)
 	dst = appendUUID(dst)
 	dst = append(dst, `,"correlation_id":`...)
-	if i := lifted[0]; i > 0 {
-		dst = appendString(dst, attrs[i-1].Value.AsString())
+	if st.hasLifted[0] {
+		dst = appendString(dst, st.lifted[0])
 	} else {
 		dst = append(dst, "null"...)
 	}
 	for j := 1; j < len(contextKeys); j++ {
-		if i := lifted[j]; i > 0 {
+		if st.hasLifted[j] {
 			dst = append(dst, ',')
 			dst = appendKey(dst, string(contextKeys[j]))
-			dst = appendString(dst, attrs[i-1].Value.AsString())
+			dst = appendString(dst, st.lifted[j])
 		}
 	}
 	if tid := r.TraceID(); tid.IsValid() {
@@ -108,67 +99,58 @@ func (e *Encoder) appendEnvelope(dst []byte, r *sdklog.Record, st *state) []byte
 	if obs := r.ObservedTimestamp(); !obs.IsZero() {
 		dst = appendComma(dst)
 		dst = append(dst, `"observed_timestamp":`...)
-		dst = appendRFC3339Millis(dst, obs)
+		dst = e.appendTimestamp(dst, obs)
 	}
 	if n := r.DroppedAttributes(); n > 0 {
 		dst = appendComma(dst)
 		dst = append(dst, `"dropped_attributes":`...)
 		dst = strconv.AppendInt(dst, int64(n), 10)
 	}
-	if hasException {
+	if st.hasException {
 		dst = appendComma(dst)
 		dst = append(dst, `"exception":{`...)
-		for _, kv := range attrs {
-			if name, ok := strings.CutPrefix(string(kv.Key), exceptionPrefix); ok {
-				dst = appendComma(dst)
-				dst = appendKey(dst, exceptionField(name))
-				dst = appendJSONValue(dst, kv.Value, 0)
-			}
-		}
+		dst = st.emitAttrs(dst, r, emitException)
 		dst = append(dst, '}')
 	}
 
 	// data: the caller's own fields.
 	dst = append(dst, `},"data":{`...)
-	bodyKey := false
 	if t := body.Type(); t != attribute.STRING && t != attribute.EMPTY {
 		dst = append(dst, `"body":`...)
 		dst = appendJSONValue(dst, body, 0)
-		bodyKey = true
+		st.bodyTaken = true
 	}
-	for i, kv := range attrs {
-		if isLifted(lifted[:], i) || strings.HasPrefix(string(kv.Key), exceptionPrefix) {
-			continue
-		}
-		if bodyKey && kv.Key == "body" {
-			// A structured body owns data.body; the attribute of that
-			// name moves aside instead of being lost or duplicated.
-			kv.Key = "body_attribute"
-		}
-		dst = appendMember(dst, kv)
-	}
+	dst = st.emitAttrs(dst, r, emitData)
 	return append(dst, "}}}"...)
 }
 
+// contextKeyIndex returns kv's index in contextKeys if kv is lifted into the
+// envelope's context (a string under one of those names), or -1.
 func contextKeyIndex(kv attribute.KeyValue) int {
-	if kv.Value.Type() != attribute.STRING {
-		return -1
-	}
-	for j, k := range contextKeys {
-		if kv.Key == k {
-			return j
-		}
+	if j := contextKeyName(kv.Key); j >= 0 && kv.Value.Type() == attribute.STRING {
+		return j
 	}
 	return -1
 }
 
-func isLifted(lifted []int, i int) bool {
-	for _, l := range lifted {
-		if l == i+1 {
-			return true
-		}
+// contextKeyName returns k's index in contextKeys, or -1. The names differ in
+// length, so one length check rules out all but one comparison.
+func contextKeyName(k attribute.Key) int {
+	j := -1
+	switch len(k) {
+	case len(contextKeys[0]):
+		j = 0
+	case len(contextKeys[1]):
+		j = 1
+	case len(contextKeys[2]):
+		j = 2
+	case len(contextKeys[3]):
+		j = 3
 	}
-	return false
+	if j < 0 || k != contextKeys[j] {
+		return -1
+	}
+	return j
 }
 
 // exceptionField maps OpenTelemetry's exception.* names onto fapilog's.

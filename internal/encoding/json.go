@@ -27,6 +27,13 @@ func appendString(dst []byte, s string) []byte {
 	dst = append(dst, '"')
 	start := 0
 	for i := 0; i < len(s); {
+		// Skip eight plain ASCII bytes at a time: most of a log line is.
+		for i+8 <= len(s) && plain8(s[i:i+8]) {
+			i += 8
+		}
+		if i >= len(s) {
+			break
+		}
 		c := s[i]
 		if c < utf8.RuneSelf {
 			if safeASCII[c] {
@@ -56,6 +63,28 @@ func appendString(dst []byte, s string) []byte {
 	}
 	dst = append(dst, s[start:]...)
 	return append(dst, '"')
+}
+
+const (
+	lsb = 0x0101010101010101
+	msb = 0x8080808080808080
+)
+
+// plain8 reports whether the eight bytes of b are ASCII that needs no
+// escaping: none below 0x20, none >= 0x80, no '"' and no '\\'.
+func plain8(b string) bool {
+	x := uint64(b[0]) | uint64(b[1])<<8 | uint64(b[2])<<16 | uint64(b[3])<<24 |
+		uint64(b[4])<<32 | uint64(b[5])<<40 | uint64(b[6])<<48 | uint64(b[7])<<56
+	if x&msb != 0 {
+		return false
+	}
+	// With no high bits set, a byte of y has its high bit set exactly
+	// when the byte of x was below the subtracted value, or zero after
+	// the xor: the classic "has zero byte" test.
+	below := (x - lsb*0x20) & msb
+	quote := ((x ^ lsb*'"') - lsb) & ^(x ^ lsb*'"') & msb
+	slash := ((x ^ lsb*'\\') - lsb) & ^(x ^ lsb*'\\') & msb
+	return below|quote|slash == 0
 }
 
 func appendEscapedASCII(dst []byte, c byte) []byte {

@@ -53,10 +53,12 @@ func (e *Encoder) appendOTLP(dst []byte, r *sdklog.Record, st *state) []byte {
 		dst = append(dst, `"body":`...)
 		dst = appendAnyValue(dst, body, 0)
 	}
-	if attrs := st.recordAttrs(r); len(attrs) > 0 {
+	if r.AttributesLen() > 0 {
+		st.gatherAttrs(r)
 		dst = appendComma(dst)
-		dst = append(dst, `"attributes":`...)
-		dst = appendKeyValues(dst, attrs, 0)
+		dst = append(dst, `"attributes":[`...)
+		dst = st.emitAttrs(dst, r, emitOTLP)
+		dst = append(dst, ']')
 	}
 	if n := r.DroppedAttributes(); n > 0 {
 		dst = appendComma(dst)

@@ -12,6 +12,33 @@ var (
 	maxUnixNano = time.Unix(0, math.MaxInt64)
 )
 
+// secondCache holds the text of the last second formatted: records arrive
+// in bursts within the same second, and the calendar arithmetic behind
+// "YYYY-MM-DDTHH:MM:SS" is most of a timestamp's cost.
+type secondCache struct {
+	unix int64
+	text [19]byte
+}
+
+// appendTimestamp is appendRFC3339Millis with the per-second cache.
+func (e *Encoder) appendTimestamp(dst []byte, t time.Time) []byte {
+	unix := t.Unix()
+	c := e.second.Load()
+	if c == nil || c.unix != unix {
+		if t.Before(minTime) || t.After(maxTime) {
+			return appendRFC3339Millis(dst, t)
+		}
+		c = &secondCache{unix: unix}
+		appendSecond(c.text[:0], t.UTC())
+		e.second.Store(c)
+	}
+	dst = append(dst, '"')
+	dst = append(dst, c.text[:]...)
+	dst = append(dst, '.')
+	dst = appendDigits(dst, t.Nanosecond()/int(time.Millisecond), 3)
+	return append(dst, 'Z', '"')
+}
+
 // appendRFC3339Millis writes t as a quoted RFC 3339 UTC timestamp with exactly
 // three fractional digits and a Z suffix, the form the envelope schema's
 // pattern demands. Times outside years 0000-9999 are clamped so the pattern
@@ -23,10 +50,17 @@ func appendRFC3339Millis(dst []byte, t time.Time) []byte {
 	} else if t.After(maxTime) {
 		t = maxTime
 	}
+	dst = append(dst, '"')
+	dst = appendSecond(dst, t)
+	dst = append(dst, '.')
+	dst = appendDigits(dst, t.Nanosecond()/int(time.Millisecond), 3)
+	return append(dst, 'Z', '"')
+}
+
+// appendSecond writes t's UTC "YYYY-MM-DDTHH:MM:SS".
+func appendSecond(dst []byte, t time.Time) []byte {
 	year, month, day := t.Date()
 	hour, minute, sec := t.Clock()
-	ms := t.Nanosecond() / int(time.Millisecond)
-	dst = append(dst, '"')
 	dst = appendDigits(dst, year, 4)
 	dst = append(dst, '-')
 	dst = appendDigits(dst, int(month), 2)
@@ -37,10 +71,7 @@ func appendRFC3339Millis(dst []byte, t time.Time) []byte {
 	dst = append(dst, ':')
 	dst = appendDigits(dst, minute, 2)
 	dst = append(dst, ':')
-	dst = appendDigits(dst, sec, 2)
-	dst = append(dst, '.')
-	dst = appendDigits(dst, ms, 3)
-	return append(dst, 'Z', '"')
+	return appendDigits(dst, sec, 2)
 }
 
 // appendDigits writes the non-negative v zero-padded to width digits.

@@ -1,0 +1,191 @@
+package bench
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"testing"
+	"time"
+
+	"go.opentelemetry.io/contrib/bridges/otelslog"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/exporters/stdout/stdoutlog"
+	"go.opentelemetry.io/otel/log"
+	sdklog "go.opentelemetry.io/otel/sdk/log"
+	"go.opentelemetry.io/otel/sdk/log/logtest"
+	"go.opentelemetry.io/otel/sdk/resource"
+	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
+
+	"github.com/fapilog/fapilog-otel/bridge"
+	"github.com/fapilog/fapilog-otel/exporters/stdoutjson"
+)
+
+// One record everywhere: a message and ten attributes of the kinds services
+// log most (strings, ints, a float, a bool).
+const msg = "request served"
+
+var (
+	start = time.Date(2026, 11, 27, 7, 34, 50, 0, time.UTC)
+	res   = resource.NewSchemaless(attribute.String("service.name", "checkout"), attribute.String("host.name", "node-7"))
+)
+
+func otelAttrs() []attribute.KeyValue {
+	return []attribute.KeyValue{
+		attribute.String("http.method", "GET"),
+		attribute.String("http.route", "/api/v1/orders/{id}"),
+		attribute.Int("http.status_code", 200),
+		attribute.Float64("duration_ms", 12.5),
+		attribute.Bool("cache_hit", true),
+		attribute.String("user_agent", "curl/8.4.0"),
+		attribute.Int("bytes", 5120),
+		attribute.String("request_id", "req-81f2"),
+		attribute.String("region", "eu-west-1"),
+		attribute.Int("attempt", 1),
+	}
+}
+
+func zapFields() []zap.Field {
+	return []zap.Field{
+		zap.String("http.method", "GET"),
+		zap.String("http.route", "/api/v1/orders/{id}"),
+		zap.Int("http.status_code", 200),
+		zap.Float64("duration_ms", 12.5),
+		zap.Bool("cache_hit", true),
+		zap.String("user_agent", "curl/8.4.0"),
+		zap.Int("bytes", 5120),
+		zap.String("request_id", "req-81f2"),
+		zap.String("region", "eu-west-1"),
+		zap.Int("attempt", 1),
+	}
+}
+
+func slogAttrs() []slog.Attr {
+	return []slog.Attr{
+		slog.String("http.method", "GET"),
+		slog.String("http.route", "/api/v1/orders/{id}"),
+		slog.Int("http.status_code", 200),
+		slog.Float64("duration_ms", 12.5),
+		slog.Bool("cache_hit", true),
+		slog.String("user_agent", "curl/8.4.0"),
+		slog.Int("bytes", 5120),
+		slog.String("request_id", "req-81f2"),
+		slog.String("region", "eu-west-1"),
+		slog.Int("attempt", 1),
+	}
+}
+
+func record() sdklog.Record {
+	return logtest.RecordFactory{
+		Timestamp: start, ObservedTimestamp: start,
+		Severity: log.SeverityInfo, SeverityText: "INFO",
+		Body: attribute.StringValue(msg), Attributes: otelAttrs(),
+		Resource: res,
+	}.NewRecord()
+}
+
+// exportEach hands the exporter one record per operation: the worst case
+// for per-call overhead, and the unit zap and slog are measured in.
+func exportEach(b *testing.B, exp sdklog.Exporter) {
+	recs := []sdklog.Record{record()}
+	ctx := context.Background()
+	b.ReportAllocs()
+	b.ResetTimer()
+	for b.Loop() {
+		if err := exp.Export(ctx, recs); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.StopTimer()
+	if err := exp.Shutdown(ctx); err != nil {
+		b.Fatal(err)
+	}
+}
+
+func BenchmarkEncodeWrite(b *testing.B) {
+	b.Run("fapilog/envelope", func(b *testing.B) {
+		exp, err := stdoutjson.New(stdoutjson.WithWriter(io.Discard))
+		if err != nil {
+			b.Fatal(err)
+		}
+		exportEach(b, exp)
+	})
+	b.Run("fapilog/otlpjson", func(b *testing.B) {
+		exp, err := stdoutjson.New(stdoutjson.WithWriter(io.Discard), stdoutjson.WithFormat(bridge.FormatOTLPJSON))
+		if err != nil {
+			b.Fatal(err)
+		}
+		exportEach(b, exp)
+	})
+	b.Run("otel-stdoutlog", func(b *testing.B) {
+		exp, err := stdoutlog.New(stdoutlog.WithWriter(io.Discard))
+		if err != nil {
+			b.Fatal(err)
+		}
+		exportEach(b, exp)
+	})
+	b.Run("zap-json", func(b *testing.B) {
+		core := zapcore.NewCore(zapcore.NewJSONEncoder(zap.NewProductionEncoderConfig()), zapcore.AddSync(io.Discard), zapcore.DebugLevel)
+		logger := zap.New(core)
+		fields := zapFields()
+		b.ReportAllocs()
+		b.ResetTimer()
+		for b.Loop() {
+			logger.Info(msg, fields...)
+		}
+	})
+	b.Run("slog-json", func(b *testing.B) {
+		logger := slog.New(slog.NewJSONHandler(io.Discard, nil))
+		attrs := slogAttrs()
+		ctx := context.Background()
+		b.ReportAllocs()
+		b.ResetTimer()
+		for b.Loop() {
+			logger.LogAttrs(ctx, slog.LevelInfo, msg, attrs...)
+		}
+	})
+}
+
+// noopExporter is the baseline: the pipeline's cost without any exporter
+// work.
+type noopExporter struct{}
+
+func (noopExporter) Export(context.Context, []sdklog.Record) error { return nil }
+func (noopExporter) ForceFlush(context.Context) error              { return nil }
+func (noopExporter) Shutdown(context.Context) error                { return nil }
+
+// BenchmarkPipeline measures slog → otelslog → LoggerProvider →
+// BatchProcessor → exporter per record, flushing every 1024 records so the
+// queue never overflows (a dropped record would be work not measured).
+func BenchmarkPipeline(b *testing.B) {
+	run := func(b *testing.B, exp sdklog.Exporter) {
+		provider := sdklog.NewLoggerProvider(sdklog.WithResource(res), sdklog.WithProcessor(sdklog.NewBatchProcessor(exp)))
+		logger := slog.New(otelslog.NewHandler("bench", otelslog.WithLoggerProvider(provider)))
+		attrs := slogAttrs()
+		ctx := context.Background()
+		b.ReportAllocs()
+		b.ResetTimer()
+		i := 0
+		for b.Loop() {
+			logger.LogAttrs(ctx, slog.LevelInfo, msg, attrs...)
+			if i++; i%1024 == 0 {
+				if err := provider.ForceFlush(ctx); err != nil {
+					b.Fatal(err)
+				}
+			}
+		}
+		if err := provider.ForceFlush(ctx); err != nil {
+			b.Fatal(err)
+		}
+		b.StopTimer()
+		_ = provider.Shutdown(ctx)
+	}
+	b.Run("noop-exporter", func(b *testing.B) { run(b, noopExporter{}) })
+	b.Run("fapilog-stdoutjson", func(b *testing.B) {
+		exp, err := stdoutjson.New(stdoutjson.WithWriter(io.Discard))
+		if err != nil {
+			b.Fatal(err)
+		}
+		run(b, exp)
+	})
+}

@@ -1,0 +1,64 @@
+package encoding
+
+import (
+	"encoding/json"
+	"math"
+	"math/rand/v2"
+	"testing"
+)
+
+func TestPlain8MatchesByteTest(t *testing.T) {
+	ref := func(b string) bool {
+		for i := range 8 {
+			if c := b[i]; c >= 0x80 || !safeASCII[c] {
+				return false
+			}
+		}
+		return true
+	}
+	var b [8]byte
+	// Every byte value in every position, among plain neighbours.
+	for pos := range 8 {
+		for c := range 256 {
+			for i := range b {
+				b[i] = 'a'
+			}
+			b[pos] = byte(c)
+			if got, want := plain8(string(b[:])), ref(string(b[:])); got != want {
+				t.Fatalf("plain8(%q) = %v, want %v", b, got, want)
+			}
+		}
+	}
+	r := rand.New(rand.NewPCG(1, 2))
+	for range 200000 {
+		for i := range b {
+			b[i] = byte(r.IntN(256))
+		}
+		if got, want := plain8(string(b[:])), ref(string(b[:])); got != want {
+			t.Fatalf("plain8(%q) = %v, want %v", b, got, want)
+		}
+	}
+}
+
+func TestAppendStringMatchesEncodingJSON(t *testing.T) {
+	for _, s := range []string{"", "plain ascii text long enough", "a\"b\\c\nd\te\x00\x1f\x7f", "é日本\u2028\u2029x", "\xff\xfe", "12345678\"12345678"} {
+		var got string
+		if err := json.Unmarshal(appendString(nil, s), &got); err != nil {
+			t.Fatalf("%q: %v", s, err)
+		}
+		if want := string([]rune(s)); got != want {
+			t.Fatalf("round trip of %q = %q", s, got)
+		}
+	}
+}
+
+func TestAppendFloat(t *testing.T) {
+	for f, want := range map[float64]string{
+		0: "0", 1.5: "1.5", -2: "-2", 1e21: "1e+21", 1e-7: "1e-7", 123456789: "123456789",
+		math.NaN(): `"NaN"`, math.Inf(1): `"Infinity"`, math.Inf(-1): `"-Infinity"`,
+	} {
+		if got := string(appendFloat(nil, f)); got != want {
+			t.Errorf("appendFloat(%v) = %s, want %s", f, got, want)
+		}
+	}
+}

@@ -3,6 +3,7 @@ package stdoutjson_test
 import (
 	"context"
 	"encoding/json"
+	"io"
 	"log/slog"
 	"testing"
 	"time"
@@ -10,13 +11,17 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.opentelemetry.io/contrib/bridges/otelslog"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/log"
 	sdklog "go.opentelemetry.io/otel/sdk/log"
+	"go.opentelemetry.io/otel/sdk/log/logtest"
 	"go.uber.org/goleak"
 
 	"github.com/fapilog/fapilog-otel/bridge"
 	"github.com/fapilog/fapilog-otel/exporters/stdoutjson"
 	"github.com/fapilog/fapilog-otel/internal/envelopetest"
 	"github.com/fapilog/fapilog-otel/internal/testdest"
+	"github.com/fapilog/fapilog-otel/internal/testrace"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -146,4 +151,32 @@ func TestHealthCheckReportsLastWrite(t *testing.T) {
 	require.NoError(t, provider.ForceFlush(context.Background()))
 	assert.NoError(t, exp.HealthCheck(context.Background()))
 	require.NoError(t, provider.Shutdown(context.Background()))
+}
+
+// The exporter path as a BatchProcessor drives it (bridge, encoder, sink)
+// allocates nothing per record once warm.
+func TestExportDoesNotAllocate(t *testing.T) {
+	if testrace.Enabled {
+		t.Skip("the race detector randomises sync.Pool; run without -race")
+	}
+	exp, err := stdoutjson.New(stdoutjson.WithWriter(io.Discard))
+	require.NoError(t, err)
+	recs := []sdklog.Record{logtest.RecordFactory{
+		Timestamp: time.Now(), Severity: log.SeverityInfo, SeverityText: "INFO",
+		Body: attribute.StringValue("request served"),
+		Attributes: []attribute.KeyValue{
+			attribute.String("http.method", "GET"), attribute.Int("status", 200),
+			attribute.Float64("duration_ms", 1.5), attribute.Bool("cache_hit", true),
+			attribute.String("request_id", "r-1"),
+		},
+	}.NewRecord()}
+	ctx := context.Background()
+	require.NoError(t, exp.Export(ctx, recs))
+	allocs := testing.AllocsPerRun(2000, func() {
+		if err := exp.Export(ctx, recs); err != nil {
+			t.Fatal(err)
+		}
+	})
+	assert.Zero(t, allocs)
+	require.NoError(t, exp.Shutdown(ctx))
 }

@@ -14,6 +14,7 @@ import (
 	"go.opentelemetry.io/otel/sdk/log/logtest"
 
 	"github.com/fapilog/fapilog-otel/internal/envelopetest"
+	"github.com/fapilog/fapilog-otel/internal/testrace"
 )
 
 var uuidV4 = regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$`)
@@ -232,7 +233,7 @@ func TestEnvelopeMessageIDsUnique(t *testing.T) {
 }
 
 func TestAppendDoesNotAllocate(t *testing.T) {
-	if raceEnabled {
+	if testrace.Enabled {
 		t.Skip("the race detector randomises sync.Pool; run without -race")
 	}
 	r := logtest.RecordFactory{

@@ -98,10 +98,16 @@ func (e *Encoder) resource(res *resource.Resource) *resourceCache {
 	return c
 }
 
-// state is the scratch space of one Append call. Attributes are walked
-// twice rather than copied: a first walk gathers the keys (to find repeats)
-// and what the envelope lifts out of data, a second writes them. Copying
-// each 64-byte KeyValue cost more than walking again.
+// state is the scratch space of one Append call.
+//
+// Attributes are encoded in one walk, into scratch buffers (data members,
+// exception members) that the caller then places, because the envelope
+// needs what it lifts into "context" before it writes "data". The walk also
+// records each key in a small hash table; on the rare record with a
+// repeated key (or more keys than the table takes) it stops, and the
+// attributes are encoded again in two walks: one that finds the repeats,
+// one that writes all but the last occurrence of each. Copying the
+// 64-byte KeyValues out instead cost more than walking again.
 type state struct {
 	keys []attribute.Key
 	drop []bool // drop[i]: attribute i is repeated later and loses
@@ -115,12 +121,20 @@ type state struct {
 	// name moves aside to body_attribute instead of repeating the key.
 	bodyTaken bool
 
-	// The second walk appends to dst, skipping dropped attributes.
+	// Scratch output of the walk: members for "data" (or OTLP KeyValues)
+	// and for diagnostics.exception.
+	data, exc []byte
+	table     [2 * dedupTableMax]uint8 // key hash → index+1 into keys
+	repeated  bool                     // the single walk met a repeated key or too many keys
+
+	// The second walk of the fallback appends to dst, skipping dropped
+	// attributes.
 	dst  []byte
 	i    int
 	mode emitMode
 
 	// Bound once so WalkAttributes does not allocate a closure per record.
+	single func(attribute.KeyValue) bool
 	gather func(attribute.KeyValue) bool
 	emit   func(attribute.KeyValue) bool
 }
@@ -143,6 +157,34 @@ func newState() *state {
 			st.lifted[j] = kv.Value.AsString()
 		} else if strings.HasPrefix(string(kv.Key), exceptionPrefix) {
 			st.hasException = true
+		}
+		return true
+	}
+	st.single = func(kv attribute.KeyValue) bool {
+		i := len(st.keys)
+		if i >= dedupTableMax || st.seenKey(kv.Key, i) {
+			st.repeated = true
+			return false
+		}
+		st.keys = append(st.keys, kv.Key)
+		if st.mode == emitOTLP {
+			st.data = appendComma(st.data)
+			st.data = appendKeyValue(st.data, kv, 0)
+			return true
+		}
+		if j := contextKeyIndex(kv); j >= 0 {
+			st.hasLifted[j] = true
+			st.lifted[j] = kv.Value.AsString()
+		} else if name, ok := strings.CutPrefix(string(kv.Key), exceptionPrefix); ok {
+			st.hasException = true
+			st.exc = appendComma(st.exc)
+			st.exc = appendKey(st.exc, exceptionField(name))
+			st.exc = appendJSONValue(st.exc, kv.Value, 0)
+		} else {
+			if st.bodyTaken && kv.Key == "body" {
+				kv.Key = "body_attribute"
+			}
+			st.data = appendMember(st.data, kv)
 		}
 		return true
 	}
@@ -184,14 +226,70 @@ func (st *state) reset() {
 	if cap(st.keys) > maxPooledAttrs {
 		st.keys, st.drop, st.seen = make([]attribute.Key, 0, 16), make([]bool, 0, 16), nil
 	}
+	if cap(st.data) > maxPooledBytes {
+		st.data = nil
+	}
+	if cap(st.exc) > maxPooledBytes {
+		st.exc = nil
+	}
+	st.clearWalk()
+	st.bodyTaken = false
+	st.dst = nil
+}
+
+// maxPooledBytes bounds the scratch buffers a pooled state keeps.
+const maxPooledBytes = 64 << 10
+
+// clearWalk forgets everything a walk produced.
+func (st *state) clearWalk() {
 	clear(st.keys)
 	st.keys = st.keys[:0]
 	st.drop = st.drop[:0]
 	st.lifted = [len(contextKeys)]string{}
 	st.hasLifted = [len(contextKeys)]bool{}
 	st.hasException = false
-	st.bodyTaken = false
-	st.dst = nil
+	st.data = st.data[:0]
+	st.exc = st.exc[:0]
+	st.table = [2 * dedupTableMax]uint8{}
+	st.repeated = false
+}
+
+// seenKey reports whether k is already among st.keys, and otherwise enters
+// it into the table as index i.
+func (st *state) seenKey(k attribute.Key, i int) bool {
+	mask := uint(len(st.table) - 1)
+	h := keyHash(k) & mask
+	for st.table[h] != 0 {
+		if st.keys[st.table[h]-1] == k {
+			return true
+		}
+		h = (h + 1) & mask
+	}
+	st.table[h] = uint8(i + 1)
+	return false
+}
+
+// walkAttrs encodes r's attributes into st.data (and, for the envelope,
+// st.exc and the lifted context values), writing only the last occurrence
+// of a repeated key.
+func (st *state) walkAttrs(r *sdklog.Record, mode emitMode) {
+	st.mode = mode
+	r.WalkAttributes(st.single)
+	if !st.repeated {
+		return
+	}
+	bodyTaken := st.bodyTaken
+	st.clearWalk()
+	st.bodyTaken = bodyTaken
+	st.gatherAttrs(r)
+	if mode == emitOTLP {
+		st.data = st.emitAttrs(st.data, r, emitOTLP)
+		return
+	}
+	st.data = st.emitAttrs(st.data, r, emitData)
+	if st.hasException {
+		st.exc = st.emitAttrs(st.exc, r, emitException)
+	}
 }
 
 // gatherAttrs runs the first walk over r's attributes and marks every

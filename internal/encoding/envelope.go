@@ -19,7 +19,9 @@ var contextKeys = [...]attribute.Key{"correlation_id", "request_id", "user_id", 
 const exceptionPrefix = "exception."
 
 func (e *Encoder) appendEnvelope(dst []byte, r *sdklog.Record, st *state) []byte {
-	st.gatherAttrs(r)
+	body := r.Body()
+	st.bodyTaken = body.Type() != attribute.STRING && body.Type() != attribute.EMPTY
+	st.walkAttrs(r, emitData)
 
 	ts := r.Timestamp()
 	if ts.IsZero() {
@@ -36,7 +38,6 @@ func (e *Encoder) appendEnvelope(dst []byte, r *sdklog.Record, st *state) []byte
 	dst = append(dst, `,"level":`...)
 	dst = appendLevel(dst, r.Severity(), r.SeverityText())
 	dst = append(dst, `,"message":`...)
-	body := r.Body()
 	if body.Type() == attribute.STRING {
 		dst = appendString(dst, body.AsString())
 	} else {
@@ -109,18 +110,20 @@ func (e *Encoder) appendEnvelope(dst []byte, r *sdklog.Record, st *state) []byte
 	if st.hasException {
 		dst = appendComma(dst)
 		dst = append(dst, `"exception":{`...)
-		dst = st.emitAttrs(dst, r, emitException)
+		dst = append(dst, st.exc...)
 		dst = append(dst, '}')
 	}
 
 	// data: the caller's own fields.
 	dst = append(dst, `},"data":{`...)
-	if t := body.Type(); t != attribute.STRING && t != attribute.EMPTY {
+	if st.bodyTaken {
 		dst = append(dst, `"body":`...)
 		dst = appendJSONValue(dst, body, 0)
-		st.bodyTaken = true
+		if len(st.data) > 0 {
+			dst = append(dst, ',')
+		}
 	}
-	dst = st.emitAttrs(dst, r, emitData)
+	dst = append(dst, st.data...)
 	return append(dst, "}}}"...)
 }
 

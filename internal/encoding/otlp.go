@@ -54,10 +54,10 @@ func (e *Encoder) appendOTLP(dst []byte, r *sdklog.Record, st *state) []byte {
 		dst = appendAnyValue(dst, body, 0)
 	}
 	if r.AttributesLen() > 0 {
-		st.gatherAttrs(r)
+		st.walkAttrs(r, emitOTLP)
 		dst = appendComma(dst)
 		dst = append(dst, `"attributes":[`...)
-		dst = st.emitAttrs(dst, r, emitOTLP)
+		dst = append(dst, st.data...)
 		dst = append(dst, ']')
 	}
 	if n := r.DroppedAttributes(); n > 0 {

@@ -19,31 +19,17 @@ import (
 
 	"github.com/fapilog/fapilog-otel/bridge"
 	"github.com/fapilog/fapilog-otel/exporters/stdoutjson"
+	"github.com/fapilog/fapilog-otel/internal/testrecords"
 )
 
-// One record everywhere: a message and ten attributes of the kinds services
-// log most (strings, ints, a float, a bool).
-const msg = "request served"
+// One record everywhere: testrecords' message and ten attributes, spelled
+// below in zap's and slog's terms with the same keys and values.
+const msg = testrecords.Message
 
 var (
 	start = time.Date(2026, 11, 27, 7, 34, 50, 0, time.UTC)
 	res   = resource.NewSchemaless(attribute.String("service.name", "checkout"), attribute.String("host.name", "node-7"))
 )
-
-func otelAttrs() []attribute.KeyValue {
-	return []attribute.KeyValue{
-		attribute.String("http.method", "GET"),
-		attribute.String("http.route", "/api/v1/orders/{id}"),
-		attribute.Int("http.status_code", 200),
-		attribute.Float64("duration_ms", 12.5),
-		attribute.Bool("cache_hit", true),
-		attribute.String("user_agent", "curl/8.4.0"),
-		attribute.Int("bytes", 5120),
-		attribute.String("request_id", "req-81f2"),
-		attribute.String("region", "eu-west-1"),
-		attribute.Int("attempt", 1),
-	}
-}
 
 func zapFields() []zap.Field {
 	return []zap.Field{
@@ -79,7 +65,7 @@ func record() sdklog.Record {
 	return logtest.RecordFactory{
 		Timestamp: start, ObservedTimestamp: start,
 		Severity: log.SeverityInfo, SeverityText: "INFO",
-		Body: attribute.StringValue(msg), Attributes: otelAttrs(),
+		Body: attribute.StringValue(msg), Attributes: testrecords.TenAttributes(),
 		Resource: res,
 	}.NewRecord()
 }

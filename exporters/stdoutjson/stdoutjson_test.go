@@ -22,6 +22,7 @@ import (
 	"github.com/fapilog/fapilog-otel/internal/envelopetest"
 	"github.com/fapilog/fapilog-otel/internal/testdest"
 	"github.com/fapilog/fapilog-otel/internal/testrace"
+	"github.com/fapilog/fapilog-otel/internal/testrecords"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -163,12 +164,7 @@ func TestExportDoesNotAllocate(t *testing.T) {
 	require.NoError(t, err)
 	recs := []sdklog.Record{logtest.RecordFactory{
 		Timestamp: time.Now(), Severity: log.SeverityInfo, SeverityText: "INFO",
-		Body: attribute.StringValue("request served"),
-		Attributes: []attribute.KeyValue{
-			attribute.String("http.method", "GET"), attribute.Int("status", 200),
-			attribute.Float64("duration_ms", 1.5), attribute.Bool("cache_hit", true),
-			attribute.String("request_id", "r-1"),
-		},
+		Body: attribute.StringValue(testrecords.Message), Attributes: testrecords.TenAttributes(),
 	}.NewRecord()}
 	ctx := context.Background()
 	require.NoError(t, exp.Export(ctx, recs))

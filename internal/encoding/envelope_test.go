@@ -15,6 +15,7 @@ import (
 
 	"github.com/fapilog/fapilog-otel/internal/envelopetest"
 	"github.com/fapilog/fapilog-otel/internal/testrace"
+	"github.com/fapilog/fapilog-otel/internal/testrecords"
 )
 
 var uuidV4 = regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$`)
@@ -238,7 +239,7 @@ func TestAppendDoesNotAllocate(t *testing.T) {
 	}
 	r := logtest.RecordFactory{
 		Timestamp: testTime, Severity: log.SeverityInfo, SeverityText: "INFO",
-		Body: attribute.StringValue("request served"), Attributes: tenAttrs(),
+		Body: attribute.StringValue(testrecords.Message), Attributes: testrecords.TenAttributes(),
 		Resource: testRes, InstrumentationScope: testScope,
 		TraceID: testTraceID, SpanID: testSpanID, TraceFlags: 1,
 	}.NewRecord()

@@ -34,23 +34,6 @@ var (
 	testSpanID  = trace.SpanID{0x00, 0xf0, 0x67, 0xaa, 0x0b, 0xa9, 0x02, 0xb7}
 )
 
-// tenAttrs is the benchmark's and allocation test's shape: a message and ten
-// scalar attributes.
-func tenAttrs() []attribute.KeyValue {
-	return []attribute.KeyValue{
-		attribute.String("http.method", "GET"),
-		attribute.String("http.route", "/api/v1/orders/{id}"),
-		attribute.Int("http.status_code", 200),
-		attribute.Float64("duration_ms", 12.5),
-		attribute.Bool("cache_hit", true),
-		attribute.String("user_agent", "curl/8.4.0"),
-		attribute.Int("bytes", 5120),
-		attribute.String("request_id", "req-81f2"),
-		attribute.String("region", "eu-west-1"),
-		attribute.Int("attempt", 1),
-	}
-}
-
 func fullRecord() sdklog.Record {
 	return logtest.RecordFactory{
 		EventName:         "order.created",

@@ -16,12 +16,14 @@
 package asyncwrite
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"io"
 	"os"
 	"sync"
+	"sync/atomic"
 	"syscall"
 
 	"github.com/fapilog/fapilog-otel/internal/ctxsync"
@@ -53,6 +55,8 @@ type Writer struct {
 	// pending holds write errors not yet reported by a flush; only the
 	// goroutine touches it.
 	pending error
+	// lost counts entries (lines) that a failed write did not deliver.
+	lost atomic.Int64
 }
 
 type job struct {
@@ -267,10 +271,17 @@ func (aw *Writer) writeAll(buf []byte) error {
 		err = io.ErrShortWrite
 	}
 	if err != nil {
-		return fmt.Errorf("asyncwrite: write: %w", err)
+		// Whatever was not written is lost; a line cut short counts as
+		// lost too.
+		lost := int64(bytes.Count(buf[max(0, min(n, len(buf))):], []byte{'\n'}))
+		aw.lost.Add(lost)
+		return fmt.Errorf("asyncwrite: write: %d entries lost: %w", lost, err)
 	}
 	return nil
 }
+
+// Lost returns how many entries failed writes have lost since New.
+func (aw *Writer) Lost() int64 { return aw.lost.Load() }
 
 // sync pushes data below the io.Writer: a Flush method of a buffering writer
 // first, then fsync where the target supports it. Pipes, terminals and

@@ -114,6 +114,8 @@ func TestWriteErrorsReachFlushAndHealth(t *testing.T) {
 	require.NoError(t, aw.Write(context.Background(), []byte("lost")))
 	err := aw.Flush(context.Background())
 	assert.ErrorIs(t, err, testdest.ErrInjected)
+	assert.ErrorContains(t, err, "1 entries lost")
+	assert.EqualValues(t, 1, aw.Lost())
 	assert.ErrorIs(t, aw.HealthCheck(), testdest.ErrInjected)
 	heal()
 	require.NoError(t, aw.Write(context.Background(), []byte("kept")))

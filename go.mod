@@ -3,6 +3,7 @@ module github.com/fapilog/fapilog-otel
 go 1.26.0
 
 require (
+	github.com/klauspost/compress v1.20.4
 	github.com/santhosh-tekuri/jsonschema/v6 v6.0.3
 	github.com/stretchr/testify v1.12.1
 	go.opentelemetry.io/contrib/bridges/otelslog v0.21.0

@@ -1,0 +1,47 @@
+package rotatingfile
+
+import (
+	"io"
+	"os"
+)
+
+// fileSystem is the seam between the rotation logic and the operating
+// system, so tests can inject disk-full, permission and removal faults
+// without needing them for real.
+type fileSystem interface {
+	OpenFile(name string, flag int, perm os.FileMode) (file, error)
+	Open(name string) (io.ReadCloser, error)
+	Rename(oldpath, newpath string) error
+	Remove(name string) error
+	MkdirAll(path string, perm os.FileMode) error
+	Stat(name string) (os.FileInfo, error)
+	ReadDir(name string) ([]os.DirEntry, error)
+	Symlink(oldname, newname string) error
+}
+
+// file is the part of *os.File the rotator uses.
+type file interface {
+	io.Writer
+	Sync() error
+	Close() error
+	Stat() (os.FileInfo, error)
+	Truncate(size int64) error
+}
+
+type osFS struct{}
+
+func (osFS) OpenFile(name string, flag int, perm os.FileMode) (file, error) {
+	f, err := os.OpenFile(name, flag, perm)
+	if err != nil {
+		return nil, err
+	}
+	return f, nil
+}
+
+func (osFS) Open(name string) (io.ReadCloser, error)      { return os.Open(name) }
+func (osFS) Rename(oldpath, newpath string) error         { return os.Rename(oldpath, newpath) }
+func (osFS) Remove(name string) error                     { return os.Remove(name) }
+func (osFS) MkdirAll(path string, perm os.FileMode) error { return os.MkdirAll(path, perm) }
+func (osFS) Stat(name string) (os.FileInfo, error)        { return os.Stat(name) }
+func (osFS) ReadDir(name string) ([]os.DirEntry, error)   { return os.ReadDir(name) }
+func (osFS) Symlink(oldname, newname string) error        { return os.Symlink(oldname, newname) }

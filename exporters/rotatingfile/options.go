@@ -1,0 +1,232 @@
+package rotatingfile
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/fapilog/fapilog-otel/bridge"
+)
+
+// Compression of rotated files.
+type Compression uint8
+
+const (
+	// NoCompression keeps rotated files as they are.
+	NoCompression Compression = iota
+	// Gzip compresses rotated files to .gz with the standard library.
+	Gzip
+	// Zstd compresses rotated files to .zst.
+	Zstd
+)
+
+// SyncPolicy says when written data is fsync'd to stable storage.
+type SyncPolicy struct {
+	every   time.Duration
+	onFlush bool
+}
+
+var (
+	// SyncOnFlush fsyncs on every Flush, so a ForceFlush that returns nil
+	// means the records survive a power cut. The default.
+	SyncOnFlush = SyncPolicy{onFlush: true}
+	// SyncNever leaves durability to the operating system; Flush still
+	// hands every byte to it.
+	SyncNever = SyncPolicy{}
+)
+
+// SyncEvery fsyncs at most once per interval, in the background; Flush then
+// hands data to the OS without waiting for the disk.
+func SyncEvery(d time.Duration) SyncPolicy { return SyncPolicy{every: d} }
+
+// Option configures the sink and, through New, its exporter.
+type Option interface {
+	apply(*config)
+}
+
+type config struct {
+	dir        string
+	prefix     string
+	ext        string
+	fixedName  bool
+	symlink    string
+	maxSize    int64
+	interval   time.Duration
+	alignIn    *time.Location
+	maxFiles   int
+	maxTotal   int64
+	maxAge     time.Duration
+	compress   Compression
+	sync       SyncPolicy
+	fileMode   os.FileMode
+	dirMode    os.FileMode
+	reopenOn   []os.Signal
+	bufferSize int
+	maxBuf     int
+	exporter   []bridge.Option
+
+	// Seams for tests.
+	fs    fileSystem
+	now   func() time.Time
+	after func(time.Duration) (<-chan time.Time, func() bool)
+}
+
+type optionFunc func(*config)
+
+func (f optionFunc) apply(c *config) { f(c) }
+
+// Defaults.
+const (
+	DefaultPrefix      = "fapilog"
+	DefaultExtension   = ".jsonl"
+	DefaultMaxSize     = 100 << 20
+	DefaultFileMode    = 0o640
+	DefaultDirMode     = 0o750
+	DefaultBufferSize  = 64 << 10
+	DefaultMaxBuffered = 4 << 20
+)
+
+// WithDirectory sets the directory files are written to. Required. It is
+// created, with the directory mode, when missing.
+func WithDirectory(dir string) Option { return optionFunc(func(c *config) { c.dir = dir }) }
+
+// WithPrefix sets the file name prefix. The default is DefaultPrefix.
+func WithPrefix(p string) Option { return optionFunc(func(c *config) { c.prefix = p }) }
+
+// WithExtension sets the file name extension, with its dot. The default is
+// ".jsonl".
+func WithExtension(ext string) Option { return optionFunc(func(c *config) { c.ext = ext }) }
+
+// WithFixedName writes to {prefix}{ext} and gives files their timestamped
+// name when they rotate, as log shippers that tail one path expect. By
+// default the active file has the timestamped name from the start, as
+// fapilog's Python sink does.
+func WithFixedName() Option { return optionFunc(func(c *config) { c.fixedName = true }) }
+
+// WithSymlink keeps a symbolic link of this name, in the directory, pointing
+// at the active file.
+func WithSymlink(name string) Option { return optionFunc(func(c *config) { c.symlink = name }) }
+
+// WithMaxSize rotates before a file would exceed n bytes. A single line
+// larger than n is written whole to a fresh file. 0 disables size rotation.
+// The default is DefaultMaxSize.
+func WithMaxSize(n int64) Option { return optionFunc(func(c *config) { c.maxSize = n }) }
+
+// WithInterval rotates a file once it has been open for d, whether or not
+// anything is written. Zero disables time rotation.
+func WithInterval(d time.Duration) Option {
+	return optionFunc(func(c *config) { c.interval, c.alignIn = d, nil })
+}
+
+// WithAlignedInterval rotates at multiples of d on the clock of loc: with
+// time.Hour, at every full hour; with 24*time.Hour and time.Local, at local
+// midnight. d must divide 24 hours.
+func WithAlignedInterval(d time.Duration, loc *time.Location) Option {
+	return optionFunc(func(c *config) { c.interval, c.alignIn = d, loc })
+}
+
+// WithMaxFiles keeps at most n rotated files; older ones are deleted. 0
+// keeps all.
+func WithMaxFiles(n int) Option { return optionFunc(func(c *config) { c.maxFiles = n }) }
+
+// WithMaxTotalBytes deletes the oldest rotated files while all files
+// together exceed n bytes. The active file is never deleted. 0 disables.
+func WithMaxTotalBytes(n int64) Option { return optionFunc(func(c *config) { c.maxTotal = n }) }
+
+// WithMaxAge deletes rotated files last written more than d ago. 0 disables.
+func WithMaxAge(d time.Duration) Option { return optionFunc(func(c *config) { c.maxAge = d }) }
+
+// WithCompression compresses rotated files in the background.
+func WithCompression(comp Compression) Option {
+	return optionFunc(func(c *config) { c.compress = comp })
+}
+
+// WithSync sets the durability policy. The default is SyncOnFlush.
+func WithSync(p SyncPolicy) Option { return optionFunc(func(c *config) { c.sync = p }) }
+
+// WithFileMode sets the permissions of new files. The default is 0640.
+func WithFileMode(m os.FileMode) Option { return optionFunc(func(c *config) { c.fileMode = m }) }
+
+// WithDirMode sets the permissions of a directory the sink creates. The
+// default is 0750.
+func WithDirMode(m os.FileMode) Option { return optionFunc(func(c *config) { c.dirMode = m }) }
+
+// WithReopenOn reopens the active file when one of sigs arrives (typically
+// syscall.SIGHUP, after logrotate has moved the file away). The listener
+// ends with Stop.
+func WithReopenOn(sigs ...os.Signal) Option {
+	return optionFunc(func(c *config) { c.reopenOn = sigs })
+}
+
+// WithBufferSize sets the size of the chunks lines collect in before they
+// are written. The default is DefaultBufferSize.
+func WithBufferSize(n int) Option { return optionFunc(func(c *config) { c.bufferSize = n }) }
+
+// WithMaxBuffered sets how many bytes may wait for a slow disk before Write
+// applies back-pressure. The default is DefaultMaxBuffered.
+func WithMaxBuffered(n int) Option { return optionFunc(func(c *config) { c.maxBuf = n }) }
+
+// WithFormat sets the line format of an exporter made by New.
+func WithFormat(f bridge.Format) Option { return WithExporterOptions(bridge.WithFormat(f)) }
+
+// WithExporterOptions passes options to the bridge exporter New creates.
+func WithExporterOptions(opts ...bridge.Option) Option {
+	return optionFunc(func(c *config) { c.exporter = append(c.exporter, opts...) })
+}
+
+func newConfig(opts []Option) (config, error) {
+	c := config{
+		prefix: DefaultPrefix, ext: DefaultExtension, maxSize: DefaultMaxSize,
+		sync: SyncOnFlush, fileMode: DefaultFileMode, dirMode: DefaultDirMode,
+		bufferSize: DefaultBufferSize, maxBuf: DefaultMaxBuffered,
+		fs: osFS{}, now: time.Now, after: realAfter,
+	}
+	for _, o := range opts {
+		o.apply(&c)
+	}
+	var errs []error
+	bad := func(format string, args ...any) { errs = append(errs, fmt.Errorf("rotatingfile: "+format, args...)) }
+	if c.dir == "" {
+		bad("WithDirectory: a directory is required")
+	}
+	if c.prefix == "" {
+		bad("WithPrefix: empty prefix")
+	}
+	if c.maxSize < 0 {
+		bad("WithMaxSize: %d is negative", c.maxSize)
+	}
+	if c.interval != 0 && c.interval < time.Second {
+		bad("WithInterval: %v is under one second", c.interval)
+	}
+	if c.alignIn != nil && c.interval > 0 && (24*time.Hour)%c.interval != 0 {
+		bad("WithAlignedInterval: %v does not divide 24h", c.interval)
+	}
+	if c.maxFiles < 0 {
+		bad("WithMaxFiles: %d is negative", c.maxFiles)
+	}
+	if c.maxTotal < 0 {
+		bad("WithMaxTotalBytes: %d is negative", c.maxTotal)
+	}
+	if c.maxAge < 0 {
+		bad("WithMaxAge: %v is negative", c.maxAge)
+	}
+	if c.compress > Zstd {
+		bad("WithCompression: unknown compression %d", c.compress)
+	}
+	if c.sync.every < 0 || (c.sync.every > 0 && c.sync.every < 10*time.Millisecond) {
+		bad("WithSync: SyncEvery(%v) must be at least 10ms", c.sync.every)
+	}
+	if c.bufferSize <= 0 {
+		bad("WithBufferSize: %d is not a positive size", c.bufferSize)
+	}
+	if c.maxBuf < 0 {
+		bad("WithMaxBuffered: %d is negative", c.maxBuf)
+	}
+	return c, errors.Join(errs...)
+}
+
+func realAfter(d time.Duration) (<-chan time.Time, func() bool) {
+	t := time.NewTimer(d)
+	return t.C, t.Stop
+}

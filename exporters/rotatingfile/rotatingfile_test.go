@@ -1,0 +1,528 @@
+package rotatingfile
+
+import (
+	"bufio"
+	"bytes"
+	"compress/gzip"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/klauspost/compress/zstd"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/contrib/bridges/otelslog"
+	sdklog "go.opentelemetry.io/otel/sdk/log"
+	"go.uber.org/goleak"
+
+	"github.com/fapilog/fapilog-otel/bridge/sinktest"
+	"github.com/fapilog/fapilog-otel/internal/envelopetest"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+// testSink builds a sink on a temp directory with the fault file system and
+// a controllable clock; mutate adjusts the config after the options.
+func testSink(t *testing.T, mutate func(*config), opts ...Option) (*Sink, *faultFS, string) {
+	t.Helper()
+	dir := filepath.Join(t.TempDir(), "logs")
+	c, err := newConfig(append([]Option{WithDirectory(dir)}, opts...))
+	require.NoError(t, err)
+	ffs := &faultFS{}
+	c.fs = ffs
+	if mutate != nil {
+		mutate(&c)
+	}
+	return newSink(c), ffs, dir
+}
+
+func write(t *testing.T, s *Sink, lines ...string) {
+	t.Helper()
+	for _, l := range lines {
+		require.NoError(t, s.Write(context.Background(), []byte(l)))
+	}
+}
+
+func flush(t *testing.T, s *Sink) {
+	t.Helper()
+	require.NoError(t, s.Flush(context.Background()))
+}
+
+func stop(t *testing.T, s *Sink) {
+	t.Helper()
+	require.NoError(t, s.Stop(context.Background()))
+}
+
+// files returns our files in the directory, in name order.
+func files(t *testing.T, dir string) []string {
+	t.Helper()
+	entries, err := os.ReadDir(dir)
+	if os.IsNotExist(err) {
+		return nil
+	}
+	require.NoError(t, err)
+	var out []string
+	for _, e := range entries {
+		out = append(out, e.Name())
+	}
+	return out
+}
+
+// readLines returns every line of every file in dir (decompressing), oldest
+// file first, and checks that no file holds a partial line.
+func readLines(t *testing.T, dir string) []string {
+	t.Helper()
+	entries, err := os.ReadDir(dir)
+	if os.IsNotExist(err) {
+		return nil
+	}
+	require.NoError(t, err)
+	c := config{prefix: DefaultPrefix, ext: DefaultExtension}
+	var names []string
+	for _, e := range entries {
+		if e.Type().IsRegular() {
+			names = append(names, e.Name())
+		}
+	}
+	slices.SortFunc(names, func(a, b string) int { return compareNames(a, b, c) })
+	var lines []string
+	for _, n := range names {
+		data := readFile(t, filepath.Join(dir, n))
+		if len(data) == 0 {
+			continue
+		}
+		require.Equal(t, byte('\n'), data[len(data)-1], "%s ends in a partial line", n)
+		sc := bufio.NewScanner(bytes.NewReader(data))
+		sc.Buffer(nil, 1<<24)
+		for sc.Scan() {
+			lines = append(lines, sc.Text())
+		}
+	}
+	return lines
+}
+
+func readFile(t *testing.T, path string) []byte {
+	t.Helper()
+	raw, err := os.ReadFile(path)
+	require.NoError(t, err)
+	switch {
+	case strings.HasSuffix(path, ".gz"):
+		zr, err := gzip.NewReader(bytes.NewReader(raw))
+		require.NoError(t, err)
+		out, err := io.ReadAll(zr)
+		require.NoError(t, err)
+		return out
+	case strings.HasSuffix(path, ".zst"):
+		zr, err := zstd.NewReader(bytes.NewReader(raw))
+		require.NoError(t, err)
+		defer zr.Close()
+		out, err := io.ReadAll(zr)
+		require.NoError(t, err)
+		return out
+	}
+	return raw
+}
+
+func entry(i int) string { return fmt.Sprintf(`{"seq":%d,"pad":"%s"}`, i, strings.Repeat("x", 40)) }
+
+func TestConformance(t *testing.T) {
+	sinktest.Run(t, func(t *testing.T) sinktest.Harness {
+		s, ffs, dir := testSink(t, nil, WithMaxSize(4096), WithBufferSize(512))
+		return sinktest.Harness{
+			Sink: s,
+			Delivered: func() [][]byte {
+				var out [][]byte
+				for _, l := range readLines(t, dir) {
+					out = append(out, []byte(l))
+				}
+				return out
+			},
+			Stall: ffs.stallWrites,
+			Fail:  ffs.diskFull,
+		}
+	})
+}
+
+func TestSizeRotationKeepsLinesWhole(t *testing.T) {
+	s, _, dir := testSink(t, nil, WithMaxSize(1000), WithBufferSize(300))
+	for i := range 200 {
+		write(t, s, entry(i))
+	}
+	big := `{"big":"` + strings.Repeat("b", 3000) + `"}`
+	write(t, s, big, entry(200))
+	stop(t, s)
+
+	lines := readLines(t, dir)
+	require.Equal(t, 202, len(lines))
+	for i := range 200 {
+		assert.Equal(t, entry(i), lines[i])
+	}
+	assert.Equal(t, big, lines[200], "a line over the limit is written whole")
+	for _, n := range files(t, dir) {
+		data := readFile(t, filepath.Join(dir, n))
+		if !bytes.Contains(data, []byte(`"big"`)) {
+			assert.LessOrEqual(t, len(data), 1000, "%s exceeds the size limit", n)
+		} else {
+			assert.Equal(t, big+"\n", string(data), "the oversized line has a file of its own")
+		}
+	}
+	assert.Greater(t, len(files(t, dir)), 5)
+}
+
+func TestNaming(t *testing.T) {
+	at := time.Date(2026, 11, 27, 7, 34, 50, 0, time.UTC)
+	s, _, dir := testSink(t, func(c *config) { c.now = func() time.Time { return at } }, WithMaxSize(60))
+	write(t, s, entry(1), entry(2), entry(3))
+	stop(t, s)
+	assert.Equal(t, []string{
+		"fapilog-20261127-073450-1.jsonl", "fapilog-20261127-073450-2.jsonl", "fapilog-20261127-073450.jsonl",
+	}, files(t, dir), "same-second files get numeric suffixes")
+	assert.Equal(t, []string{entry(1), entry(2), entry(3)}, readLines(t, dir))
+}
+
+// fakeClock drives time rotation without waiting: tests move now and fire
+// the timer by hand.
+type fakeClock struct {
+	mu   sync.Mutex
+	now  time.Time
+	tick chan time.Time
+}
+
+func newFakeClock(t time.Time) *fakeClock { return &fakeClock{now: t, tick: make(chan time.Time)} }
+
+func (c *fakeClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+func (c *fakeClock) advance(d time.Duration) {
+	c.mu.Lock()
+	c.now = c.now.Add(d)
+	c.mu.Unlock()
+}
+
+func (c *fakeClock) after(time.Duration) (<-chan time.Time, func() bool) {
+	return c.tick, func() bool { return true }
+}
+
+func (c *fakeClock) install(cfg *config) { cfg.now, cfg.after = c.Now, c.after }
+
+func TestTimeRotationWithoutWrites(t *testing.T) {
+	clock := newFakeClock(time.Date(2026, 11, 27, 7, 0, 0, 0, time.UTC))
+	s, _, dir := testSink(t, clock.install, WithInterval(time.Hour), WithFixedName())
+	write(t, s, entry(1))
+	flush(t, s)
+	assert.Equal(t, []string{"fapilog.jsonl"}, files(t, dir))
+
+	clock.advance(time.Hour)
+	clock.tick <- clock.Now() // the timer fires with no write pending
+	clock.tick <- clock.Now() // a second tick proves the first was handled
+	assert.Equal(t, []string{"fapilog-20261127-070000.jsonl"}, files(t, dir), "rotated while idle")
+
+	write(t, s, entry(2))
+	flush(t, s)
+	assert.Equal(t, []string{"fapilog-20261127-070000.jsonl", "fapilog.jsonl"}, files(t, dir))
+	stop(t, s)
+	assert.Equal(t, []string{entry(1), entry(2)}, readLines(t, dir))
+}
+
+func TestAlignedDue(t *testing.T) {
+	ny, err := time.LoadLocation("America/New_York")
+	if err != nil {
+		t.Skip("no time zone database")
+	}
+	cases := []struct {
+		d    time.Duration
+		loc  *time.Location
+		now  time.Time
+		want time.Time
+	}{
+		{time.Hour, time.UTC, time.Date(2026, 11, 27, 7, 34, 50, 0, time.UTC), time.Date(2026, 11, 27, 8, 0, 0, 0, time.UTC)},
+		{24 * time.Hour, time.UTC, time.Date(2026, 11, 27, 23, 59, 59, 0, time.UTC), time.Date(2026, 11, 28, 0, 0, 0, 0, time.UTC)},
+		{24 * time.Hour, ny, time.Date(2026, 11, 27, 12, 0, 0, 0, time.UTC), time.Date(2026, 11, 28, 0, 0, 0, 0, ny)},
+		{6 * time.Hour, time.UTC, time.Date(2026, 11, 27, 12, 0, 0, 0, time.UTC), time.Date(2026, 11, 27, 18, 0, 0, 0, time.UTC)},
+	}
+	for _, c := range cases {
+		r := &rotator{cfg: config{interval: c.d, alignIn: c.loc}}
+		assert.True(t, c.want.Equal(r.nextDue(c.now)), "d=%v now=%v: got %v want %v", c.d, c.now, r.nextDue(c.now), c.want)
+	}
+	r := &rotator{cfg: config{interval: time.Minute}}
+	now := time.Date(2026, 11, 27, 7, 34, 50, 0, time.UTC)
+	assert.Equal(t, now.Add(time.Minute), r.nextDue(now), "unaligned intervals count from the opening")
+}
+
+func TestFixedNameAndSymlink(t *testing.T) {
+	clock := newFakeClock(time.Date(2026, 11, 27, 7, 0, 0, 0, time.UTC))
+	s, _, dir := testSink(t, clock.install, WithFixedName(), WithSymlink("current.jsonl"), WithMaxSize(60))
+	write(t, s, entry(1))
+	flush(t, s)
+	target, err := os.Readlink(filepath.Join(dir, "current.jsonl"))
+	require.NoError(t, err)
+	assert.Equal(t, "fapilog.jsonl", target)
+
+	clock.advance(time.Second)
+	write(t, s, entry(2)) // does not fit: fapilog.jsonl rotates away
+	flush(t, s)
+	assert.Contains(t, files(t, dir), "fapilog-20261127-070000.jsonl")
+	target, err = os.Readlink(filepath.Join(dir, "current.jsonl"))
+	require.NoError(t, err)
+	assert.Equal(t, "fapilog.jsonl", target)
+	b, err := os.ReadFile(filepath.Join(dir, "current.jsonl"))
+	require.NoError(t, err)
+	assert.Equal(t, entry(2)+"\n", string(b))
+	stop(t, s)
+}
+
+func TestRetention(t *testing.T) {
+	clock := newFakeClock(time.Date(2026, 11, 27, 7, 0, 0, 0, time.UTC))
+	step := func(c *config) { clock.install(c) }
+	t.Run("MaxFiles", func(t *testing.T) {
+		s, _, dir := testSink(t, step, WithMaxSize(60), WithMaxFiles(2))
+		for i := range 6 {
+			clock.advance(time.Second)
+			write(t, s, entry(i))
+		}
+		stop(t, s)
+		names := files(t, dir)
+		require.Len(t, names, 3, "two rotated files and the active one")
+		assert.Equal(t, []string{entry(3), entry(4), entry(5)}, readLines(t, dir), "the oldest go first")
+	})
+	t.Run("MaxTotalBytes", func(t *testing.T) {
+		s, _, dir := testSink(t, step, WithMaxSize(60), WithMaxTotalBytes(150))
+		for i := range 6 {
+			clock.advance(time.Second)
+			write(t, s, entry(i))
+		}
+		stop(t, s)
+		total := 0
+		for _, n := range files(t, dir) {
+			total += len(readFile(t, filepath.Join(dir, n)))
+		}
+		assert.LessOrEqual(t, total, 150)
+		assert.Equal(t, entry(5), readLines(t, dir)[len(readLines(t, dir))-1], "the active file is kept")
+	})
+	t.Run("MaxAge", func(t *testing.T) {
+		s, _, dir := testSink(t, step, WithMaxSize(60), WithMaxAge(time.Hour))
+		write(t, s, entry(0), entry(1))
+		flush(t, s)
+		var old string
+		for _, n := range files(t, dir) {
+			if string(readFile(t, filepath.Join(dir, n))) == entry(0)+"\n" {
+				old = filepath.Join(dir, n)
+			}
+		}
+		require.NotEmpty(t, old)
+		ancient := clock.Now().Add(-2 * time.Hour)
+		require.NoError(t, os.Chtimes(old, ancient, ancient))
+		clock.advance(time.Second)
+		write(t, s, entry(2)) // rotation runs retention
+		stop(t, s)
+		assert.NotContains(t, readLines(t, dir), entry(0))
+		assert.Contains(t, readLines(t, dir), entry(2))
+	})
+}
+
+func TestCompression(t *testing.T) {
+	for _, comp := range []struct {
+		c   Compression
+		ext string
+	}{{Gzip, ".gz"}, {Zstd, ".zst"}} {
+		t.Run(comp.ext, func(t *testing.T) {
+			clock := newFakeClock(time.Date(2026, 11, 27, 7, 0, 0, 0, time.UTC))
+			exp, dir := exporterOn(t, clock.install, WithMaxSize(2000), WithCompression(comp.c))
+			provider := sdklog.NewLoggerProvider(sdklog.WithProcessor(sdklog.NewBatchProcessor(exp)))
+			logger := otelslog.NewLogger("svc", otelslog.WithLoggerProvider(provider))
+			for i := range 50 {
+				clock.advance(time.Millisecond * 100)
+				logger.Info("compressed", "seq", i)
+			}
+			require.NoError(t, provider.Shutdown(context.Background()))
+			names := files(t, dir)
+			compressed := 0
+			for _, n := range names {
+				assert.False(t, strings.HasSuffix(n, ".tmp"), "temporary file %s left behind", n)
+				if strings.HasSuffix(n, comp.ext) {
+					compressed++
+				}
+			}
+			assert.Equal(t, len(names)-1, compressed, "every rotated file is compressed once Stop returns: %v", names)
+			lines := readLines(t, dir)
+			require.Equal(t, 50, len(lines))
+			for i, l := range lines {
+				envelopetest.RequireValid(t, []byte(l))
+				var e struct{ Log struct{ Data struct{ Seq int } } }
+				require.NoError(t, json.Unmarshal([]byte(l), &e))
+				assert.Equal(t, i, e.Log.Data.Seq)
+			}
+		})
+	}
+}
+
+func exporterOn(t *testing.T, mutate func(*config), opts ...Option) (sdklog.Exporter, string) {
+	t.Helper()
+	s, _, dir := testSink(t, mutate, opts...)
+	exp, err := newExporterFor(s)
+	require.NoError(t, err)
+	return exp, dir
+}
+
+func TestSyncPolicy(t *testing.T) {
+	for _, c := range []struct {
+		name  string
+		p     SyncPolicy
+		syncs int32
+	}{{"OnFlush", SyncOnFlush, 2}, {"Never", SyncNever, 0}} {
+		t.Run(c.name, func(t *testing.T) {
+			s, ffs, _ := testSink(t, nil, WithSync(c.p))
+			write(t, s, entry(1))
+			flush(t, s)
+			flush(t, s) // nothing new: no second fsync
+			write(t, s, entry(2))
+			flush(t, s)
+			assert.Equal(t, c.syncs, ffs.syncs.Load())
+			stop(t, s)
+		})
+	}
+}
+
+func TestMovedAwayFileIsReplaced(t *testing.T) {
+	s, _, dir := testSink(t, nil, WithFixedName())
+	write(t, s, entry(1))
+	flush(t, s)
+	// logrotate without copytruncate: move the file, then (maybe) SIGHUP.
+	require.NoError(t, os.Rename(filepath.Join(dir, "fapilog.jsonl"), filepath.Join(dir, "fapilog.jsonl.1")))
+	write(t, s, entry(2))
+	flush(t, s)
+	b, err := os.ReadFile(filepath.Join(dir, "fapilog.jsonl"))
+	require.NoError(t, err)
+	assert.Equal(t, entry(2)+"\n", string(b), "a new file took the moved one's place")
+	old, err := os.ReadFile(filepath.Join(dir, "fapilog.jsonl.1"))
+	require.NoError(t, err)
+	assert.Equal(t, entry(1)+"\n", string(old))
+
+	require.NoError(t, s.Reopen(context.Background()))
+	write(t, s, entry(3))
+	flush(t, s)
+	b, err = os.ReadFile(filepath.Join(dir, "fapilog.jsonl"))
+	require.NoError(t, err)
+	assert.Equal(t, entry(2)+"\n"+entry(3)+"\n", string(b), "Reopen appends to the file at the path")
+
+	require.NoError(t, os.RemoveAll(dir)) // the directory vanishes
+	write(t, s, entry(4))
+	flush(t, s)
+	b, err = os.ReadFile(filepath.Join(dir, "fapilog.jsonl"))
+	require.NoError(t, err)
+	assert.Equal(t, entry(4)+"\n", string(b), "directory and file are created again")
+	stop(t, s)
+}
+
+func TestDiskFullThenRecovers(t *testing.T) {
+	s, ffs, dir := testSink(t, nil)
+	write(t, s, entry(1))
+	flush(t, s)
+	heal := ffs.diskFull()
+	write(t, s, entry(2), entry(3))
+	err := s.Flush(context.Background())
+	require.ErrorIs(t, err, syscall.ENOSPC)
+	assert.ErrorContains(t, err, "2 entries lost")
+	assert.ErrorIs(t, s.HealthCheck(context.Background()), syscall.ENOSPC)
+	assert.EqualValues(t, 2, s.Lost())
+	assert.Equal(t, []string{entry(1)}, readLines(t, dir), "the half-written chunk was truncated away")
+
+	heal()
+	write(t, s, entry(4))
+	flush(t, s)
+	assert.NoError(t, s.HealthCheck(context.Background()))
+	assert.Equal(t, []string{entry(1), entry(4)}, readLines(t, dir))
+	stop(t, s)
+}
+
+func TestPermissionDeniedThenRecovers(t *testing.T) {
+	s, ffs, dir := testSink(t, nil)
+	ffs.set(func(f *faultFS) { f.openErr = syscall.EACCES })
+	write(t, s, entry(1))
+	err := s.Flush(context.Background())
+	require.ErrorIs(t, err, syscall.EACCES)
+	assert.ErrorContains(t, err, "rotatingfile: open")
+	ffs.set(func(f *faultFS) { f.openErr = nil })
+	write(t, s, entry(2))
+	flush(t, s)
+	assert.Equal(t, []string{entry(2)}, readLines(t, dir))
+	stop(t, s)
+}
+
+func TestPermissions(t *testing.T) {
+	s, _, dir := testSink(t, nil)
+	write(t, s, entry(1))
+	stop(t, s)
+	di, err := os.Stat(dir)
+	require.NoError(t, err)
+	assert.Equal(t, os.FileMode(0o750), di.Mode().Perm())
+	fi, err := os.Stat(filepath.Join(dir, files(t, dir)[0]))
+	require.NoError(t, err)
+	assert.Equal(t, os.FileMode(0o640), fi.Mode().Perm()&^0o022|0o640&fi.Mode().Perm())
+}
+
+func TestOptionsValidated(t *testing.T) {
+	cases := map[string][]Option{
+		"WithDirectory":       {},
+		"WithMaxSize":         {WithDirectory("d"), WithMaxSize(-1)},
+		"WithInterval":        {WithDirectory("d"), WithInterval(500 * time.Millisecond)},
+		"WithAlignedInterval": {WithDirectory("d"), WithAlignedInterval(7*time.Hour, time.UTC)},
+		"WithMaxFiles":        {WithDirectory("d"), WithMaxFiles(-2)},
+		"WithCompression":     {WithDirectory("d"), WithCompression(9)},
+		"WithSync":            {WithDirectory("d"), WithSync(SyncEvery(time.Microsecond))},
+		"WithBufferSize":      {WithDirectory("d"), WithBufferSize(0)},
+	}
+	for name, opts := range cases {
+		_, err := NewSink(opts...)
+		assert.ErrorContains(t, err, name)
+	}
+}
+
+// Several goroutines log through a real provider while size rotation and
+// compression run; every record is read back exactly once.
+func TestNoLossAcrossRotations(t *testing.T) {
+	exp, dir := exporterOn(t, nil, WithMaxSize(8<<10), WithCompression(Gzip), WithBufferSize(2048))
+	provider := sdklog.NewLoggerProvider(sdklog.WithProcessor(sdklog.NewBatchProcessor(exp,
+		sdklog.WithMaxQueueSize(1<<16), sdklog.WithExportMaxBatchSize(64))))
+	const goroutines, each = 4, 500
+	var wg sync.WaitGroup
+	for g := range goroutines {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			logger := otelslog.NewLogger("svc", otelslog.WithLoggerProvider(provider))
+			for i := range each {
+				logger.Info("record", "g", g, "i", i)
+				if i%100 == 0 {
+					assert.NoError(t, provider.ForceFlush(context.Background()))
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	require.NoError(t, provider.Shutdown(context.Background()))
+
+	seen := map[string]int{}
+	for _, l := range readLines(t, dir) {
+		var e struct{ Log struct{ Data struct{ G, I int } } }
+		require.NoError(t, json.Unmarshal([]byte(l), &e))
+		seen[fmt.Sprint(e.Log.Data.G, "/", e.Log.Data.I)]++
+	}
+	require.Equal(t, goroutines*each, len(seen))
+	for k, n := range seen {
+		require.Equal(t, 1, n, "record %s written %d times", k, n)
+	}
+	assert.Greater(t, len(files(t, dir)), 3, "rotation happened")
+}

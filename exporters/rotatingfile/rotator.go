@@ -1,0 +1,387 @@
+package rotatingfile
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"time"
+)
+
+// errClosed is returned by writes after Close.
+var errClosed = errors.New("rotatingfile: closed")
+
+// rotator is the io.Writer behind the sink's asyncwrite.Writer. It receives
+// chunks of whole lines, from one goroutine, and decides which file each line
+// goes to. Its mutex is shared with the background timer, syncer and
+// Reopen, never with the application's logging calls.
+type rotator struct {
+	cfg config
+
+	mu     sync.Mutex
+	f      file
+	path   string    // active file's path
+	size   int64     // bytes in the active file
+	opened time.Time // when the active file was opened (names rotated files)
+	due    time.Time // next time rotation; zero when none
+	dirty  bool      // written since the last fsync
+	closed bool
+
+	janitor *janitor
+	quit    chan struct{}
+	wake    chan struct{} // tells timeLoop that due changed
+	wg      sync.WaitGroup
+}
+
+func newRotator(cfg config) *rotator {
+	r := &rotator{cfg: cfg, quit: make(chan struct{}), wake: make(chan struct{}, 1)}
+	r.janitor = newJanitor(cfg, r.activePath)
+	if cfg.interval > 0 {
+		r.wg.Add(1)
+		go r.timeLoop()
+	}
+	if cfg.sync.every > 0 {
+		r.wg.Add(1)
+		go r.syncLoop()
+	}
+	return r
+}
+
+// Write writes p, which holds whole lines, rotating between lines when the
+// size limit or the interval is reached. On an error nothing of the failed
+// part stays in the file: a partial write is truncated away, so no line is
+// ever cut short or split across files.
+func (r *rotator) Write(p []byte) (int, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.closed {
+		return 0, errClosed
+	}
+	written := 0
+	for len(p) > 0 {
+		if err := r.ensureOpen(); err != nil {
+			return written, err
+		}
+		n := r.fit(p)
+		if n == 0 {
+			r.rotateLocked()
+			continue
+		}
+		m, err := r.f.Write(p[:n])
+		if err != nil || m != n {
+			if err == nil {
+				err = fmt.Errorf("short write of %d of %d bytes", m, n)
+			}
+			// Undo a partial write so the file ends at a line boundary.
+			if m > 0 {
+				if terr := r.f.Truncate(r.size); terr != nil {
+					err = errors.Join(err, fmt.Errorf("truncate after failed write: %w", terr))
+				}
+			}
+			return written, fmt.Errorf("rotatingfile: write %s: %w", r.path, err)
+		}
+		r.size += int64(n)
+		r.dirty = true
+		written += n
+		p = p[n:]
+	}
+	return written, nil
+}
+
+// fit returns how many leading bytes of p, ending at a newline, fit in the
+// active file. A file with nothing in it takes the first line whole, however
+// long.
+func (r *rotator) fit(p []byte) int {
+	if r.cfg.maxSize == 0 || r.size+int64(len(p)) <= r.cfg.maxSize {
+		return len(p)
+	}
+	room := r.cfg.maxSize - r.size
+	if room > 0 {
+		if i := bytes.LastIndexByte(p[:min(int64(len(p)), room)], '\n'); i >= 0 {
+			return i + 1
+		}
+	}
+	if r.size == 0 {
+		return bytes.IndexByte(p, '\n') + 1
+	}
+	return 0
+}
+
+// ensureOpen opens a file when none is open, the interval has passed, or
+// the active file was moved or deleted behind our back (logrotate, an
+// operator, a removed directory).
+func (r *rotator) ensureOpen() error {
+	if r.f != nil && !r.due.IsZero() && !r.cfg.now().Before(r.due) {
+		r.rotateLocked()
+	}
+	if r.f != nil && r.movedAway() {
+		r.closeActive()
+	}
+	if r.f != nil {
+		return nil
+	}
+	return r.open()
+}
+
+func (r *rotator) movedAway() bool {
+	onDisk, err := r.cfg.fs.Stat(r.path)
+	if err != nil {
+		return true
+	}
+	mine, err := r.f.Stat()
+	return err != nil || !os.SameFile(onDisk, mine)
+}
+
+func (r *rotator) open() error {
+	if err := r.cfg.fs.MkdirAll(r.cfg.dir, r.cfg.dirMode); err != nil {
+		return fmt.Errorf("rotatingfile: create directory: %w", err)
+	}
+	now := r.cfg.now()
+	var (
+		f    file
+		path string
+		err  error
+	)
+	if r.cfg.fixedName {
+		path = filepath.Join(r.cfg.dir, r.cfg.prefix+r.cfg.ext)
+		f, err = r.cfg.fs.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_APPEND, r.cfg.fileMode)
+	} else {
+		f, path, err = r.createUnique(stamp(r.cfg.prefix, now), r.cfg.ext, os.O_WRONLY|os.O_APPEND)
+	}
+	if err != nil {
+		return fmt.Errorf("rotatingfile: open: %w", err)
+	}
+	var size int64
+	if fi, err := f.Stat(); err == nil {
+		size = fi.Size()
+	}
+	r.f, r.path, r.size, r.opened, r.dirty = f, path, size, now, false
+	r.due = r.nextDue(now)
+	select {
+	case r.wake <- struct{}{}:
+	default:
+	}
+	if r.cfg.symlink != "" {
+		r.linkActive()
+	}
+	return nil
+}
+
+// createUnique creates base+ext, or base-1+ext, base-2+ext... whichever is
+// free, counting the compressed forms of a name as taken: when several files
+// rotate within one second, a new file must never reuse the name of one
+// that was compressed (and so removed) meanwhile.
+func (r *rotator) createUnique(base, ext string, flag int) (file, string, error) {
+	for i := 0; ; i++ {
+		path := numbered(r.cfg.dir, base, ext, i)
+		if r.taken(path) && i < maxSuffix {
+			continue
+		}
+		f, err := r.cfg.fs.OpenFile(path, flag|os.O_CREATE|os.O_EXCL, r.cfg.fileMode)
+		if errors.Is(err, fs.ErrExist) && i < maxSuffix {
+			continue
+		}
+		return f, path, err
+	}
+}
+
+// maxSuffix bounds the search for a free name.
+const maxSuffix = 100000
+
+func numbered(dir, base, ext string, i int) string {
+	if i == 0 {
+		return filepath.Join(dir, base+ext)
+	}
+	return filepath.Join(dir, base+"-"+strconv.Itoa(i)+ext)
+}
+
+// taken reports whether path, or a compressed form of it, exists.
+func (r *rotator) taken(path string) bool {
+	for _, suffix := range [...]string{"", ".gz", ".zst", ".gz.tmp", ".zst.tmp"} {
+		if _, err := r.cfg.fs.Stat(path + suffix); !errors.Is(err, fs.ErrNotExist) {
+			return true
+		}
+	}
+	return false
+}
+
+// stamp is fapilog's naming: {prefix}-{YYYYmmdd-HHMMSS} in UTC.
+func stamp(prefix string, t time.Time) string {
+	return prefix + "-" + t.UTC().Format("20060102-150405")
+}
+
+// linkActive points the symlink at the active file, replacing it atomically
+// through a rename so readers never see it missing.
+func (r *rotator) linkActive() {
+	link := filepath.Join(r.cfg.dir, r.cfg.symlink)
+	tmp := link + ".tmp"
+	_ = r.cfg.fs.Remove(tmp)
+	if err := r.cfg.fs.Symlink(filepath.Base(r.path), tmp); err != nil {
+		return
+	}
+	if err := r.cfg.fs.Rename(tmp, link); err != nil {
+		_ = r.cfg.fs.Remove(tmp)
+	}
+}
+
+func (r *rotator) nextDue(now time.Time) time.Time {
+	d := r.cfg.interval
+	if d <= 0 {
+		return time.Time{}
+	}
+	if r.cfg.alignIn == nil {
+		return now.Add(d)
+	}
+	local := now.In(r.cfg.alignIn)
+	day := time.Date(local.Year(), local.Month(), local.Day(), 0, 0, 0, 0, r.cfg.alignIn)
+	next := day
+	for !next.After(now) {
+		next = next.Add(d)
+	}
+	return next
+}
+
+// rotateLocked closes the active file and gives it its final name; the next
+// write opens a new one.
+func (r *rotator) rotateLocked() {
+	if r.f == nil {
+		return
+	}
+	if r.cfg.sync != SyncNever && r.dirty {
+		_ = r.f.Sync() // rotated files are complete on disk before they are compressed
+	}
+	rotated := r.path
+	_ = r.f.Close()
+	if r.cfg.fixedName {
+		base := stamp(r.cfg.prefix, r.opened)
+		final := numbered(r.cfg.dir, base, r.cfg.ext, 0)
+		for i := 1; r.taken(final) && i < maxSuffix; i++ {
+			final = numbered(r.cfg.dir, base, r.cfg.ext, i)
+		}
+		if err := r.cfg.fs.Rename(r.path, final); err == nil {
+			rotated = final
+		}
+	}
+	r.f, r.path, r.size, r.due, r.dirty = nil, "", 0, time.Time{}, false
+	r.janitor.rotated(rotated)
+}
+
+// closeActive drops the handle of the active file without rotating it.
+func (r *rotator) closeActive() {
+	_ = r.f.Close()
+	r.f, r.size, r.dirty = nil, 0, false
+}
+
+// activePath is the file being written, or last written if it has not
+// rotated since: retention must never delete it, even after Close.
+func (r *rotator) activePath() string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.path
+}
+
+// Sync applies the durability policy on Flush.
+func (r *rotator) Sync() error {
+	if !r.cfg.sync.onFlush {
+		return nil
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.syncLocked()
+}
+
+func (r *rotator) syncLocked() error {
+	if r.f == nil || !r.dirty {
+		return nil
+	}
+	if err := r.f.Sync(); err != nil {
+		return fmt.Errorf("rotatingfile: sync %s: %w", r.path, err)
+	}
+	r.dirty = false
+	return nil
+}
+
+// Reopen closes the active file; the next write opens it again by name. Use
+// it after an external tool has moved the file (logrotate without
+// copytruncate), usually on SIGHUP.
+func (r *rotator) Reopen() error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.closed || r.f == nil {
+		return nil
+	}
+	err := r.syncLocked()
+	r.closeActive()
+	return err
+}
+
+func (r *rotator) timeLoop() {
+	defer r.wg.Done()
+	for {
+		r.mu.Lock()
+		due := r.due
+		r.mu.Unlock()
+		wait := r.cfg.interval
+		if !due.IsZero() {
+			wait = max(due.Sub(r.cfg.now()), 0)
+		}
+		tick, stop := r.cfg.after(wait)
+		select {
+		case <-tick:
+		case <-r.wake:
+			stop()
+			continue
+		case <-r.quit:
+			stop()
+			return
+		}
+		r.mu.Lock()
+		if r.f != nil && !r.due.IsZero() && !r.cfg.now().Before(r.due) {
+			r.rotateLocked()
+		}
+		r.mu.Unlock()
+	}
+}
+
+func (r *rotator) syncLoop() {
+	defer r.wg.Done()
+	t := time.NewTicker(r.cfg.sync.every)
+	defer t.Stop()
+	for {
+		select {
+		case <-t.C:
+			r.mu.Lock()
+			_ = r.syncLocked()
+			r.mu.Unlock()
+		case <-r.quit:
+			return
+		}
+	}
+}
+
+// Close syncs and closes the active file, ends the background goroutines
+// and waits for compression and retention to finish.
+func (r *rotator) Close() error {
+	r.mu.Lock()
+	if r.closed {
+		r.mu.Unlock()
+		return nil
+	}
+	r.closed = true
+	var err error
+	if r.f != nil {
+		if r.cfg.sync != SyncNever {
+			err = r.syncLocked()
+		}
+		err = errors.Join(err, r.f.Close())
+		r.f = nil
+	}
+	r.mu.Unlock()
+	close(r.quit)
+	r.wg.Wait()
+	return errors.Join(err, r.janitor.close())
+}

@@ -25,11 +25,11 @@ type janitor struct {
 	// takes the rotator's lock, which the janitor never holds its own
 	// lock around.
 	active func() string
-	mu   sync.Mutex
-	cond *sync.Cond
-	todo []string // rotated files waiting for compression
-	busy bool     // a goroutine is working through todo
-	errs []error  // failures since the last report
+	mu     sync.Mutex
+	cond   *sync.Cond
+	todo   []string // rotated files waiting for compression
+	busy   bool     // a goroutine is working through todo
+	errs   []error  // failures since the last report
 }
 
 func newJanitor(cfg config, active func() string) *janitor {

@@ -360,7 +360,9 @@ func TestCompression(t *testing.T) {
 			require.Equal(t, 50, len(lines))
 			for i, l := range lines {
 				envelopetest.RequireValid(t, []byte(l))
-				var e struct{ Log struct{ Data struct{ Seq int } } }
+				var e struct {
+					Log struct{ Data struct{ Seq int } }
+				}
 				require.NoError(t, json.Unmarshal([]byte(l), &e))
 				assert.Equal(t, i, e.Log.Data.Seq)
 			}
@@ -516,7 +518,9 @@ func TestNoLossAcrossRotations(t *testing.T) {
 
 	seen := map[string]int{}
 	for _, l := range readLines(t, dir) {
-		var e struct{ Log struct{ Data struct{ G, I int } } }
+		var e struct {
+			Log struct{ Data struct{ G, I int } }
+		}
 		require.NoError(t, json.Unmarshal([]byte(l), &e))
 		seen[fmt.Sprint(e.Log.Data.G, "/", e.Log.Data.I)]++
 	}

@@ -21,6 +21,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.opentelemetry.io/contrib/bridges/otelslog"
+	"go.opentelemetry.io/otel"
 	sdklog "go.opentelemetry.io/otel/sdk/log"
 	"go.uber.org/goleak"
 
@@ -429,6 +430,11 @@ func TestMovedAwayFileIsReplaced(t *testing.T) {
 }
 
 func TestDiskFullThenRecovers(t *testing.T) {
+	handled := make(chan error, 16)
+	prev := otel.GetErrorHandler()
+	otel.SetErrorHandler(otel.ErrorHandlerFunc(func(err error) { handled <- err }))
+	defer otel.SetErrorHandler(prev)
+
 	s, ffs, dir := testSink(t, nil)
 	write(t, s, entry(1))
 	flush(t, s)
@@ -440,6 +446,7 @@ func TestDiskFullThenRecovers(t *testing.T) {
 	assert.ErrorIs(t, s.HealthCheck(context.Background()), syscall.ENOSPC)
 	assert.EqualValues(t, 2, s.Lost())
 	assert.Equal(t, []string{entry(1)}, readLines(t, dir), "the half-written chunk was truncated away")
+	assert.ErrorIs(t, <-handled, syscall.ENOSPC, "the failure reached otel.Handle without waiting for a flush")
 
 	heal()
 	write(t, s, entry(4))
@@ -472,7 +479,27 @@ func TestPermissions(t *testing.T) {
 	assert.Equal(t, os.FileMode(0o750), di.Mode().Perm())
 	fi, err := os.Stat(filepath.Join(dir, files(t, dir)[0]))
 	require.NoError(t, err)
-	assert.Equal(t, os.FileMode(0o640), fi.Mode().Perm()&^0o022|0o640&fi.Mode().Perm())
+	assert.Equal(t, os.FileMode(0o640), fi.Mode().Perm())
+
+	s, _, dir = testSink(t, nil, WithFileMode(0o600), WithDirMode(0o700))
+	write(t, s, entry(1))
+	stop(t, s)
+	di, err = os.Stat(dir)
+	require.NoError(t, err)
+	assert.Equal(t, os.FileMode(0o700), di.Mode().Perm())
+	fi, err = os.Stat(filepath.Join(dir, files(t, dir)[0]))
+	require.NoError(t, err)
+	assert.Equal(t, os.FileMode(0o600), fi.Mode().Perm())
+}
+
+func TestSyncEvery(t *testing.T) {
+	s, ffs, _ := testSink(t, nil, WithSync(SyncEvery(10*time.Millisecond)))
+	write(t, s, entry(1))
+	flush(t, s)
+	assert.Zero(t, ffs.syncs.Load(), "Flush leaves fsync to the background interval")
+	require.Eventually(t, func() bool { return ffs.syncs.Load() >= 1 }, 5*time.Second, time.Millisecond,
+		"the background syncer fsyncs dirty data")
+	stop(t, s)
 }
 
 func TestOptionsValidated(t *testing.T) {

@@ -8,6 +8,8 @@ import (
 	"os/signal"
 	"sync"
 
+	"go.opentelemetry.io/otel"
+
 	"github.com/fapilog/fapilog-otel/bridge"
 	"github.com/fapilog/fapilog-otel/internal/asyncwrite"
 )
@@ -56,7 +58,12 @@ func New(opts ...Option) (*bridge.Exporter, error) {
 
 func newSink(c config) *Sink {
 	rot := newRotator(c)
-	return &Sink{cfg: c, rot: rot, aw: asyncwrite.New(rot, c.bufferSize, c.maxBuf)}
+	aw := asyncwrite.New(rot, c.bufferSize, c.maxBuf)
+	// Writes happen on the sink's goroutine, after Export has returned:
+	// their failures (disk full, permission denied) go to the OpenTelemetry
+	// error handler as they happen, besides the next Flush's result.
+	aw.SetErrorHandler(otel.Handle)
+	return &Sink{cfg: c, rot: rot, aw: aw}
 }
 
 // Start begins listening for the WithReopenOn signals. The bridge calls it

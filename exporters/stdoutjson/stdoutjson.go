@@ -21,6 +21,8 @@ import (
 	"io"
 	"os"
 
+	"go.opentelemetry.io/otel"
+
 	"github.com/fapilog/fapilog-otel/bridge"
 	"github.com/fapilog/fapilog-otel/internal/asyncwrite"
 )
@@ -129,7 +131,11 @@ func New(opts ...Option) (*bridge.Exporter, error) {
 }
 
 func newSink(c config) *Sink {
-	return &Sink{aw: asyncwrite.New(c.w, c.bufferSize, c.maxBuffered)}
+	aw := asyncwrite.New(c.w, c.bufferSize, c.maxBuffered)
+	// Writes happen on the sink's goroutine, after Export has returned:
+	// their failures go to the OpenTelemetry error handler as they happen.
+	aw.SetErrorHandler(otel.Handle)
+	return &Sink{aw: aw}
 }
 
 // Write buffers entry as one line. It waits, up to ctx, only when both

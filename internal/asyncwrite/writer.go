@@ -57,7 +57,15 @@ type Writer struct {
 	pending error
 	// lost counts entries (lines) that a failed write did not deliver.
 	lost atomic.Int64
+	// onError, when set, hears of every failed write or sync as it
+	// happens, so a failure is not kept waiting for the next Flush.
+	onError func(error)
 }
+
+// SetErrorHandler makes every failed write or sync known to f as it happens
+// (sinks pass otel.Handle), in addition to the next Flush's result. Call it
+// before the first Write.
+func (aw *Writer) SetErrorHandler(f func(error)) { aw.onError = f }
 
 type job struct {
 	buf []byte
@@ -238,8 +246,13 @@ func (aw *Writer) run() {
 		aw.state.Lock()
 		aw.lastErr = err
 		aw.state.Unlock()
-		if err != nil && aw.pending == nil {
-			aw.pending = err
+		if err != nil {
+			if aw.pending == nil {
+				aw.pending = err
+			}
+			if aw.onError != nil {
+				aw.onError(err)
+			}
 		}
 		if j.res != nil {
 			j.res <- aw.pending

@@ -32,6 +32,9 @@ type janitor struct {
 	errs   []error  // failures since the last report
 }
 
+// maxKeptErrors bounds the failures kept for Close to report.
+const maxKeptErrors = 8
+
 func newJanitor(cfg config, active func() string) *janitor {
 	j := &janitor{cfg: cfg, active: active}
 	j.cond = sync.NewCond(&j.mu)
@@ -58,7 +61,7 @@ func (j *janitor) work() {
 		err := j.compress(path)
 		err = errors.Join(err, j.enforceRetention())
 		j.mu.Lock()
-		if err != nil {
+		if err != nil && len(j.errs) < maxKeptErrors {
 			j.errs = append(j.errs, err)
 		}
 	}
@@ -100,6 +103,11 @@ func (j *janitor) compress(path string) (err error) {
 	final := path + j.suffix()
 	tmp := final + ".tmp"
 	in, err := j.cfg.fs.Open(path)
+	if errors.Is(err, os.ErrNotExist) {
+		// Retention deleted it while it waited in the queue: rotation
+		// outran compression and the file was past the limits anyway.
+		return nil
+	}
 	if err != nil {
 		return fmt.Errorf("rotatingfile: compress %s: %w", path, err)
 	}

@@ -1,0 +1,99 @@
+package bench
+
+import (
+	"bufio"
+	"context"
+	"os"
+	"path/filepath"
+	"slices"
+	"testing"
+	"time"
+
+	sdklog "go.opentelemetry.io/otel/sdk/log"
+	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
+	"gopkg.in/natefinch/lumberjack.v2"
+
+	"github.com/fapilog/fapilog-otel/exporters/rotatingfile"
+	"github.com/fapilog/fapilog-otel/internal/encoding"
+)
+
+// BenchmarkRotatingFile writes the shared record to files rotating at 10 MB
+// with 5 backups, one record per operation: our exporter, zap on
+// lumberjack (one write(2) per line), and the limit, our encoder into a
+// bufio.Writer on one plain file with no rotation at all.
+func BenchmarkRotatingFile(b *testing.B) {
+	b.Run("fapilog-rotatingfile", func(b *testing.B) {
+		exp, err := rotatingfile.New(rotatingfile.WithDirectory(b.TempDir()),
+			rotatingfile.WithMaxSize(10<<20), rotatingfile.WithMaxFiles(5))
+		if err != nil {
+			b.Fatal(err)
+		}
+		exportEach(b, exp)
+	})
+	b.Run("zap-lumberjack", func(b *testing.B) {
+		lj := &lumberjack.Logger{Filename: filepath.Join(b.TempDir(), "zap.log"), MaxSize: 10, MaxBackups: 5}
+		logger := zap.New(zapcore.NewCore(zapcore.NewJSONEncoder(zap.NewProductionEncoderConfig()), zapcore.AddSync(lj), zapcore.DebugLevel))
+		fields := zapFields()
+		b.ReportAllocs()
+		b.ResetTimer()
+		for b.Loop() {
+			logger.Info(msg, fields...)
+		}
+		b.StopTimer()
+		_ = lj.Close()
+	})
+	b.Run("limit-bufio-plain-file", func(b *testing.B) {
+		f, err := os.Create(filepath.Join(b.TempDir(), "plain.jsonl"))
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer f.Close()
+		w := bufio.NewWriterSize(f, 64<<10)
+		enc := encoding.New(encoding.Envelope)
+		rec := record()
+		var buf []byte
+		b.ReportAllocs()
+		b.ResetTimer()
+		for b.Loop() {
+			buf = enc.Append(buf[:0], &rec)
+			buf = append(buf, '\n')
+			if _, err := w.Write(buf); err != nil {
+				b.Fatal(err)
+			}
+		}
+		if err := w.Flush(); err != nil {
+			b.Fatal(err)
+		}
+	})
+}
+
+// BenchmarkRotationLatency reports the worst single-record Export latency
+// while files rotate every 1 MB and are gzip-compressed in the background:
+// compression must not stall writers.
+func BenchmarkRotationLatency(b *testing.B) {
+	exp, err := rotatingfile.New(rotatingfile.WithDirectory(b.TempDir()),
+		rotatingfile.WithMaxSize(1<<20), rotatingfile.WithMaxFiles(3),
+		rotatingfile.WithCompression(rotatingfile.Gzip))
+	if err != nil {
+		b.Fatal(err)
+	}
+	recs := []sdklog.Record{record()}
+	ctx := context.Background()
+	lat := make([]time.Duration, 0, 1<<20)
+	b.ResetTimer()
+	for b.Loop() {
+		start := time.Now()
+		if err := exp.Export(ctx, recs); err != nil {
+			b.Fatal(err)
+		}
+		lat = append(lat, time.Since(start))
+	}
+	b.StopTimer()
+	slices.Sort(lat)
+	b.ReportMetric(float64(lat[len(lat)*99/100].Nanoseconds()), "p99-ns")
+	b.ReportMetric(float64(lat[len(lat)-1].Microseconds()), "max-µs")
+	if err := exp.Shutdown(ctx); err != nil {
+		b.Fatal(err)
+	}
+}

@@ -25,6 +25,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"syscall"
+	"time"
 
 	"github.com/fapilog/fapilog-otel/internal/ctxsync"
 )
@@ -60,6 +61,8 @@ type Writer struct {
 	// onError, when set, hears of every failed write or sync as it
 	// happens, so a failure is not kept waiting for the next Flush.
 	onError func(error)
+	// maxDelay bounds how long a line waits for its chunk to fill.
+	maxDelay time.Duration
 }
 
 // SetErrorHandler makes every failed write or sync known to f as it happens
@@ -92,8 +95,9 @@ func New(w io.Writer, size, maxPending int) *Writer {
 		free:      make(chan []byte, chunks),
 		// Room for every chunk plus flush jobs, so a hand-off of a chunk
 		// never blocks.
-		jobs:   make(chan job, chunks+2),
-		exited: make(chan struct{}),
+		jobs:     make(chan job, chunks+2),
+		exited:   make(chan struct{}),
+		maxDelay: DefaultMaxDelay,
 	}
 }
 
@@ -238,29 +242,85 @@ func (aw *Writer) HealthCheck() error {
 
 func (aw *Writer) run() {
 	defer close(aw.exited)
-	for j := range aw.jobs {
-		err := aw.writeAll(j.buf)
-		if j.res != nil {
-			err = errors.Join(err, aw.sync())
-		}
-		aw.state.Lock()
-		aw.lastErr = err
-		aw.state.Unlock()
-		if err != nil {
-			if aw.pending == nil {
-				aw.pending = err
+	tick := time.NewTicker(aw.maxDelay)
+	defer tick.Stop()
+	for {
+		select {
+		case j, ok := <-aw.jobs:
+			if !ok {
+				return
 			}
-			if aw.onError != nil {
-				aw.onError(err)
-			}
+			aw.do(j)
+		case <-tick.C:
+			aw.handOffIdle()
 		}
-		if j.res != nil {
-			j.res <- aw.pending
-			aw.pending = nil
+	}
+}
+
+// handOffIdle queues a partly filled chunk, so lines reach the writer within
+// about maxDelay even when traffic is too light to fill a chunk and nobody
+// flushes. It never waits: when a writer holds the lock or no chunk is free,
+// the next tick tries again.
+func (aw *Writer) handOffIdle() {
+	if !aw.mu.TryLock() {
+		return
+	}
+	defer aw.mu.Unlock()
+	if aw.closed || len(aw.cur) == 0 {
+		return
+	}
+	var next []byte
+	select {
+	case next = <-aw.free:
+	default:
+		if aw.allocated >= cap(aw.free) {
+			return
 		}
-		if j.buf != nil {
-			aw.recycle(j.buf)
+		aw.allocated++
+		next = make([]byte, 0, aw.size)
+	}
+	select {
+	case aw.jobs <- job{buf: aw.cur}:
+		aw.cur = next
+	default:
+		aw.free <- next
+	}
+}
+
+// do writes one job's chunk, syncs for a flush job, and reports the result.
+func (aw *Writer) do(j job) {
+	err := aw.writeAll(j.buf)
+	if j.res != nil {
+		err = errors.Join(err, aw.sync())
+	}
+	aw.state.Lock()
+	aw.lastErr = err
+	aw.state.Unlock()
+	if err != nil {
+		if aw.pending == nil {
+			aw.pending = err
 		}
+		if aw.onError != nil {
+			aw.onError(err)
+		}
+	}
+	if j.res != nil {
+		j.res <- aw.pending
+		aw.pending = nil
+	}
+	if j.buf != nil {
+		aw.recycle(j.buf)
+	}
+}
+
+// DefaultMaxDelay is how long a line may wait in a partly filled chunk.
+const DefaultMaxDelay = time.Second
+
+// SetMaxDelay sets how long a line may wait in a partly filled chunk before
+// it is written without a Flush. Call it before the first Write.
+func (aw *Writer) SetMaxDelay(d time.Duration) {
+	if d > 0 {
+		aw.maxDelay = d
 	}
 }
 

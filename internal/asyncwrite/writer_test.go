@@ -90,6 +90,7 @@ func TestWriteWaitsAtThePendingBound(t *testing.T) {
 	} {
 		dest := testdest.New()
 		aw := New(dest, 16, c.maxPending)
+		aw.SetMaxDelay(time.Hour) // no idle hand-off may take a chunk mid-test
 		resume := dest.Stall()
 		// Each line fills a chunk; the next hands it on.
 		for i := range c.accepted {
@@ -270,5 +271,16 @@ func TestErrorsWrapped(t *testing.T) {
 	cancel()
 	err := aw.Flush(ctx)
 	assert.True(t, errors.Is(err, context.Canceled))
+	closeOK(t, aw)
+}
+
+// A quiet service still sees its lines: a partly filled chunk goes out
+// after the maximum delay without any Flush.
+func TestLinesGoOutWithoutFlush(t *testing.T) {
+	dest := testdest.New()
+	aw := New(dest, 64<<10, 0)
+	aw.SetMaxDelay(10 * time.Millisecond)
+	require.NoError(t, aw.Write(context.Background(), []byte("quiet")))
+	require.Eventually(t, func() bool { return string(dest.Bytes()) == "quiet\n" }, 5*time.Second, time.Millisecond)
 	closeOK(t, aw)
 }

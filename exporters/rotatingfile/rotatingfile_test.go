@@ -29,7 +29,12 @@ import (
 	"github.com/fapilog/fapilog-otel/internal/envelopetest"
 )
 
-func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+func TestMain(m *testing.M) {
+	if runChild() {
+		return
+	}
+	goleak.VerifyTestMain(m)
+}
 
 // testSink builds a sink on a temp directory with the fault file system and
 // a controllable clock; mutate adjusts the config after the options.

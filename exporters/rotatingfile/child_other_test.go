@@ -1,0 +1,5 @@
+//go:build !linux
+
+package rotatingfile
+
+func runChild() bool { return false }

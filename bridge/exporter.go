@@ -68,7 +68,7 @@ func NewExporter(sink Sink, opts ...Option) (*Exporter, error) {
 		sink:    sink,
 		name:    cfg.name,
 		enc:     encoding.New(cfg.format),
-		metrics: newInstruments(cfg.meterProvider, cfg.name),
+		metrics: newInstruments(cfg.meterProvider, cfg.name, sink),
 		mu:      ctxsync.NewMutex(),
 	}, nil
 }
@@ -180,6 +180,7 @@ func (e *Exporter) Shutdown(ctx context.Context) error {
 	if e.stopped.Swap(true) {
 		return nil
 	}
+	defer e.metrics.close()
 	if err := e.mu.Lock(ctx); err != nil {
 		return fmt.Errorf("bridge: sink %s: shutdown: sink busy, not stopped: %w", e.name, err)
 	}

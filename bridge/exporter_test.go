@@ -382,3 +382,40 @@ func waitFor(t *testing.T, cond func() bool) {
 		time.Sleep(time.Millisecond)
 	}
 }
+
+type lossySink struct {
+	recSink
+	lost int64
+}
+
+func (s *lossySink) Lost() int64 { return s.lost }
+
+func TestLostEntriesObserved(t *testing.T) {
+	reader := sdkmetric.NewManualReader()
+	mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader))
+	defer func() { _ = mp.Shutdown(context.Background()) }()
+	s := &lossySink{lost: 7}
+	e := newExporter(t, s, bridge.WithMeterProvider(mp), bridge.WithName("lossy"))
+	var rm metricdata.ResourceMetrics
+	require.NoError(t, reader.Collect(context.Background(), &rm))
+	assert.Equal(t, int64(7), sumOf(rm, "fapilog.sink.entries.lost"))
+
+	require.NoError(t, e.Shutdown(context.Background()))
+	rm = metricdata.ResourceMetrics{}
+	require.NoError(t, reader.Collect(context.Background(), &rm))
+	assert.Equal(t, int64(0), sumOf(rm, "fapilog.sink.entries.lost"), "Shutdown stops observing the sink")
+}
+
+func sumOf(rm metricdata.ResourceMetrics, name string) int64 {
+	var total int64
+	for _, sm := range rm.ScopeMetrics {
+		for _, m := range sm.Metrics {
+			if d, ok := m.Data.(metricdata.Sum[int64]); ok && m.Name == name {
+				for _, dp := range d.DataPoints {
+					total += dp.Value
+				}
+			}
+		}
+	}
+	return total
+}

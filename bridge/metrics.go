@@ -28,9 +28,13 @@ type instruments struct {
 	errAdd   []metric.AddOption
 	okRec    []metric.RecordOption
 	errRec   []metric.RecordOption
+
+	// lost is the callback registration of a LossReporter sink's counter,
+	// undone at Shutdown.
+	lost metric.Registration
 }
 
-func newInstruments(mp metric.MeterProvider, sinkName string) *instruments {
+func newInstruments(mp metric.MeterProvider, sinkName string, sink Sink) *instruments {
 	if mp == nil {
 		mp = otel.GetMeterProvider()
 	}
@@ -54,12 +58,39 @@ func newInstruments(mp metric.MeterProvider, sinkName string) *instruments {
 		metric.WithUnit("{flush}"), metric.WithDescription("Sink flushes, by outcome."))
 	in.flushDuration, errs[3] = m.Float64Histogram("fapilog.sink.flush.duration",
 		metric.WithUnit("s"), metric.WithDescription("Time a sink flush took, including waiting for the sink."))
-	if err := errors.Join(errs[:]...); err != nil {
+	err := errors.Join(errs[:]...)
+	if lr, ok := sink.(LossReporter); ok {
+		err = errors.Join(err, in.observeLost(m, lr, name))
+	}
+	if err != nil {
 		// A broken meter provider must not stop logging: it hands back
 		// no-op instruments along with the error.
 		otel.Handle(err)
 	}
 	return in
+}
+
+func (in *instruments) observeLost(m metric.Meter, lr LossReporter, name attribute.KeyValue) error {
+	lost, err := m.Int64ObservableCounter("fapilog.sink.entries.lost",
+		metric.WithUnit("{entry}"), metric.WithDescription("Entries the sink accepted and then could not deliver."))
+	if err != nil {
+		return err
+	}
+	attrs := metric.WithAttributeSet(attribute.NewSet(name))
+	in.lost, err = m.RegisterCallback(func(_ context.Context, o metric.Observer) error {
+		o.ObserveInt64(lost, lr.Lost(), attrs)
+		return nil
+	}, lost)
+	return err
+}
+
+// close stops observing the sink.
+func (in *instruments) close() {
+	if in.lost != nil {
+		if err := in.lost.Unregister(); err != nil {
+			otel.Handle(err)
+		}
+	}
 }
 
 func (in *instruments) recordWrite(ctx context.Context, written, failed int) {

@@ -50,3 +50,13 @@ type Stopper interface {
 type HealthChecker interface {
 	HealthCheck(ctx context.Context) error
 }
+
+// LossReporter is implemented by sinks that accept entries and deliver them
+// later, and so can lose some after Write returned nil (a buffered write
+// that met a full disk). Lost returns how many entries were lost since the
+// sink was created. The exporter publishes it as the
+// fapilog.sink.entries.lost counter; the sink also reports each loss as an
+// error (the built-in sinks to otel.Handle and on the next Flush).
+type LossReporter interface {
+	Lost() int64
+}

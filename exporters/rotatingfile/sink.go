@@ -34,6 +34,7 @@ var (
 	_ bridge.Flusher       = (*Sink)(nil)
 	_ bridge.Stopper       = (*Sink)(nil)
 	_ bridge.HealthChecker = (*Sink)(nil)
+	_ bridge.LossReporter  = (*Sink)(nil)
 )
 
 // NewSink returns a sink configured by opts, or an error naming the first

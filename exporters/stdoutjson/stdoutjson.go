@@ -49,6 +49,7 @@ var (
 	_ bridge.Flusher       = (*Sink)(nil)
 	_ bridge.Stopper       = (*Sink)(nil)
 	_ bridge.HealthChecker = (*Sink)(nil)
+	_ bridge.LossReporter  = (*Sink)(nil)
 )
 
 // Option configures the sink and, through New, its exporter.
@@ -178,3 +179,7 @@ func (s *Sink) HealthCheck(context.Context) error {
 	}
 	return nil
 }
+
+// Lost returns how many lines failed writes have lost since the sink was
+// created.
+func (s *Sink) Lost() int64 { return s.aw.Lost() }

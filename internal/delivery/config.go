@@ -1,0 +1,87 @@
+package delivery
+
+import (
+	"errors"
+	"fmt"
+	"time"
+)
+
+// Overflow is what Add does when the pending bytes would exceed the bound.
+type Overflow uint8
+
+const (
+	// DropNewest refuses the entry being added. The default: what is
+	// already queued is older and was promised first.
+	DropNewest Overflow = iota
+	// DropOldest discards the oldest queued batch that is not being sent.
+	DropOldest
+	// Block waits for room up to Config.BlockTimeout (and the caller's
+	// context), then refuses the entry.
+	Block
+)
+
+// Config shapes batching, memory and retries. The zero value of each field
+// means its default.
+type Config struct {
+	MaxBatchEntries int           // default 512
+	MaxBatchBytes   int           // uncompressed; default 1 MiB
+	MaxBatchAge     time.Duration // default 1s
+	MaxPendingBytes int           // default 16 MiB
+	Overflow        Overflow
+	BlockTimeout    time.Duration // with Block; default 1s
+
+	InitialBackoff time.Duration // default 500ms
+	MaxBackoff     time.Duration // default 30s
+	RetryBudget    time.Duration // total time per batch; default 5m
+	// Retryable decides which HTTP statuses are retried; nil means 408,
+	// 429 and 5xx except 501. Network errors are always retried.
+	Retryable      func(status int) bool
+	RequestTimeout time.Duration // per attempt; default 30s
+	Concurrency    int           // requests in flight; default 1, which keeps order
+}
+
+// DefaultRetryable is the default retry rule: 408, 429 and every 5xx but
+// 501 Not Implemented, which no retry will fix.
+func DefaultRetryable(status int) bool {
+	return status == 408 || status == 429 || (status >= 500 && status != 501)
+}
+
+func (c Config) withDefaults() (Config, error) {
+	def := func(v *int, d int) {
+		if *v == 0 {
+			*v = d
+		}
+	}
+	defDur := func(v *time.Duration, d time.Duration) {
+		if *v == 0 {
+			*v = d
+		}
+	}
+	def(&c.MaxBatchEntries, 512)
+	def(&c.MaxBatchBytes, 1<<20)
+	def(&c.MaxPendingBytes, 16<<20)
+	def(&c.Concurrency, 1)
+	defDur(&c.MaxBatchAge, time.Second)
+	defDur(&c.BlockTimeout, time.Second)
+	defDur(&c.InitialBackoff, 500*time.Millisecond)
+	defDur(&c.MaxBackoff, 30*time.Second)
+	defDur(&c.RetryBudget, 5*time.Minute)
+	defDur(&c.RequestTimeout, 30*time.Second)
+	if c.Retryable == nil {
+		c.Retryable = DefaultRetryable
+	}
+	var errs []error
+	if c.MaxBatchEntries < 0 || c.MaxBatchBytes < 0 || c.MaxPendingBytes < 0 || c.Concurrency < 0 {
+		errs = append(errs, errors.New("batch sizes, pending bytes and concurrency must not be negative"))
+	}
+	if c.MaxPendingBytes < c.MaxBatchBytes {
+		errs = append(errs, fmt.Errorf("max pending bytes %d is below the batch size %d", c.MaxPendingBytes, c.MaxBatchBytes))
+	}
+	if c.InitialBackoff < 0 || c.MaxBackoff < c.InitialBackoff || c.RetryBudget < 0 || c.RequestTimeout < 0 || c.MaxBatchAge < 0 {
+		errs = append(errs, errors.New("durations must not be negative, and the maximum backoff not below the initial one"))
+	}
+	if c.Overflow > Block {
+		errs = append(errs, fmt.Errorf("unknown overflow policy %d", c.Overflow))
+	}
+	return c, errors.Join(errs...)
+}

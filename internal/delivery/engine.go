@@ -1,0 +1,457 @@
+// Package delivery is the batching, retrying, bounded delivery engine the
+// HTTP and webhook sinks share: entries are added without waiting on the
+// network, sealed into batches by count, bytes or age, and sent by a fixed
+// number of goroutines that retry what can be retried. Flush waits for
+// everything pending at its call to be delivered or given up on, or for its
+// context; an ended context never drops data.
+package delivery
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Sender delivers one batch. It returns nil when the receiver accepted it, a
+// *StatusError when it answered with another status, and any other error for
+// a failure to get an answer (those are always retried).
+type Sender interface {
+	Send(ctx context.Context, entries [][]byte) error
+}
+
+// StatusError is a receiver's non-success answer.
+type StatusError struct {
+	Status     int
+	Endpoint   string        // without credentials or query
+	RetryAfter time.Duration // from a Retry-After header; 0 when absent
+}
+
+func (e *StatusError) Error() string {
+	return fmt.Sprintf("%s answered %d", e.Endpoint, e.Status)
+}
+
+var (
+	// ErrClosed is returned by Add after Close.
+	ErrClosed = errors.New("delivery: closed")
+	// ErrDropped is wrapped by Add's error when the overflow policy
+	// refused the entry.
+	ErrDropped = errors.New("delivery: pending bound reached, entry dropped")
+)
+
+type batch struct {
+	seq     uint64
+	buf     []byte // entries back to back
+	ends    []int  // end offset of each entry in buf
+	created time.Time
+}
+
+func (b *batch) entries() [][]byte {
+	out := make([][]byte, len(b.ends))
+	start := 0
+	for i, end := range b.ends {
+		out[i] = b.buf[start:end:end]
+		start = end
+	}
+	return out
+}
+
+type failure struct {
+	seq uint64
+	n   int
+	err error
+}
+
+// Engine is safe for concurrent use.
+type Engine struct {
+	cfg     Config
+	send    Sender
+	onError func(error)
+
+	mu       sync.Mutex
+	cur      *batch
+	queue    []*batch          // sealed, waiting for a sender
+	inflight map[uint64]*batch // being sent
+	pending  int               // bytes in cur, queue and inflight
+	nextSeq  uint64            // seq of the next sealed batch
+	doneTo   uint64            // every batch with seq < doneTo is finished
+	finished map[uint64]bool   // finished batches at or beyond doneTo
+	failures []failure         // recent batches that were not delivered
+	doneCh   chan struct{}     // closed and replaced when doneTo advances
+	spaceCh  chan struct{}     // closed and replaced when pending shrinks
+	closed   bool
+
+	work       chan struct{} // wakes a sender: a batch was sealed or started
+	quit       chan struct{}
+	sendCtx    context.Context // cancelled when Close gives up waiting
+	cancelSend context.CancelFunc
+	wg         sync.WaitGroup
+	startOnce  sync.Once
+
+	lost        atomic.Int64
+	lastDropRep time.Time // guarded by mu: drops are reported at most once a second
+	dropsUnrep  int
+}
+
+// New returns an engine sending through s. onError hears of every batch
+// given up on and of dropped entries (coalesced to one report a second);
+// sinks pass otel.Handle. No goroutine starts before the first Add.
+func New(cfg Config, s Sender, onError func(error)) (*Engine, error) {
+	cfg, err := cfg.withDefaults()
+	if err != nil {
+		return nil, fmt.Errorf("delivery: %w", err)
+	}
+	if onError == nil {
+		onError = func(error) {}
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	return &Engine{
+		cfg: cfg, send: s, onError: onError,
+		inflight: map[uint64]*batch{}, finished: map[uint64]bool{},
+		doneCh: make(chan struct{}), spaceCh: make(chan struct{}),
+		work: make(chan struct{}, 1), quit: make(chan struct{}),
+		sendCtx: ctx, cancelSend: cancel,
+	}, nil
+}
+
+// Lost returns how many entries were dropped or given up on.
+func (e *Engine) Lost() int64 { return e.lost.Load() }
+
+// Add queues a copy of entry. It never waits on the network: only the Block
+// overflow policy waits, for room, up to its timeout and ctx.
+func (e *Engine) Add(ctx context.Context, entry []byte) error {
+	e.startOnce.Do(e.start)
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	n := len(entry)
+	if n > e.cfg.MaxPendingBytes {
+		e.dropLocked(1)
+		return fmt.Errorf("%w: one entry of %d bytes exceeds the pending bound of %d", ErrDropped, n, e.cfg.MaxPendingBytes)
+	}
+	var deadline <-chan time.Time
+	for !e.closed && e.pending+n > e.cfg.MaxPendingBytes {
+		switch {
+		case e.cfg.Overflow == DropOldest && len(e.queue) > 0:
+			old := e.queue[0]
+			e.queue = e.queue[1:]
+			e.pending -= len(old.buf)
+			e.dropLocked(len(old.ends))
+			e.finishLocked(old, ErrDropped)
+			continue
+		case e.cfg.Overflow == Block:
+			if deadline == nil {
+				t := time.NewTimer(e.cfg.BlockTimeout)
+				defer t.Stop()
+				deadline = t.C
+			}
+			space := e.spaceCh
+			e.mu.Unlock()
+			var timedOut error
+			select {
+			case <-space:
+			case <-deadline:
+				timedOut = errors.New("timed out waiting for room")
+			case <-ctx.Done():
+				timedOut = ctx.Err()
+			}
+			e.mu.Lock()
+			if timedOut != nil && e.pending+n > e.cfg.MaxPendingBytes {
+				e.dropLocked(1)
+				return fmt.Errorf("%w: %w", ErrDropped, timedOut)
+			}
+			continue
+		}
+		e.dropLocked(1)
+		return ErrDropped
+	}
+	if e.closed {
+		return ErrClosed
+	}
+	if e.cur != nil && len(e.cur.ends) > 0 &&
+		(len(e.cur.ends) >= e.cfg.MaxBatchEntries || len(e.cur.buf)+n > e.cfg.MaxBatchBytes) {
+		e.sealLocked()
+	}
+	if e.cur == nil {
+		e.cur = &batch{buf: make([]byte, 0, min(e.cfg.MaxBatchBytes, 64<<10)), created: time.Now()}
+	}
+	e.cur.buf = append(e.cur.buf, entry...)
+	e.cur.ends = append(e.cur.ends, len(e.cur.buf))
+	e.pending += n
+	switch {
+	case len(e.cur.ends) >= e.cfg.MaxBatchEntries || len(e.cur.buf) >= e.cfg.MaxBatchBytes:
+		e.sealLocked()
+	case len(e.cur.ends) == 1:
+		e.wake() // a sender starts the age clock
+	}
+	return nil
+}
+
+// dropLocked counts n dropped entries and reports them, at most once a
+// second, so an overload does not become a flood of error reports.
+func (e *Engine) dropLocked(n int) {
+	e.lost.Add(int64(n))
+	e.dropsUnrep += n
+	if now := time.Now(); now.Sub(e.lastDropRep) >= time.Second {
+		e.onError(fmt.Errorf("%w: %d entries dropped (pending bound %d bytes)", ErrDropped, e.dropsUnrep, e.cfg.MaxPendingBytes))
+		e.lastDropRep, e.dropsUnrep = now, 0
+	}
+}
+
+func (e *Engine) sealLocked() {
+	if e.cur == nil || len(e.cur.ends) == 0 {
+		return
+	}
+	e.cur.seq = e.nextSeq
+	e.nextSeq++
+	e.queue = append(e.queue, e.cur)
+	e.cur = nil
+	e.wake()
+}
+
+func (e *Engine) wake() {
+	select {
+	case e.work <- struct{}{}:
+	default:
+	}
+}
+
+func (e *Engine) start() {
+	for range e.cfg.Concurrency {
+		e.wg.Add(1)
+		go e.sender()
+	}
+}
+
+func (e *Engine) sender() {
+	defer e.wg.Done()
+	for {
+		b := e.next()
+		if b == nil {
+			return
+		}
+		err := e.deliver(b)
+		e.mu.Lock()
+		delete(e.inflight, b.seq)
+		e.pending -= len(b.buf)
+		if err != nil {
+			e.lost.Add(int64(len(b.ends)))
+			err = fmt.Errorf("delivery: %d entries not delivered: %w", len(b.ends), err)
+			e.onError(err)
+		}
+		e.finishLocked(b, err)
+		e.mu.Unlock()
+	}
+}
+
+// next returns the next batch to send, sealing the current one when it is
+// old enough, or nil when the engine is closed and drained.
+func (e *Engine) next() *batch {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	for {
+		if len(e.queue) > 0 {
+			b := e.queue[0]
+			e.queue = e.queue[1:]
+			e.inflight[b.seq] = b
+			if len(e.queue) > 0 {
+				e.wake() // more work for another sender
+			}
+			return b
+		}
+		var timer *time.Timer
+		var wait <-chan time.Time
+		if e.cur != nil && len(e.cur.ends) > 0 {
+			age := time.Since(e.cur.created)
+			if age >= e.cfg.MaxBatchAge || e.closed {
+				e.sealLocked()
+				continue
+			}
+			timer = time.NewTimer(e.cfg.MaxBatchAge - age)
+			wait = timer.C
+		} else if e.closed {
+			return nil
+		}
+		e.mu.Unlock()
+		select {
+		case <-e.work:
+		case <-wait:
+		case <-e.quit:
+		}
+		if timer != nil {
+			timer.Stop()
+		}
+		e.mu.Lock()
+	}
+}
+
+// deliver sends b, retrying network failures and retryable statuses with
+// exponential backoff and full jitter (or the receiver's Retry-After), until
+// it succeeds, meets a status that must not be retried, or exhausts the
+// retry budget.
+func (e *Engine) deliver(b *batch) error {
+	entries := b.entries()
+	start := time.Now()
+	for attempt := 0; ; attempt++ {
+		ctx, cancel := context.WithTimeout(e.sendCtx, e.cfg.RequestTimeout)
+		err := e.send.Send(ctx, entries)
+		cancel()
+		if err == nil {
+			return nil
+		}
+		if e.sendCtx.Err() != nil {
+			return fmt.Errorf("stopped before delivery: %w", err)
+		}
+		wait := e.backoff(attempt)
+		var se *StatusError
+		if errors.As(err, &se) {
+			if !e.cfg.Retryable(se.Status) {
+				return err
+			}
+			if se.RetryAfter > 0 {
+				wait = se.RetryAfter
+			}
+		}
+		if elapsed := time.Since(start); elapsed+wait > e.cfg.RetryBudget {
+			return fmt.Errorf("gave up after %d attempts in %v: %w", attempt+1, elapsed.Round(time.Millisecond), err)
+		}
+		t := time.NewTimer(wait)
+		select {
+		case <-t.C:
+		case <-e.sendCtx.Done():
+			t.Stop()
+			return fmt.Errorf("stopped while waiting to retry: %w", err)
+		}
+	}
+}
+
+// backoff is "full jitter": a uniform wait between zero and the exponential
+// ceiling, so many clients recovering at once do not retry in lockstep.
+func (e *Engine) backoff(attempt int) time.Duration {
+	ceiling := e.cfg.MaxBackoff
+	if attempt < 30 {
+		ceiling = min(e.cfg.MaxBackoff, e.cfg.InitialBackoff<<attempt)
+	}
+	return rand.N(ceiling) + 1
+}
+
+// finishLocked records that b is done, delivered (err nil) or not.
+func (e *Engine) finishLocked(b *batch, err error) {
+	if err != nil {
+		e.failures = append(e.failures, failure{seq: b.seq, n: len(b.ends), err: err})
+		if len(e.failures) > 1024 {
+			e.failures = e.failures[len(e.failures)-1024:]
+		}
+	}
+	e.finished[b.seq] = true
+	advanced := false
+	for e.finished[e.doneTo] {
+		delete(e.finished, e.doneTo)
+		e.doneTo++
+		advanced = true
+	}
+	if advanced {
+		close(e.doneCh)
+		e.doneCh = make(chan struct{})
+	}
+	close(e.spaceCh)
+	e.spaceCh = make(chan struct{})
+}
+
+// Flush sends everything added before it and waits until each batch is
+// delivered or given up on, or ctx ends. Its error says how many of those
+// entries were not delivered; when ctx ends they stay pending.
+func (e *Engine) Flush(ctx context.Context) error {
+	e.mu.Lock()
+	e.sealLocked()
+	from, to := e.doneTo, e.nextSeq // wait for seq in [from, to)
+	e.mu.Unlock()
+	for {
+		e.mu.Lock()
+		if e.doneTo >= to {
+			err := e.failedLocked(from, to)
+			e.mu.Unlock()
+			return err
+		}
+		ch := e.doneCh
+		e.mu.Unlock()
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			e.mu.Lock()
+			n := e.pendingEntriesLocked(to)
+			e.mu.Unlock()
+			return fmt.Errorf("delivery: flush: %d entries not yet delivered, still pending: %w", n, ctx.Err())
+		}
+	}
+}
+
+func (e *Engine) failedLocked(from, to uint64) error {
+	n := 0
+	var errs []error
+	for _, f := range e.failures {
+		if f.seq >= from && f.seq < to {
+			n += f.n
+			if len(errs) < 3 {
+				errs = append(errs, f.err)
+			}
+		}
+	}
+	if n == 0 {
+		return nil
+	}
+	return fmt.Errorf("delivery: %d entries not delivered: %w", n, errors.Join(errs...))
+}
+
+func (e *Engine) pendingEntriesLocked(to uint64) int {
+	n := 0
+	for _, b := range e.queue {
+		if b.seq < to {
+			n += len(b.ends)
+		}
+	}
+	for seq, b := range e.inflight {
+		if seq < to {
+			n += len(b.ends)
+		}
+	}
+	return n
+}
+
+// Close flushes within ctx, then stops the senders. If ctx ends first, what
+// is still pending is abandoned (counted as lost and reported) so that no
+// goroutine outlives Close. Later calls return nil.
+func (e *Engine) Close(ctx context.Context) error {
+	e.mu.Lock()
+	if e.closed {
+		e.mu.Unlock()
+		return nil
+	}
+	e.mu.Unlock()
+	flushErr := e.Flush(ctx)
+	e.mu.Lock()
+	e.closed = true
+	abandoned := 0
+	if e.cur != nil {
+		abandoned += len(e.cur.ends)
+		e.cur = nil
+	}
+	for _, b := range e.queue {
+		abandoned += len(b.ends)
+	}
+	e.queue = nil
+	if abandoned > 0 {
+		e.lost.Add(int64(abandoned))
+		e.onError(fmt.Errorf("delivery: closed with %d entries undelivered", abandoned))
+	}
+	e.mu.Unlock()
+	if flushErr != nil {
+		e.cancelSend() // in-flight requests and retry waits end now
+	}
+	close(e.quit)
+	e.wg.Wait()
+	e.cancelSend()
+	return flushErr
+}

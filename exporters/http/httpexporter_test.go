@@ -1,0 +1,237 @@
+package httpexporter
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.uber.org/goleak"
+
+	"github.com/fapilog/fapilog-otel/bridge/sinktest"
+	"github.com/fapilog/fapilog-otel/internal/delivery"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+// fast keeps retries quick so fault tests take milliseconds.
+var fast = WithRetry(time.Millisecond, 5*time.Millisecond, 5*time.Second)
+
+func newTestSink(t *testing.T, r *receiver, opts ...Option) *Sink {
+	t.Helper()
+	s, err := NewSink(append([]Option{WithEndpoint(r.srv.URL), fast}, opts...)...)
+	require.NoError(t, err)
+	return s
+}
+
+func add(t *testing.T, s *Sink, from, to int) {
+	t.Helper()
+	for i := from; i < to; i++ {
+		require.NoError(t, s.Write(context.Background(), []byte(fmt.Sprintf(`{"seq":%d}`, i))))
+	}
+}
+
+func requireExactlyOnce(t *testing.T, got [][]byte, n int) {
+	t.Helper()
+	require.Equal(t, n, len(got), "entries at the receiver")
+	for i, e := range got {
+		require.Equal(t, fmt.Sprintf(`{"seq":%d}`, i), string(e), "entry %d lost, repeated or reordered", i)
+	}
+}
+
+func TestConformance(t *testing.T) {
+	sinktest.Run(t, func(t *testing.T) sinktest.Harness {
+		r := newReceiver(t)
+		s := newTestSink(t, r, WithRetry(time.Millisecond, 5*time.Millisecond, 100*time.Millisecond), WithBatching(64, 0, 0))
+		return sinktest.Harness{Sink: s, Delivered: r.entries, Stall: r.Stall, Fail: r.Fail}
+	})
+}
+
+func TestUnavailableThenRecovers(t *testing.T) {
+	r := newReceiver(t)
+	r.respond = func(n int, _ http.ResponseWriter) int {
+		if n < 3 {
+			return http.StatusServiceUnavailable
+		}
+		return http.StatusOK
+	}
+	s := newTestSink(t, r)
+	add(t, s, 0, 100)
+	require.NoError(t, s.Flush(context.Background()))
+	requireExactlyOnce(t, r.entries(), 100)
+	assert.Equal(t, 4, r.count())
+	require.NoError(t, s.Stop(context.Background()))
+}
+
+func TestRetryAfter(t *testing.T) {
+	for name, header := range map[string]func() string{
+		"seconds":   func() string { return "1" },
+		"http-date": func() string { return time.Now().Add(2 * time.Second).UTC().Format(http.TimeFormat) },
+	} {
+		t.Run(name, func(t *testing.T) {
+			r := newReceiver(t)
+			var mu sync.Mutex
+			var at []time.Time
+			r.respond = func(n int, w http.ResponseWriter) int {
+				mu.Lock()
+				at = append(at, time.Now())
+				mu.Unlock()
+				if n == 0 {
+					w.Header().Set("Retry-After", header())
+					return http.StatusTooManyRequests
+				}
+				return http.StatusOK
+			}
+			s := newTestSink(t, r)
+			add(t, s, 0, 5)
+			require.NoError(t, s.Flush(context.Background()))
+			requireExactlyOnce(t, r.entries(), 5)
+			require.Len(t, at, 2)
+			// The backoff alone would retry within 5ms; the header asked
+			// for about a second (an HTTP-date has whole seconds, so 1-2s).
+			assert.GreaterOrEqual(t, at[1].Sub(at[0]), 900*time.Millisecond)
+			require.NoError(t, s.Stop(context.Background()))
+		})
+	}
+}
+
+func TestRetryAfterParsing(t *testing.T) {
+	now := time.Date(2026, 11, 27, 7, 0, 0, 0, time.UTC)
+	assert.Equal(t, 7*time.Second, retryAfter("7", now))
+	assert.Equal(t, 30*time.Second, retryAfter(now.Add(30*time.Second).Format(http.TimeFormat), now))
+	assert.Zero(t, retryAfter(now.Add(-time.Minute).Format(http.TimeFormat), now), "a date in the past means now")
+	assert.Zero(t, retryAfter("-3", now))
+	assert.Zero(t, retryAfter("soon", now))
+	assert.Zero(t, retryAfter("", now))
+}
+
+func TestClientErrorNotRetriedAndNoSecretsInErrors(t *testing.T) {
+	r := newReceiver(t)
+	r.respond = func(int, http.ResponseWriter) int { return http.StatusBadRequest }
+	endpoint := strings.Replace(r.srv.URL, "http://", "http://user:hunter2@", 1) + "/ingest?token=s3cret"
+	s, err := NewSink(WithEndpoint(endpoint), fast, WithHeader("Authorization", "Bearer topsecret"))
+	require.NoError(t, err)
+	add(t, s, 0, 3)
+	err = s.Flush(context.Background())
+	require.Error(t, err)
+	assert.Equal(t, 1, r.count(), "a 400 is not retried")
+	assert.Contains(t, err.Error(), "400")
+	assert.Contains(t, err.Error(), "3 entries not delivered")
+	assert.Contains(t, err.Error(), strings.TrimPrefix(r.srv.URL, "http://")+"/ingest")
+	for _, secret := range []string{"hunter2", "s3cret", "topsecret", "user"} {
+		assert.NotContains(t, err.Error(), secret)
+	}
+	assert.EqualValues(t, 3, s.Lost())
+	assert.Error(t, s.HealthCheck(context.Background()))
+	require.NoError(t, s.Stop(context.Background()))
+}
+
+func TestNotImplementedIsNotRetried(t *testing.T) {
+	r := newReceiver(t)
+	r.respond = func(int, http.ResponseWriter) int { return http.StatusNotImplemented }
+	s := newTestSink(t, r)
+	add(t, s, 0, 1)
+	assert.Error(t, s.Flush(context.Background()))
+	assert.Equal(t, 1, r.count())
+	require.NoError(t, s.Stop(context.Background()))
+}
+
+func TestConnectionResetIsRetried(t *testing.T) {
+	r := newReceiver(t)
+	r.reset = func(n int) bool { return n < 2 }
+	s := newTestSink(t, r)
+	add(t, s, 0, 20)
+	require.NoError(t, s.Flush(context.Background()))
+	requireExactlyOnce(t, r.entries(), 20)
+	require.NoError(t, s.Stop(context.Background()))
+}
+
+func TestServerThatNeverAnswers(t *testing.T) {
+	r := newReceiver(t)
+	resume := r.Stall()
+	defer resume()
+	s := newTestSink(t, r, WithRequestTimeout(time.Hour))
+	add(t, s, 0, 10)
+	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	err := s.Flush(ctx)
+	assert.ErrorIs(t, err, context.DeadlineExceeded)
+	assert.Less(t, time.Since(start), time.Second)
+	assert.Contains(t, err.Error(), "10 entries not yet delivered")
+
+	stopCtx, cancel2 := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel2()
+	assert.ErrorIs(t, s.Stop(stopCtx), context.DeadlineExceeded)
+	assert.EqualValues(t, 10, s.Lost(), "abandoned at Stop, and counted")
+}
+
+func TestBodiesAndCompression(t *testing.T) {
+	for _, c := range []struct {
+		name     string
+		body     BodyFormat
+		comp     Compression
+		encoding string
+	}{
+		{"ndjson", NDJSON, NoCompression, ""},
+		{"array-gzip", Array, Gzip, "gzip"},
+		{"wrapped-zstd", Wrapped, Zstd, "zstd"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			r := newReceiver(t)
+			s := newTestSink(t, r, WithBodyFormat(c.body), WithCompression(c.comp), WithBatching(7, 0, 0))
+			add(t, s, 0, 30)
+			require.NoError(t, s.Flush(context.Background()))
+			requireExactlyOnce(t, r.entries(), 30)
+			assert.Equal(t, 5, r.count(), "batches of at most 7")
+			for _, enc := range r.bodies {
+				assert.Equal(t, c.encoding, enc)
+			}
+			require.NoError(t, s.Stop(context.Background()))
+		})
+	}
+}
+
+func TestBoundedMemoryDropsAreCounted(t *testing.T) {
+	r := newReceiver(t)
+	resume := r.Stall()
+	s := newTestSink(t, r, WithBatching(1, 50, 0), WithMaxPendingBytes(100, DropNewest, 0))
+	var dropped int
+	for i := range 50 {
+		if err := s.Write(context.Background(), []byte(fmt.Sprintf(`{"seq":%d}`, i))); err != nil {
+			assert.ErrorIs(t, err, delivery.ErrDropped)
+			dropped++
+		}
+	}
+	assert.Positive(t, dropped)
+	assert.EqualValues(t, dropped, s.Lost())
+	resume()
+	require.NoError(t, s.Flush(context.Background()))
+	assert.Equal(t, 50-dropped, len(r.entries()), "delivered + dropped = written")
+	require.NoError(t, s.Stop(context.Background()))
+}
+
+func TestConfigurationErrors(t *testing.T) {
+	for opt, opts := range map[string][]Option{
+		"WithEndpoint":       {},
+		"not an http(s)":     {WithEndpoint("ftp://example.com")},
+		"needs WithInsecure": {WithEndpoint("http://example.com/logs")},
+		"WithBodyFormat":     {WithEndpoint("https://example.com"), WithBodyFormat(9)},
+		"WithCompression":    {WithEndpoint("https://example.com"), WithCompression(9)},
+		"pending":            {WithEndpoint("https://example.com"), WithMaxPendingBytes(10, DropNewest, 0)},
+	} {
+		_, err := NewSink(opts...)
+		assert.ErrorContains(t, err, opt)
+	}
+	s, err := NewSink(WithEndpoint("http://example.com/logs"), WithInsecure())
+	require.NoError(t, err)
+	require.NoError(t, s.Stop(context.Background()))
+	s, err = NewSink(WithEndpoint("http://127.0.0.1:9/logs"))
+	require.NoError(t, err, "plain http is fine on loopback")
+	require.NoError(t, s.Stop(context.Background()))
+}

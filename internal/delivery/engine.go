@@ -367,11 +367,17 @@ func (e *Engine) Flush(ctx context.Context) error {
 	e.mu.Lock()
 	e.sealLocked()
 	from, to := e.doneTo, e.nextSeq // wait for seq in [from, to)
+	// Batches already finished (dropped, or sent out of order) were not
+	// pending at this call; their failures were reported when they happened.
+	before := make(map[uint64]bool, len(e.finished))
+	for seq := range e.finished {
+		before[seq] = true
+	}
 	e.mu.Unlock()
 	for {
 		e.mu.Lock()
 		if e.doneTo >= to {
-			err := e.failedLocked(from, to)
+			err := e.failedLocked(from, to, before)
 			e.mu.Unlock()
 			return err
 		}
@@ -388,11 +394,11 @@ func (e *Engine) Flush(ctx context.Context) error {
 	}
 }
 
-func (e *Engine) failedLocked(from, to uint64) error {
+func (e *Engine) failedLocked(from, to uint64, before map[uint64]bool) error {
 	n := 0
 	var errs []error
 	for _, f := range e.failures {
-		if f.seq >= from && f.seq < to {
+		if f.seq >= from && f.seq < to && !before[f.seq] {
 			n += f.n
 			if len(errs) < 3 {
 				errs = append(errs, f.err)

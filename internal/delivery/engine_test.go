@@ -1,0 +1,228 @@
+package delivery
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.uber.org/goleak"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+// fakeSender records batches and answers with what fn says.
+type fakeSender struct {
+	mu      sync.Mutex
+	batches [][]string
+	fn      func(n int) error
+	gate    chan struct{} // when set, Send waits on it (or ctx)
+	entered chan struct{} // when set, Send signals it on entry
+}
+
+func (f *fakeSender) Send(ctx context.Context, entries [][]byte) error {
+	f.mu.Lock()
+	gate, fn, n, entered := f.gate, f.fn, len(f.batches), f.entered
+	f.mu.Unlock()
+	if entered != nil {
+		entered <- struct{}{}
+	}
+	if gate != nil {
+		select {
+		case <-gate:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	if fn != nil {
+		if err := fn(n); err != nil {
+			f.mu.Lock()
+			f.batches = append(f.batches, nil)
+			f.mu.Unlock()
+			return err
+		}
+	}
+	b := make([]string, len(entries))
+	for i, e := range entries {
+		b[i] = string(e)
+	}
+	f.mu.Lock()
+	f.batches = append(f.batches, b)
+	f.mu.Unlock()
+	return nil
+}
+
+func (f *fakeSender) delivered() []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var out []string
+	for _, b := range f.batches {
+		out = append(out, b...)
+	}
+	return out
+}
+
+func newEngine(t *testing.T, cfg Config, s Sender) *Engine {
+	t.Helper()
+	if cfg.InitialBackoff == 0 {
+		cfg.InitialBackoff, cfg.MaxBackoff = time.Millisecond, 2*time.Millisecond
+	}
+	e, err := New(cfg, s, nil)
+	require.NoError(t, err)
+	return e
+}
+
+func addN(t *testing.T, e *Engine, from, to int) {
+	t.Helper()
+	for i := from; i < to; i++ {
+		require.NoError(t, e.Add(context.Background(), []byte(fmt.Sprint(i))))
+	}
+}
+
+func seq(from, to int) []string {
+	var out []string
+	for i := from; i < to; i++ {
+		out = append(out, fmt.Sprint(i))
+	}
+	return out
+}
+
+func TestBatchesByCountAndBytes(t *testing.T) {
+	f := &fakeSender{}
+	e := newEngine(t, Config{MaxBatchEntries: 10, MaxBatchBytes: 15, MaxBatchAge: time.Hour}, f)
+	addN(t, e, 0, 25)
+	require.NoError(t, e.Flush(context.Background()))
+	assert.Equal(t, seq(0, 25), f.delivered())
+	for _, b := range f.batches {
+		n := 0
+		for _, s := range b {
+			n += len(s)
+		}
+		assert.LessOrEqual(t, len(b), 10)
+		assert.LessOrEqual(t, n, 15)
+	}
+	require.NoError(t, e.Close(context.Background()))
+}
+
+func TestBatchesByAge(t *testing.T) {
+	f := &fakeSender{}
+	e := newEngine(t, Config{MaxBatchAge: 10 * time.Millisecond}, f)
+	addN(t, e, 0, 3)
+	require.Eventually(t, func() bool { return len(f.delivered()) == 3 }, 5*time.Second, time.Millisecond,
+		"a batch is sent when its first entry is old enough, without a flush")
+	require.NoError(t, e.Close(context.Background()))
+}
+
+func TestGivesUpAfterBudgetAndReportsCount(t *testing.T) {
+	f := &fakeSender{fn: func(int) error { return &StatusError{Status: 503, Endpoint: "https://x"} }}
+	var reported []error
+	var mu sync.Mutex
+	e, err := New(Config{InitialBackoff: time.Millisecond, MaxBackoff: 2 * time.Millisecond, RetryBudget: 30 * time.Millisecond}, f,
+		func(err error) { mu.Lock(); reported = append(reported, err); mu.Unlock() })
+	require.NoError(t, err)
+	addN(t, e, 0, 4)
+	err = e.Flush(context.Background())
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "4 entries not delivered")
+	assert.Contains(t, err.Error(), "gave up after")
+	assert.EqualValues(t, 4, e.Lost())
+	mu.Lock()
+	assert.NotEmpty(t, reported, "the failure reached the error handler")
+	mu.Unlock()
+	require.NoError(t, e.Close(context.Background()))
+}
+
+func TestDropOldestKeepsNewest(t *testing.T) {
+	f := &fakeSender{gate: make(chan struct{}), entered: make(chan struct{}, 8)}
+	e := newEngine(t, Config{MaxBatchEntries: 1, MaxBatchBytes: 1, MaxPendingBytes: 3, Overflow: DropOldest}, f)
+	addN(t, e, 0, 1)
+	<-f.entered // "0" is in flight, held at the gate
+	addN(t, e, 1, 6) // each new entry pushes out the oldest queued one
+	close(f.gate)
+	require.NoError(t, e.Flush(context.Background()), "drops were reported when they happened")
+	got := f.delivered()
+	assert.Equal(t, "0", got[0], "the batch in flight is never dropped")
+	assert.Equal(t, []string{"4", "5"}, got[1:], "the newest survive")
+	assert.EqualValues(t, 3, e.Lost(), "delivered + dropped = added")
+	require.NoError(t, e.Close(context.Background()))
+}
+
+func TestBlockWaitsForRoom(t *testing.T) {
+	f := &fakeSender{gate: make(chan struct{})}
+	e := newEngine(t, Config{MaxBatchEntries: 1, MaxBatchBytes: 1, MaxPendingBytes: 2, Overflow: Block, BlockTimeout: time.Hour}, f)
+	addN(t, e, 0, 2)
+	done := make(chan error)
+	go func() { done <- e.Add(context.Background(), []byte("2")) }()
+	select {
+	case err := <-done:
+		t.Fatalf("Add did not wait for room: %v", err)
+	case <-time.After(20 * time.Millisecond):
+	}
+	close(f.gate) // the receiver answers; room frees up
+	require.NoError(t, <-done)
+	require.NoError(t, e.Flush(context.Background()))
+	assert.Equal(t, seq(0, 3), f.delivered())
+
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Millisecond)
+	defer cancel()
+	f.mu.Lock()
+	f.gate = make(chan struct{})
+	gate := f.gate
+	f.mu.Unlock()
+	addN(t, e, 3, 5)
+	assert.ErrorIs(t, e.Add(ctx, []byte("5")), ErrDropped, "Block gives up with the caller's context")
+	close(gate)
+	require.NoError(t, e.Close(context.Background()))
+}
+
+func TestConcurrencyDeliversEverything(t *testing.T) {
+	f := &fakeSender{}
+	e := newEngine(t, Config{MaxBatchEntries: 3, Concurrency: 4}, f)
+	addN(t, e, 0, 200)
+	require.NoError(t, e.Flush(context.Background()))
+	assert.ElementsMatch(t, seq(0, 200), f.delivered())
+	require.NoError(t, e.Close(context.Background()))
+}
+
+func TestFlushKeepsDataWhenItsContextEnds(t *testing.T) {
+	f := &fakeSender{gate: make(chan struct{})}
+	e := newEngine(t, Config{}, f)
+	addN(t, e, 0, 5)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
+	defer cancel()
+	err := e.Flush(ctx)
+	assert.ErrorIs(t, err, context.DeadlineExceeded)
+	assert.Contains(t, err.Error(), "5 entries not yet delivered")
+	close(f.gate)
+	require.NoError(t, e.Flush(context.Background()))
+	assert.Equal(t, seq(0, 5), f.delivered())
+	assert.Zero(t, e.Lost())
+	require.NoError(t, e.Close(context.Background()))
+	assert.ErrorIs(t, e.Add(context.Background(), []byte("late")), ErrClosed)
+}
+
+func TestNonRetryableStatus(t *testing.T) {
+	calls := 0
+	f := &fakeSender{fn: func(int) error { calls++; return &StatusError{Status: 413, Endpoint: "https://x"} }}
+	e := newEngine(t, Config{}, f)
+	addN(t, e, 0, 1)
+	err := e.Flush(context.Background())
+	var se *StatusError
+	require.True(t, errors.As(err, &se))
+	assert.Equal(t, 413, se.Status)
+	assert.Equal(t, 1, calls)
+	require.NoError(t, e.Close(context.Background()))
+}
+
+func TestConfigValidation(t *testing.T) {
+	_, err := New(Config{MaxPendingBytes: 10, MaxBatchBytes: 100}, &fakeSender{}, nil)
+	assert.ErrorContains(t, err, "pending")
+	_, err = New(Config{InitialBackoff: time.Second, MaxBackoff: time.Millisecond}, &fakeSender{}, nil)
+	assert.ErrorContains(t, err, "backoff")
+	_, err = New(Config{Overflow: 7}, &fakeSender{}, nil)
+	assert.ErrorContains(t, err, "overflow")
+}

@@ -140,7 +140,7 @@ func TestDropOldestKeepsNewest(t *testing.T) {
 	f := &fakeSender{gate: make(chan struct{}), entered: make(chan struct{}, 8)}
 	e := newEngine(t, Config{MaxBatchEntries: 1, MaxBatchBytes: 1, MaxPendingBytes: 3, Overflow: DropOldest}, f)
 	addN(t, e, 0, 1)
-	<-f.entered // "0" is in flight, held at the gate
+	<-f.entered      // "0" is in flight, held at the gate
 	addN(t, e, 1, 6) // each new entry pushes out the oldest queued one
 	close(f.gate)
 	require.NoError(t, e.Flush(context.Background()), "drops were reported when they happened")

@@ -100,16 +100,6 @@ func TestRetryAfter(t *testing.T) {
 	}
 }
 
-func TestRetryAfterParsing(t *testing.T) {
-	now := time.Date(2026, 11, 27, 7, 0, 0, 0, time.UTC)
-	assert.Equal(t, 7*time.Second, retryAfter("7", now))
-	assert.Equal(t, 30*time.Second, retryAfter(now.Add(30*time.Second).Format(http.TimeFormat), now))
-	assert.Zero(t, retryAfter(now.Add(-time.Minute).Format(http.TimeFormat), now), "a date in the past means now")
-	assert.Zero(t, retryAfter("-3", now))
-	assert.Zero(t, retryAfter("soon", now))
-	assert.Zero(t, retryAfter("", now))
-}
-
 func TestClientErrorNotRetriedAndNoSecretsInErrors(t *testing.T) {
 	r := newReceiver(t)
 	r.respond = func(int, http.ResponseWriter) int { return http.StatusBadRequest }

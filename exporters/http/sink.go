@@ -18,21 +18,16 @@ import (
 	"compress/gzip"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"io"
-	"net"
 	"net/http"
-	"net/url"
-	"strconv"
 	"sync"
-	"time"
 
 	"github.com/klauspost/compress/zstd"
 	"go.opentelemetry.io/otel"
 
 	"github.com/fapilog/fapilog-otel/bridge"
 	"github.com/fapilog/fapilog-otel/internal/delivery"
+	"github.com/fapilog/fapilog-otel/internal/httppost"
 )
 
 // Sink sends entries in batches. It is safe for concurrent use.
@@ -110,9 +105,7 @@ func (s *Sink) Flush(ctx context.Context) error {
 // counted as lost and reported.
 func (s *Sink) Stop(ctx context.Context) error {
 	err := s.engine.Close(ctx)
-	if s.snd.ownClient {
-		s.snd.client.CloseIdleConnections()
-	}
+	s.snd.post.Close()
 	if err != nil {
 		return fmt.Errorf("httpexporter: stop: %w", err)
 	}
@@ -122,9 +115,7 @@ func (s *Sink) Stop(ctx context.Context) error {
 // HealthCheck returns the error of the most recent request, nil if it
 // succeeded (or none was made yet).
 func (s *Sink) HealthCheck(context.Context) error {
-	s.snd.mu.Lock()
-	defer s.snd.mu.Unlock()
-	return s.snd.lastErr
+	return s.snd.post.LastErr()
 }
 
 // Lost returns how many entries were dropped at the memory bound or given
@@ -133,31 +124,21 @@ func (s *Sink) Lost() int64 { return s.engine.Lost() }
 
 // sender turns a batch into one HTTP request.
 type sender struct {
-	endpoint  string // full URL, used for requests
-	redacted  string // scheme://host/path, used in errors
-	headers   http.Header
-	client    *http.Client
-	ownClient bool
-	body      BodyFormat
-	wrapKey   []byte
-	comp      Compression
-	zenc      *zstd.Encoder
-	bufs      sync.Pool
-
-	mu      sync.Mutex
-	lastErr error
+	post    *httppost.Poster
+	body    BodyFormat
+	wrapKey []byte
+	comp    Compression
+	zenc    *zstd.Encoder
+	bufs    sync.Pool
 }
 
 func newSender(c config) (*sender, error) {
-	if c.endpoint == "" {
-		return nil, errors.New("httpexporter: WithEndpoint: an endpoint is required")
-	}
-	u, err := url.Parse(c.endpoint)
-	if err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https") {
-		return nil, fmt.Errorf("httpexporter: WithEndpoint: %q is not an http(s) URL", redact(c.endpoint))
-	}
-	if u.Scheme == "http" && !c.insecure && !isLoopback(u.Hostname()) {
-		return nil, fmt.Errorf("httpexporter: WithEndpoint: plain http to %s needs WithInsecure (https is the default off loopback)", u.Host)
+	post, err := httppost.New(httppost.Config{
+		Endpoint: c.endpoint, Insecure: c.insecure, Client: c.client, TLS: c.tls,
+		Headers: c.headers, Option: "httpexporter: WithEndpoint",
+	})
+	if err != nil {
+		return nil, err
 	}
 	if c.body > Wrapped {
 		return nil, fmt.Errorf("httpexporter: WithBodyFormat: unknown format %d", c.body)
@@ -165,19 +146,8 @@ func newSender(c config) (*sender, error) {
 	if c.compression > Zstd {
 		return nil, fmt.Errorf("httpexporter: WithCompression: unknown compression %d", c.compression)
 	}
-	s := &sender{
-		endpoint: c.endpoint, redacted: redact(c.endpoint), headers: c.headers.Clone(),
-		client: c.client, body: c.body, comp: c.compression,
-	}
+	s := &sender{post: post, body: c.body, comp: c.compression}
 	s.wrapKey, _ = json.Marshal(c.wrapKey) // a string always marshals
-	if s.client == nil {
-		tr := http.DefaultTransport.(*http.Transport).Clone()
-		if c.tls != nil {
-			tr.TLSClientConfig = c.tls
-		}
-		s.client = &http.Client{Transport: tr}
-		s.ownClient = true
-	}
 	if c.compression == Zstd {
 		if s.zenc, err = zstd.NewWriter(nil); err != nil {
 			return nil, fmt.Errorf("httpexporter: zstd: %w", err)
@@ -187,40 +157,17 @@ func newSender(c config) (*sender, error) {
 	return s, nil
 }
 
-func isLoopback(host string) bool {
-	if host == "localhost" {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
-}
-
-// redact keeps scheme, host and path: user info and query strings often
-// carry credentials, and errors end up in logs.
-func redact(raw string) string {
-	u, err := url.Parse(raw)
-	if err != nil {
-		return "(unparsable URL)"
-	}
-	return (&url.URL{Scheme: u.Scheme, Host: u.Host, Path: u.Path}).String()
-}
-
 // Send implements delivery.Sender.
-func (s *sender) Send(ctx context.Context, entries [][]byte) error {
-	err := s.send(ctx, entries)
-	s.mu.Lock()
-	s.lastErr = err
-	s.mu.Unlock()
-	return err
-}
-
-func (s *sender) send(ctx context.Context, entries [][]byte) error {
+func (s *sender) Send(ctx context.Context, _ uint64, entries [][]byte) error {
 	raw := s.bufs.Get().(*bytes.Buffer)
 	defer s.bufs.Put(raw)
 	raw.Reset()
 	s.layout(raw, entries)
 	body := raw.Bytes()
-	encoding := ""
+	h := http.Header{"Content-Type": {"application/json"}}
+	if s.body == NDJSON {
+		h.Set("Content-Type", "application/x-ndjson")
+	}
 	switch s.comp {
 	case Gzip:
 		zbuf := s.bufs.Get().(*bytes.Buffer)
@@ -229,41 +176,13 @@ func (s *sender) send(ctx context.Context, entries [][]byte) error {
 		zw := gzip.NewWriter(zbuf)
 		_, _ = zw.Write(body)
 		_ = zw.Close()
-		body, encoding = zbuf.Bytes(), "gzip"
+		body = zbuf.Bytes()
+		h.Set("Content-Encoding", "gzip")
 	case Zstd:
-		body, encoding = s.zenc.EncodeAll(body, nil), "zstd"
+		body = s.zenc.EncodeAll(body, nil)
+		h.Set("Content-Encoding", "zstd")
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, s.endpoint, bytes.NewReader(body))
-	if err != nil {
-		return fmt.Errorf("request to %s: %w", s.redacted, err)
-	}
-	for k, v := range s.headers {
-		req.Header[k] = v
-	}
-	if s.body == NDJSON {
-		req.Header.Set("Content-Type", "application/x-ndjson")
-	} else {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	if encoding != "" {
-		req.Header.Set("Content-Encoding", encoding)
-	}
-	resp, err := s.client.Do(req)
-	if err != nil {
-		// url.Error repeats the full URL; say which endpoint without it.
-		var ue *url.Error
-		if errors.As(err, &ue) {
-			err = ue.Err
-		}
-		return fmt.Errorf("post to %s: %w", s.redacted, err)
-	}
-	// Drain a little so the connection can be reused, then close.
-	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
-	_ = resp.Body.Close()
-	if resp.StatusCode >= 200 && resp.StatusCode < 300 {
-		return nil
-	}
-	return &delivery.StatusError{Status: resp.StatusCode, Endpoint: s.redacted, RetryAfter: retryAfter(resp.Header.Get("Retry-After"), time.Now())}
+	return s.post.Post(ctx, body, h)
 }
 
 func (s *sender) layout(buf *bytes.Buffer, entries [][]byte) {
@@ -290,24 +209,4 @@ func (s *sender) layout(buf *bytes.Buffer, entries [][]byte) {
 	if s.body == Wrapped {
 		buf.WriteByte('}')
 	}
-}
-
-// retryAfter reads a Retry-After header in either form RFC 9110 allows:
-// delay-seconds or an HTTP-date.
-func retryAfter(v string, now time.Time) time.Duration {
-	if v == "" {
-		return 0
-	}
-	if secs, err := strconv.Atoi(v); err == nil {
-		if secs < 0 {
-			return 0
-		}
-		return time.Duration(secs) * time.Second
-	}
-	if t, err := http.ParseTime(v); err == nil {
-		if d := t.Sub(now); d > 0 {
-			return d
-		}
-	}
-	return 0
 }

@@ -18,9 +18,11 @@ import (
 
 // Sender delivers one batch. It returns nil when the receiver accepted it, a
 // *StatusError when it answered with another status, and any other error for
-// a failure to get an answer (those are always retried).
+// a failure to get an answer (those are always retried). id identifies the
+// batch and is the same on every retry of it (webhooks send it as their
+// idempotency key).
 type Sender interface {
-	Send(ctx context.Context, entries [][]byte) error
+	Send(ctx context.Context, id uint64, entries [][]byte) error
 }
 
 // StatusError is a receiver's non-success answer.
@@ -296,7 +298,7 @@ func (e *Engine) deliver(b *batch) error {
 	start := time.Now()
 	for attempt := 0; ; attempt++ {
 		ctx, cancel := context.WithTimeout(e.sendCtx, e.cfg.RequestTimeout)
-		err := e.send.Send(ctx, entries)
+		err := e.send.Send(ctx, b.seq, entries)
 		cancel()
 		if err == nil {
 			return nil

@@ -24,7 +24,7 @@ type fakeSender struct {
 	entered chan struct{} // when set, Send signals it on entry
 }
 
-func (f *fakeSender) Send(ctx context.Context, entries [][]byte) error {
+func (f *fakeSender) Send(ctx context.Context, _ uint64, entries [][]byte) error {
 	f.mu.Lock()
 	gate, fn, n, entered := f.gate, f.fn, len(f.batches), f.entered
 	f.mu.Unlock()

@@ -1,0 +1,167 @@
+// Package httppost is the HTTP half of the network sinks: endpoint rules,
+// the client, one POST and the reading of its answer. The HTTP and webhook
+// exporters share it so that TLS defaults, redaction and Retry-After are
+// written once.
+package httppost
+
+import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/fapilog/fapilog-otel/internal/delivery"
+)
+
+// Config says where and how to post.
+type Config struct {
+	Endpoint string
+	Insecure bool // allow plain http off loopback
+	Client   *http.Client
+	TLS      *tls.Config
+	Headers  http.Header
+	// Option is the name of the option that set Endpoint, for errors.
+	Option string
+}
+
+// Poster posts bodies to one endpoint. It is safe for concurrent use.
+type Poster struct {
+	endpoint  string
+	redacted  string
+	headers   http.Header
+	client    *http.Client
+	ownClient bool
+
+	mu      sync.Mutex
+	lastErr error
+}
+
+// New validates c and returns a Poster. Plain http is refused off loopback
+// unless c.Insecure: logs carry data worth encrypting.
+func New(c Config) (*Poster, error) {
+	if c.Endpoint == "" {
+		return nil, fmt.Errorf("%s: an endpoint is required", c.Option)
+	}
+	u, err := url.Parse(c.Endpoint)
+	if err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https") {
+		return nil, fmt.Errorf("%s: %q is not an http(s) URL", c.Option, Redact(c.Endpoint))
+	}
+	if u.Scheme == "http" && !c.Insecure && !isLoopback(u.Hostname()) {
+		return nil, fmt.Errorf("%s: plain http to %s needs WithInsecure (https is the default off loopback)", c.Option, u.Host)
+	}
+	p := &Poster{endpoint: c.Endpoint, redacted: Redact(c.Endpoint), headers: c.Headers.Clone(), client: c.Client}
+	if p.client == nil {
+		tr := http.DefaultTransport.(*http.Transport).Clone()
+		if c.TLS != nil {
+			tr.TLSClientConfig = c.TLS
+		}
+		p.client = &http.Client{Transport: tr}
+		p.ownClient = true
+	}
+	return p, nil
+}
+
+func isLoopback(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// Redact keeps scheme, host and path: user info and query strings often
+// carry credentials, and errors end up in logs.
+func Redact(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "(unparsable URL)"
+	}
+	return (&url.URL{Scheme: u.Scheme, Host: u.Host, Path: u.Path}).String()
+}
+
+// Endpoint returns the endpoint without credentials or query.
+func (p *Poster) Endpoint() string { return p.redacted }
+
+// Post sends body with the configured headers plus extra, and returns nil
+// for a 2xx, a *delivery.StatusError for any other status, or the transport
+// error (naming the endpoint, never its secrets).
+func (p *Poster) Post(ctx context.Context, body []byte, extra http.Header) error {
+	err := p.post(ctx, body, extra)
+	p.mu.Lock()
+	p.lastErr = err
+	p.mu.Unlock()
+	return err
+}
+
+func (p *Poster) post(ctx context.Context, body []byte, extra http.Header) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, p.endpoint, bytes.NewReader(body))
+	if err != nil {
+		return fmt.Errorf("request to %s: %w", p.redacted, err)
+	}
+	for k, v := range p.headers {
+		req.Header[k] = v
+	}
+	for k, v := range extra {
+		req.Header[k] = v
+	}
+	resp, err := p.client.Do(req)
+	if err != nil {
+		// url.Error repeats the full URL; name the endpoint without it.
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err
+		}
+		return fmt.Errorf("post to %s: %w", p.redacted, err)
+	}
+	// Drain a little so the connection can be reused, then close.
+	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
+	_ = resp.Body.Close()
+	if resp.StatusCode >= 200 && resp.StatusCode < 300 {
+		return nil
+	}
+	return &delivery.StatusError{Status: resp.StatusCode, Endpoint: p.redacted,
+		RetryAfter: RetryAfter(resp.Header.Get("Retry-After"), time.Now())}
+}
+
+// LastErr returns the result of the most recent Post.
+func (p *Poster) LastErr() error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.lastErr
+}
+
+// Close closes idle connections of a client the Poster made itself; an
+// injected client is the caller's to manage.
+func (p *Poster) Close() {
+	if p.ownClient {
+		p.client.CloseIdleConnections()
+	}
+}
+
+// RetryAfter reads a Retry-After header in either form RFC 9110 allows:
+// delay-seconds or an HTTP-date. Absent, malformed or past values give 0.
+func RetryAfter(v string, now time.Time) time.Duration {
+	if v == "" {
+		return 0
+	}
+	if secs, err := strconv.Atoi(v); err == nil {
+		if secs < 0 {
+			return 0
+		}
+		return time.Duration(secs) * time.Second
+	}
+	if t, err := http.ParseTime(v); err == nil {
+		if d := t.Sub(now); d > 0 {
+			return d
+		}
+	}
+	return 0
+}

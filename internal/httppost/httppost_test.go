@@ -1,0 +1,37 @@
+package httppost
+
+import (
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+)
+
+func TestRetryAfter(t *testing.T) {
+	now := time.Date(2026, 11, 27, 7, 0, 0, 0, time.UTC)
+	assert.Equal(t, 7*time.Second, RetryAfter("7", now))
+	assert.Equal(t, 30*time.Second, RetryAfter(now.Add(30*time.Second).Format(http.TimeFormat), now))
+	assert.Zero(t, RetryAfter(now.Add(-time.Minute).Format(http.TimeFormat), now), "a date in the past means now")
+	assert.Zero(t, RetryAfter("-3", now))
+	assert.Zero(t, RetryAfter("soon", now))
+	assert.Zero(t, RetryAfter("", now))
+}
+
+func TestRedact(t *testing.T) {
+	assert.Equal(t, "https://logs.example.com/v1/ingest", Redact("https://u:p@logs.example.com/v1/ingest?token=x#frag"))
+}
+
+func TestEndpointRules(t *testing.T) {
+	for _, bad := range []string{"", "ftp://x", "://", "http://example.com"} {
+		_, err := New(Config{Endpoint: bad, Option: "WithEndpoint"})
+		assert.ErrorContains(t, err, "WithEndpoint", bad)
+	}
+	for _, good := range []string{"https://example.com", "http://127.0.0.1:1", "http://localhost/x", "http://[::1]:8080"} {
+		p, err := New(Config{Endpoint: good})
+		assert.NoError(t, err, good)
+		if p != nil {
+			p.Close()
+		}
+	}
+}

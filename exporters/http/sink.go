@@ -130,6 +130,9 @@ type sender struct {
 	comp    Compression
 	zenc    *zstd.Encoder
 	bufs    sync.Pool
+	// gzips recycles gzip writers: a new one allocates and clears about a
+	// megabyte of compressor state.
+	gzips sync.Pool
 }
 
 func newSender(c config) (*sender, error) {
@@ -173,9 +176,15 @@ func (s *sender) Send(ctx context.Context, _ uint64, entries [][]byte) error {
 		zbuf := s.bufs.Get().(*bytes.Buffer)
 		defer s.bufs.Put(zbuf)
 		zbuf.Reset()
-		zw := gzip.NewWriter(zbuf)
+		zw, _ := s.gzips.Get().(*gzip.Writer)
+		if zw == nil {
+			zw = gzip.NewWriter(zbuf)
+		} else {
+			zw.Reset(zbuf)
+		}
 		_, _ = zw.Write(body)
 		_ = zw.Close()
+		s.gzips.Put(zw)
 		body = zbuf.Bytes()
 		h.Set("Content-Encoding", "gzip")
 	case Zstd:

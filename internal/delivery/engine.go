@@ -93,6 +93,10 @@ type Engine struct {
 	wg         sync.WaitGroup
 	startOnce  sync.Once
 
+	// bufs recycles batch buffers: each batch would otherwise grow a
+	// fresh buffer to the batch size by repeated doubling.
+	bufs sync.Pool
+
 	lost        atomic.Int64
 	lastDropRep time.Time // guarded by mu: drops are reported at most once a second
 	dropsUnrep  int
@@ -177,7 +181,11 @@ func (e *Engine) Add(ctx context.Context, entry []byte) error {
 		e.sealLocked()
 	}
 	if e.cur == nil {
-		e.cur = &batch{buf: make([]byte, 0, min(e.cfg.MaxBatchBytes, 64<<10)), created: time.Now()}
+		buf, _ := e.bufs.Get().([]byte)
+		if buf == nil {
+			buf = make([]byte, 0, min(e.cfg.MaxBatchBytes, 64<<10))
+		}
+		e.cur = &batch{buf: buf[:0], created: time.Now()}
 	}
 	e.cur.buf = append(e.cur.buf, entry...)
 	e.cur.ends = append(e.cur.ends, len(e.cur.buf))
@@ -238,6 +246,9 @@ func (e *Engine) sender() {
 		e.mu.Lock()
 		delete(e.inflight, b.seq)
 		e.pending -= len(b.buf)
+		if cap(b.buf) <= 2*e.cfg.MaxBatchBytes {
+			e.bufs.Put(b.buf[:0]) //nolint:staticcheck // a slice header; the buffer is what is reused
+		}
 		if err != nil {
 			e.lost.Add(int64(len(b.ends)))
 			err = fmt.Errorf("delivery: %d entries not delivered: %w", len(b.ends), err)

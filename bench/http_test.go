@@ -1,0 +1,74 @@
+package bench
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+
+	"go.opentelemetry.io/otel/exporters/otlp/otlplog/otlploghttp"
+	sdklog "go.opentelemetry.io/otel/sdk/log"
+
+	httpexporter "github.com/fapilog/fapilog-otel/exporters/http"
+)
+
+// BenchmarkHTTPBatch512 sends batches of 512 records to a loopback receiver
+// that reads and discards bodies: our HTTP exporter (NDJSON, plain and gzip;
+// Export then ForceFlush, so every batch is answered before the next) against
+// otlploghttp v0.23.0 (whose Export sends synchronously). One operation is
+// one batch; ns/record is the figure to compare.
+func BenchmarkHTTPBatch512(b *testing.B) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.Copy(io.Discard, r.Body)
+	}))
+	defer srv.Close()
+	recs := make([]sdklog.Record, 512)
+	for i := range recs {
+		recs[i] = record()
+	}
+	ctx := context.Background()
+	run := func(b *testing.B, exp sdklog.Exporter, flush bool) {
+		b.ReportAllocs()
+		b.ResetTimer()
+		for b.Loop() {
+			if err := exp.Export(ctx, recs); err != nil {
+				b.Fatal(err)
+			}
+			if flush {
+				if err := exp.ForceFlush(ctx); err != nil {
+					b.Fatal(err)
+				}
+			}
+		}
+		b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(recs)), "ns/record")
+		b.StopTimer()
+		if err := exp.Shutdown(ctx); err != nil {
+			b.Fatal(err)
+		}
+	}
+	for _, c := range []struct {
+		name string
+		comp httpexporter.Compression
+	}{{"fapilog-ndjson", httpexporter.NoCompression}, {"fapilog-ndjson-gzip", httpexporter.Gzip}} {
+		b.Run(c.name, func(b *testing.B) {
+			exp, err := httpexporter.New(httpexporter.WithEndpoint(srv.URL), httpexporter.WithCompression(c.comp))
+			if err != nil {
+				b.Fatal(err)
+			}
+			run(b, exp, true)
+		})
+	}
+	for _, c := range []struct {
+		name string
+		comp otlploghttp.Compression
+	}{{"otlploghttp", otlploghttp.NoCompression}, {"otlploghttp-gzip", otlploghttp.GzipCompression}} {
+		b.Run(c.name, func(b *testing.B) {
+			exp, err := otlploghttp.New(ctx, otlploghttp.WithEndpointURL(srv.URL), otlploghttp.WithInsecure(), otlploghttp.WithCompression(c.comp))
+			if err != nil {
+				b.Fatal(err)
+			}
+			run(b, exp, false)
+		})
+	}
+}

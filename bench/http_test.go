@@ -5,11 +5,14 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"runtime"
 	"testing"
+	"time"
 
 	"go.opentelemetry.io/otel/exporters/otlp/otlplog/otlploghttp"
 	sdklog "go.opentelemetry.io/otel/sdk/log"
 
+	"github.com/fapilog/fapilog-otel/bridge"
 	httpexporter "github.com/fapilog/fapilog-otel/exporters/http"
 )
 
@@ -71,4 +74,52 @@ func BenchmarkHTTPBatch512(b *testing.B) {
 			run(b, exp, false)
 		})
 	}
+}
+
+// BenchmarkHTTPReceiverDown writes while the receiver never answers: memory
+// must stay within the pending bound (4 MiB here), the rest is dropped and
+// counted. It reports the peak of pending bytes and the heap in use.
+func BenchmarkHTTPReceiverDown(b *testing.B) {
+	release := make(chan struct{})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-release:
+		case <-r.Context().Done():
+		}
+	}))
+	defer srv.Close()
+	defer close(release)
+	const bound = 4 << 20
+	sink, err := httpexporter.NewSink(httpexporter.WithEndpoint(srv.URL),
+		httpexporter.WithMaxPendingBytes(bound, httpexporter.DropNewest, 0))
+	if err != nil {
+		b.Fatal(err)
+	}
+	exp, err := bridge.NewExporter(sink)
+	if err != nil {
+		b.Fatal(err)
+	}
+	recs := []sdklog.Record{record()}
+	ctx := context.Background()
+	peak := 0
+	var ms runtime.MemStats
+	var heapPeak uint64
+	b.ResetTimer()
+	for i := 0; b.Loop(); i++ {
+		_ = exp.Export(ctx, recs) // drops are expected once the bound is reached
+		if p := sink.PendingBytes(); p > peak {
+			peak = p
+		}
+		if i%10000 == 0 {
+			runtime.ReadMemStats(&ms)
+			heapPeak = max(heapPeak, ms.HeapInuse)
+		}
+	}
+	b.StopTimer()
+	b.ReportMetric(float64(peak), "peak-pending-B")
+	b.ReportMetric(float64(heapPeak), "peak-heap-B")
+	b.ReportMetric(float64(sink.Lost()), "dropped")
+	stopCtx, cancel := context.WithTimeout(ctx, 100*time.Millisecond)
+	defer cancel()
+	_ = exp.Shutdown(stopCtx)
 }

@@ -2,8 +2,12 @@ package httpexporter
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"fmt"
+	"io"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
@@ -200,6 +204,7 @@ func TestBoundedMemoryDropsAreCounted(t *testing.T) {
 	}
 	assert.Positive(t, dropped)
 	assert.EqualValues(t, dropped, s.Lost())
+	assert.LessOrEqual(t, s.PendingBytes(), 100, "memory stays within the bound while the receiver hangs")
 	resume()
 	require.NoError(t, s.Flush(context.Background()))
 	assert.Equal(t, 50-dropped, len(r.entries()), "delivered + dropped = written")
@@ -223,5 +228,76 @@ func TestConfigurationErrors(t *testing.T) {
 	require.NoError(t, s.Stop(context.Background()))
 	s, err = NewSink(WithEndpoint("http://127.0.0.1:9/logs"))
 	require.NoError(t, err, "plain http is fine on loopback")
+	require.NoError(t, s.Stop(context.Background()))
+}
+
+func TestTLSConfigInjection(t *testing.T) {
+	var mu sync.Mutex
+	n := 0
+	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		n++
+		mu.Unlock()
+	}))
+	defer srv.Close()
+	pool := x509.NewCertPool()
+	pool.AddCert(srv.Certificate())
+	s, err := NewSink(WithEndpoint(srv.URL), WithTLSConfig(&tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}), fast)
+	require.NoError(t, err)
+	require.NoError(t, s.Write(context.Background(), []byte(`{"n":1}`)))
+	require.NoError(t, s.Flush(context.Background()))
+	mu.Lock()
+	assert.Equal(t, 1, n)
+	mu.Unlock()
+	require.NoError(t, s.Stop(context.Background()))
+
+	// Without the receiver's CA, the handshake fails and the error says so.
+	s, err = NewSink(WithEndpoint(srv.URL), WithRetry(time.Millisecond, time.Millisecond, 20*time.Millisecond))
+	require.NoError(t, err)
+	require.NoError(t, s.Write(context.Background(), []byte(`{"n":2}`)))
+	assert.ErrorContains(t, s.Flush(context.Background()), "certificate")
+	require.NoError(t, s.Stop(context.Background()))
+}
+
+// A receiver that reads the first request too slowly: the attempt times
+// out, is retried, and the entries arrive exactly once.
+func TestSlowReaderTimesOutAndRetries(t *testing.T) {
+	var mu sync.Mutex
+	var got []string
+	calls := 0
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		calls++
+		first := calls == 1
+		mu.Unlock()
+		if first {
+			buf := make([]byte, 1)
+			for {
+				select {
+				case <-r.Context().Done():
+					return
+				case <-time.After(20 * time.Millisecond):
+				}
+				if _, err := r.Body.Read(buf); err != nil {
+					return
+				}
+			}
+		}
+		b, _ := io.ReadAll(r.Body)
+		mu.Lock()
+		got = append(got, strings.Split(strings.TrimSpace(string(b)), "\n")...)
+		mu.Unlock()
+	}))
+	defer srv.Close()
+	s, err := NewSink(WithEndpoint(srv.URL), fast, WithRequestTimeout(100*time.Millisecond))
+	require.NoError(t, err)
+	for i := range 10 {
+		require.NoError(t, s.Write(context.Background(), []byte(fmt.Sprintf(`{"seq":%d}`, i))))
+	}
+	require.NoError(t, s.Flush(context.Background()))
+	mu.Lock()
+	assert.Equal(t, 10, len(got))
+	assert.GreaterOrEqual(t, calls, 2)
+	mu.Unlock()
 	require.NoError(t, s.Stop(context.Background()))
 }

@@ -122,6 +122,10 @@ func (s *Sink) HealthCheck(context.Context) error {
 // up on after retries.
 func (s *Sink) Lost() int64 { return s.engine.Lost() }
 
+// PendingBytes returns the bytes waiting to be delivered, never more than
+// WithMaxPendingBytes allows.
+func (s *Sink) PendingBytes() int { return s.engine.PendingBytes() }
+
 // sender turns a batch into one HTTP request.
 type sender struct {
 	post    *httppost.Poster

@@ -126,6 +126,14 @@ func New(cfg Config, s Sender, onError func(error)) (*Engine, error) {
 // Lost returns how many entries were dropped or given up on.
 func (e *Engine) Lost() int64 { return e.lost.Load() }
 
+// PendingBytes returns the bytes of entries added and not yet delivered or
+// given up on; it never exceeds the configured bound.
+func (e *Engine) PendingBytes() int {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.pending
+}
+
 // Add queues a copy of entry. It never waits on the network: only the Block
 // overflow policy waits, for room, up to its timeout and ctx.
 func (e *Engine) Add(ctx context.Context, entry []byte) error {

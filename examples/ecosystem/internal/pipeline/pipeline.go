@@ -28,7 +28,7 @@ import (
 // Pipeline is a provider and what it writes to.
 type Pipeline struct {
 	Provider  *sdklog.LoggerProvider
-	Dir       string       // the rotating files
+	Dir       string // the rotating files
 	collector *httptest.Server
 	received  atomic.Int64 // log records the stand-in collector got
 }

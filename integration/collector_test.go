@@ -24,12 +24,15 @@ import (
 	"go.opentelemetry.io/otel/exporters/otlp/otlplog/otlploghttp"
 	"go.opentelemetry.io/otel/log"
 	sdklog "go.opentelemetry.io/otel/sdk/log"
+	"go.opentelemetry.io/otel/sdk/resource"
 	"go.opentelemetry.io/otel/trace"
 	collogs "go.opentelemetry.io/proto/otlp/collector/logs/v1"
 	logspb "go.opentelemetry.io/proto/otlp/logs/v1"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/fapilog/fapilog-otel/bridge"
 	"github.com/fapilog/fapilog-otel/exporters/rotatingfile"
+	"github.com/fapilog/fapilog-otel/exporters/webhook"
 )
 
 // sink is the loopback receiver the Collector forwards to.
@@ -259,4 +262,62 @@ service:
 	t.Logf("outage of the Collector: file kept %d/%d records; OTLP path delivered %d/%d (the BatchProcessor drops a batch whose Export failed)",
 		outage, outage, outage-lostOTLP, outage)
 	assert.Len(t, readFile(t, filepath.Join(dir, "logs")), n+outage+after)
+}
+
+// TestCollectorReadsOurOTLPJSON posts our OTLP/JSON entries, one per
+// request (the webhook exporter sends a lone entry as a bare object), to the
+// Collector's OTLP/HTTP receiver, which only accepts a valid
+// ExportLogsServiceRequest: what it forwards must match what we sent.
+func TestCollectorReadsOurOTLPJSON(t *testing.T) {
+	bin := os.Getenv("FAPILOG_OTELCOL")
+	if bin == "" {
+		t.Skip("FAPILOG_OTELCOL is not set: no Collector binary (build one with integration/build-collector.sh)")
+	}
+	recv := &sink{}
+	srv := httptest.NewServer(recv)
+	defer srv.Close()
+	dir := t.TempDir()
+	c := &collector{t: t, bin: bin, addr: freeAddr(t), config: filepath.Join(dir, "otelcol.yaml")}
+	require.NoError(t, os.WriteFile(c.config, []byte(fmt.Sprintf(`
+receivers:
+  otlp:
+    protocols:
+      http:
+        endpoint: %s
+exporters:
+  otlphttp:
+    logs_endpoint: %s/v1/logs
+    compression: none
+service:
+  telemetry:
+    metrics:
+      level: none
+  pipelines:
+    logs:
+      receivers: [otlp]
+      exporters: [otlphttp]
+`, c.addr, srv.URL)), 0o600))
+	c.start()
+	defer c.stop()
+
+	secret, err := webhook.ParseSecret("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")
+	require.NoError(t, err)
+	exp, err := webhook.New(webhook.WithEndpoint("http://"+c.addr+"/v1/logs"), webhook.WithSecrets(secret),
+		webhook.WithBatching(1, 0, 0), webhook.WithFormat(bridge.FormatOTLPJSON))
+	require.NoError(t, err)
+	provider := sdklog.NewLoggerProvider(
+		sdklog.WithResource(resource.NewSchemaless(attribute.String("service.name", "otlpjson-check"))),
+		sdklog.WithProcessor(sdklog.NewBatchProcessor(exp)))
+	const n = 5
+	emit(provider.Logger("otlpjson"), 0, n)
+	require.NoError(t, provider.ForceFlush(context.Background()), "the Collector accepted every request")
+	require.NoError(t, provider.Shutdown(context.Background()))
+	require.Eventually(t, func() bool { return len(recv.bodies()) == n }, 20*time.Second, 10*time.Millisecond)
+	for i, lr := range recv.bodies() {
+		assert.EqualValues(t, log.SeverityWarn, lr.SeverityNumber, i)
+		assert.Equal(t, "WARN", lr.SeverityText)
+		assert.Len(t, lr.TraceId, 16, "hex trace id decoded by the Collector")
+		assert.Equal(t, byte(0x4b), lr.TraceId[0])
+		assert.NotZero(t, lr.TimeUnixNano)
+	}
 }

@@ -89,7 +89,11 @@ func loadgen() {
 	if err != nil {
 		fail(err)
 	}
-	post, err := httpexporter.New(httpexporter.WithEndpoint(os.Getenv(childReceiverEnv)))
+	// A generator logging as fast as it can outruns one loopback HTTP
+	// stream: back-pressure (Block) instead of the default DropNewest, so
+	// this run tests loss, not the overload policy (tested on its own).
+	post, err := httpexporter.New(httpexporter.WithEndpoint(os.Getenv(childReceiverEnv)),
+		httpexporter.WithMaxPendingBytes(64<<20, httpexporter.Block, 30*time.Second), httpexporter.WithConcurrency(2))
 	if err != nil {
 		fail(err)
 	}

@@ -90,7 +90,10 @@ func (e *Exporter) Export(ctx context.Context, records []sdklog.Record) error {
 	if len(records) == 0 {
 		return nil
 	}
-	if err := e.mu.Lock(ctx); err != nil {
+	// An ended context does not refuse records that can be taken without
+	// waiting: the BatchProcessor drops what Export refuses, and a flush
+	// whose deadline passed must not turn queued records into lost ones.
+	if err := e.mu.LockAccepting(ctx); err != nil {
 		e.metrics.recordWrite(ctx, 0, len(records))
 		return fmt.Errorf("bridge: sink %s: %d entries not written: %w", e.name, len(records), err)
 	}
@@ -106,14 +109,12 @@ func (e *Exporter) Export(ctx context.Context, records []sdklog.Record) error {
 		e.started = true
 	}
 
+	// Each entry is offered to the sink even after ctx has ended: a sink
+	// that can take it without waiting (into memory) does, and one that
+	// would have to wait returns ctx's error for it.
 	var firstErr error
 	failed := 0
 	for i := range records {
-		if err := ctx.Err(); err != nil {
-			failed += len(records) - i
-			firstErr = cmpErr(firstErr, err)
-			break
-		}
 		e.buf = e.enc.Append(e.buf[:0], &records[i])
 		if err := e.write(ctx, e.buf); err != nil {
 			failed++

@@ -218,7 +218,7 @@ func TestConfigurationErrors(t *testing.T) {
 		"needs WithInsecure": {WithEndpoint("http://example.com/logs")},
 		"WithBodyFormat":     {WithEndpoint("https://example.com"), WithBodyFormat(9)},
 		"WithCompression":    {WithEndpoint("https://example.com"), WithCompression(9)},
-		"pending":            {WithEndpoint("https://example.com"), WithMaxPendingBytes(10, DropNewest, 0)},
+		"pending":            {WithEndpoint("https://example.com"), WithBatching(0, 1<<20, 0), WithMaxPendingBytes(10, DropNewest, 0)},
 	} {
 		_, err := NewSink(opts...)
 		assert.ErrorContains(t, err, opt)

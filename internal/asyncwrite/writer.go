@@ -105,7 +105,9 @@ func New(w io.Writer, size, maxPending int) *Writer {
 // waiting on the underlying writer, and then no longer than ctx allows; an
 // entry that returns an error was not accepted.
 func (aw *Writer) Write(ctx context.Context, entry []byte) error {
-	if err := aw.mu.Lock(ctx); err != nil {
+	// An ended ctx only refuses entries that would have to wait for the
+	// writer: taking the lock from a brief holder and a free chunk does not.
+	if err := aw.mu.LockAccepting(ctx); err != nil {
 		return err
 	}
 	defer aw.mu.Unlock()
@@ -179,6 +181,9 @@ func (aw *Writer) handOff(ctx context.Context, res chan error) error {
 			aw.allocated++
 			next = make([]byte, 0, aw.size)
 			break
+		}
+		if err := ctx.Err(); err != nil {
+			return err
 		}
 		select {
 		case next = <-aw.free:

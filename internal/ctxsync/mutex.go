@@ -7,6 +7,7 @@ import (
 	"context"
 	"sync"
 	"sync/atomic"
+	"time"
 )
 
 // Mutex is a mutual exclusion lock whose Lock gives up when ctx ends. An
@@ -48,6 +49,28 @@ func (m *Mutex) Lock(ctx context.Context) error {
 			return ctx.Err()
 		}
 	}
+}
+
+// Grace is how long LockAccepting waits for a lock on an ended context.
+const Grace = 20 * time.Millisecond
+
+// LockAccepting acquires m for work that must not be refused merely because
+// its context ended (taking an entry into memory): it waits as long as ctx
+// allows, and on an ended ctx still up to Grace, long enough for a brief
+// holder to let go, short enough to stay prompt.
+func (m *Mutex) LockAccepting(ctx context.Context) error {
+	if m.mu.TryLock() {
+		return nil
+	}
+	if ctx.Err() == nil {
+		return m.Lock(ctx)
+	}
+	grace, cancel := context.WithTimeout(context.Background(), Grace)
+	defer cancel()
+	if err := m.Lock(grace); err != nil {
+		return ctx.Err()
+	}
+	return nil
 }
 
 // TryLock acquires m if it is free and reports whether it did.

@@ -78,3 +78,26 @@ func TestMutexNoLostWakeups(t *testing.T) {
 		m.Unlock()
 	}
 }
+
+func TestLockAcceptingOnEndedContext(t *testing.T) {
+	m := NewMutex()
+	ended, cancel := context.WithCancel(context.Background())
+	cancel()
+	if err := m.LockAccepting(ended); err != nil {
+		t.Fatalf("a free lock refused on an ended context: %v", err)
+	}
+	// A brief holder is waited for.
+	go func() { time.Sleep(time.Millisecond); m.Unlock() }()
+	if err := m.LockAccepting(ended); err != nil {
+		t.Fatalf("a lock released within the grace refused: %v", err)
+	}
+	// A holder that stays is not waited for past the grace.
+	start := time.Now()
+	if err := m.LockAccepting(ended); !errors.Is(err, context.Canceled) {
+		t.Fatalf("got %v, want the context's error", err)
+	}
+	if d := time.Since(start); d > time.Second {
+		t.Fatalf("waited %v on an ended context", d)
+	}
+	m.Unlock()
+}

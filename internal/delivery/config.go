@@ -58,8 +58,10 @@ func (c Config) withDefaults() (Config, error) {
 		}
 	}
 	def(&c.MaxBatchEntries, 512)
-	def(&c.MaxBatchBytes, 1<<20)
 	def(&c.MaxPendingBytes, 16<<20)
+	// An unset batch size follows a small pending bound down, so setting
+	// only the bound is enough.
+	def(&c.MaxBatchBytes, min(1<<20, c.MaxPendingBytes/2))
 	def(&c.Concurrency, 1)
 	defDur(&c.MaxBatchAge, time.Second)
 	defDur(&c.BlockTimeout, time.Second)

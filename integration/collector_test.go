@@ -77,6 +77,32 @@ type collector struct {
 	addr   string
 }
 
+// newCollector writes a config with an OTLP/HTTP receiver on a free
+// loopback port and an OTLP/HTTP exporter to forward (the test's receiver).
+func newCollector(t *testing.T, bin, dir, forward string) *collector {
+	c := &collector{t: t, bin: bin, addr: freeAddr(t), config: filepath.Join(dir, "otelcol.yaml")}
+	require.NoError(t, os.WriteFile(c.config, []byte(fmt.Sprintf(`
+receivers:
+  otlp:
+    protocols:
+      http:
+        endpoint: %s
+exporters:
+  otlphttp:
+    logs_endpoint: %s/v1/logs
+    compression: none
+service:
+  telemetry:
+    metrics:
+      level: none
+  pipelines:
+    logs:
+      receivers: [otlp]
+      exporters: [otlphttp]
+`, c.addr, forward)), 0o600))
+	return c
+}
+
 func freeAddr(t *testing.T) string {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
@@ -172,26 +198,7 @@ func TestCollectorBesideRotatingFile(t *testing.T) {
 	defer srv.Close()
 
 	dir := t.TempDir()
-	c := &collector{t: t, bin: bin, addr: freeAddr(t), config: filepath.Join(dir, "otelcol.yaml")}
-	require.NoError(t, os.WriteFile(c.config, []byte(fmt.Sprintf(`
-receivers:
-  otlp:
-    protocols:
-      http:
-        endpoint: %s
-exporters:
-  otlphttp:
-    logs_endpoint: %s/v1/logs
-    compression: none
-service:
-  telemetry:
-    metrics:
-      level: none
-  pipelines:
-    logs:
-      receivers: [otlp]
-      exporters: [otlphttp]
-`, c.addr, srv.URL)), 0o600))
+	c := newCollector(t, bin, dir, srv.URL)
 	c.start()
 	defer c.stop()
 
@@ -277,26 +284,7 @@ func TestCollectorReadsOurOTLPJSON(t *testing.T) {
 	srv := httptest.NewServer(recv)
 	defer srv.Close()
 	dir := t.TempDir()
-	c := &collector{t: t, bin: bin, addr: freeAddr(t), config: filepath.Join(dir, "otelcol.yaml")}
-	require.NoError(t, os.WriteFile(c.config, []byte(fmt.Sprintf(`
-receivers:
-  otlp:
-    protocols:
-      http:
-        endpoint: %s
-exporters:
-  otlphttp:
-    logs_endpoint: %s/v1/logs
-    compression: none
-service:
-  telemetry:
-    metrics:
-      level: none
-  pipelines:
-    logs:
-      receivers: [otlp]
-      exporters: [otlphttp]
-`, c.addr, srv.URL)), 0o600))
+	c := newCollector(t, bin, dir, srv.URL)
 	c.start()
 	defer c.stop()
 

@@ -1,0 +1,35 @@
+package delivery_test
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/fapilog/fapilog-otel/internal/delivery"
+)
+
+// printSender stands in for an HTTP request.
+type printSender struct{}
+
+func (printSender) Send(_ context.Context, id uint64, entries [][]byte) error {
+	fmt.Printf("batch %d: %d entries\n", id, len(entries))
+	return nil
+}
+
+func ExampleEngine() {
+	e, err := delivery.New(delivery.Config{MaxBatchEntries: 2, MaxBatchAge: time.Hour}, printSender{}, nil)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	for _, entry := range []string{`{"n":1}`, `{"n":2}`, `{"n":3}`} {
+		_ = e.Add(context.Background(), []byte(entry))
+	}
+	// Flush sends the partial batch too, and returns once both are answered.
+	fmt.Println(e.Flush(context.Background()))
+	_ = e.Close(context.Background())
+	// Output:
+	// batch 0: 2 entries
+	// batch 1: 1 entries
+	// <nil>
+}

@@ -437,7 +437,15 @@ func TestMovedAwayFileIsReplaced(t *testing.T) {
 func TestDiskFullThenRecovers(t *testing.T) {
 	handled := make(chan error, 16)
 	prev := otel.GetErrorHandler()
-	otel.SetErrorHandler(otel.ErrorHandlerFunc(func(err error) { handled <- err }))
+	// Never block: the global handler may outlive this test (restoring the
+	// previous one is not guaranteed to take), and later tests' errors
+	// must not wait on this channel.
+	otel.SetErrorHandler(otel.ErrorHandlerFunc(func(err error) {
+		select {
+		case handled <- err:
+		default:
+		}
+	}))
 	defer otel.SetErrorHandler(prev)
 
 	s, ffs, dir := testSink(t, nil)

@@ -189,8 +189,10 @@ func (e *Engine) Add(ctx context.Context, entry []byte) error {
 		e.sealLocked()
 	}
 	if e.cur == nil {
-		buf, _ := e.bufs.Get().([]byte)
-		if buf == nil {
+		var buf []byte
+		if p, ok := e.bufs.Get().(*[]byte); ok {
+			buf = *p
+		} else {
 			buf = make([]byte, 0, min(e.cfg.MaxBatchBytes, 64<<10))
 		}
 		e.cur = &batch{buf: buf[:0], created: time.Now()}
@@ -255,7 +257,8 @@ func (e *Engine) sender() {
 		delete(e.inflight, b.seq)
 		e.pending -= len(b.buf)
 		if cap(b.buf) <= 2*e.cfg.MaxBatchBytes {
-			e.bufs.Put(b.buf[:0]) //nolint:staticcheck // a slice header; the buffer is what is reused
+			buf := b.buf[:0]
+			e.bufs.Put(&buf)
 		}
 		if err != nil {
 			e.lost.Add(int64(len(b.ends)))

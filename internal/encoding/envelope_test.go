@@ -172,7 +172,7 @@ func TestEnvelopeHostileInput(t *testing.T) {
 			attribute.String("huge", huge),
 			{Key: "deep", Value: deep},
 			{Key: "dupmap", Value: attribute.MapValue(attribute.Int("a", 1), attribute.Int("a", 2))},
-			attribute.Float64Slice("floats", []float64{math.NaN(), 1e-9, 1e21, -0.0, math.MaxFloat64}),
+			attribute.Float64Slice("floats", []float64{math.NaN(), 1e-9, 1e21, math.Copysign(0, -1), math.MaxFloat64}),
 			{Key: "empty", Value: attribute.SliceValue()},
 			{Key: "emptymap", Value: attribute.MapValue()},
 			attribute.BoolSlice("bools", []bool{true, false}),

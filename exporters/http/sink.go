@@ -63,9 +63,10 @@ func newSink(c config) (*Sink, error) {
 	if err != nil {
 		return nil, err
 	}
+	c.engine.Name = "httpexporter"
 	eng, err := delivery.New(c.engine, snd, otel.Handle)
 	if err != nil {
-		return nil, fmt.Errorf("httpexporter: %w", err)
+		return nil, err
 	}
 	return &Sink{engine: eng, snd: snd}, nil
 }
@@ -83,22 +84,12 @@ func New(opts ...Option) (*bridge.Exporter, error) {
 
 // Write queues a copy of entry; see WithMaxPendingBytes for what happens at
 // the memory bound.
-func (s *Sink) Write(ctx context.Context, entry []byte) error {
-	if err := s.engine.Add(ctx, entry); err != nil {
-		return fmt.Errorf("httpexporter: %w", err)
-	}
-	return nil
-}
+func (s *Sink) Write(ctx context.Context, entry []byte) error { return s.engine.Add(ctx, entry) }
 
 // Flush sends everything queued and returns nil once every batch was
 // answered with a 2xx. Otherwise the error says how many entries were not
 // delivered; if ctx ends first, they stay queued.
-func (s *Sink) Flush(ctx context.Context) error {
-	if err := s.engine.Flush(ctx); err != nil {
-		return fmt.Errorf("httpexporter: %w", err)
-	}
-	return nil
-}
+func (s *Sink) Flush(ctx context.Context) error { return s.engine.Flush(ctx) }
 
 // Stop flushes within ctx, then stops sending and closes idle connections
 // of the sink's own client. Entries still undelivered when ctx ends are
@@ -106,10 +97,7 @@ func (s *Sink) Flush(ctx context.Context) error {
 func (s *Sink) Stop(ctx context.Context) error {
 	err := s.engine.Close(ctx)
 	s.snd.post.Close()
-	if err != nil {
-		return fmt.Errorf("httpexporter: stop: %w", err)
-	}
-	return nil
+	return err
 }
 
 // HealthCheck returns the error of the most recent request, nil if it

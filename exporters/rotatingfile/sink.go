@@ -59,7 +59,7 @@ func New(opts ...Option) (*bridge.Exporter, error) {
 
 func newSink(c config) *Sink {
 	rot := newRotator(c)
-	aw := asyncwrite.New(rot, c.bufferSize, c.maxBuf)
+	aw := asyncwrite.New("rotatingfile", rot, c.bufferSize, c.maxBuf)
 	// Writes happen on the sink's goroutine, after Export has returned:
 	// their failures (disk full, permission denied) go to the OpenTelemetry
 	// error handler as they happen, besides the next Flush's result.
@@ -89,22 +89,12 @@ func (s *Sink) Start(context.Context) error {
 
 // Write buffers entry as one line. It waits, up to ctx, only when
 // WithMaxBuffered bytes are already waiting for the disk.
-func (s *Sink) Write(ctx context.Context, entry []byte) error {
-	if err := s.aw.Write(ctx, entry); err != nil {
-		return fmt.Errorf("rotatingfile: %w", err)
-	}
-	return nil
-}
+func (s *Sink) Write(ctx context.Context, entry []byte) error { return s.aw.Write(ctx, entry) }
 
 // Flush writes every buffered line to the active file and applies the sync
 // policy (fsync by default), returning nil when done. If ctx ends first it
 // returns an error wrapping ctx.Err() and the lines stay queued.
-func (s *Sink) Flush(ctx context.Context) error {
-	if err := s.aw.Flush(ctx); err != nil {
-		return fmt.Errorf("rotatingfile: %w", err)
-	}
-	return nil
-}
+func (s *Sink) Flush(ctx context.Context) error { return s.aw.Flush(ctx) }
 
 // Reopen writes what is buffered, then closes the active file, so the next
 // line opens it again by name: what logrotate (without copytruncate) needs
@@ -150,12 +140,7 @@ func (s *Sink) Stop(ctx context.Context) error {
 
 // HealthCheck reports the error of the most recent write or sync, nil if it
 // succeeded.
-func (s *Sink) HealthCheck(context.Context) error {
-	if err := s.aw.HealthCheck(); err != nil {
-		return fmt.Errorf("rotatingfile: %w", err)
-	}
-	return nil
-}
+func (s *Sink) HealthCheck(context.Context) error { return s.aw.HealthCheck() }
 
 // Lost returns how many entries failed writes have lost since the sink was
 // created.

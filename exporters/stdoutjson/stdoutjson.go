@@ -136,7 +136,7 @@ func New(opts ...Option) (*bridge.Exporter, error) {
 }
 
 func newSink(c config) *Sink {
-	aw := asyncwrite.New(c.w, c.bufferSize, c.maxBuffered)
+	aw := asyncwrite.New("stdoutjson", c.w, c.bufferSize, c.maxBuffered)
 	// Writes happen on the sink's goroutine, after Export has returned:
 	// their failures go to the OpenTelemetry error handler as they happen.
 	aw.SetErrorHandler(otel.Handle)
@@ -145,40 +145,20 @@ func newSink(c config) *Sink {
 
 // Write buffers entry as one line. It waits, up to ctx, only when both
 // buffers are still being written.
-func (s *Sink) Write(ctx context.Context, entry []byte) error {
-	if err := s.aw.Write(ctx, entry); err != nil {
-		return fmt.Errorf("stdoutjson: %w", err)
-	}
-	return nil
-}
+func (s *Sink) Write(ctx context.Context, entry []byte) error { return s.aw.Write(ctx, entry) }
 
 // Flush writes every buffered line to the writer and syncs it where that is
 // possible, returning nil when done. If ctx ends first it returns an error
 // wrapping ctx.Err() and the lines stay queued.
-func (s *Sink) Flush(ctx context.Context) error {
-	if err := s.aw.Flush(ctx); err != nil {
-		return fmt.Errorf("stdoutjson: %w", err)
-	}
-	return nil
-}
+func (s *Sink) Flush(ctx context.Context) error { return s.aw.Flush(ctx) }
 
 // Stop flushes and ends the sink's goroutine. It does not close the writer.
 // Later calls return nil; Write after Stop fails.
-func (s *Sink) Stop(ctx context.Context) error {
-	if err := s.aw.Close(ctx); err != nil {
-		return fmt.Errorf("stdoutjson: %w", err)
-	}
-	return nil
-}
+func (s *Sink) Stop(ctx context.Context) error { return s.aw.Close(ctx) }
 
 // HealthCheck reports the error of the most recent write to the writer, nil
 // if it succeeded.
-func (s *Sink) HealthCheck(context.Context) error {
-	if err := s.aw.HealthCheck(); err != nil {
-		return fmt.Errorf("stdoutjson: %w", err)
-	}
-	return nil
-}
+func (s *Sink) HealthCheck(context.Context) error { return s.aw.HealthCheck() }
 
 // Lost returns how many lines failed writes have lost since the sink was
 // created.

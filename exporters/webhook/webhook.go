@@ -169,39 +169,27 @@ func newSink(c config) (*Sink, error) {
 	var prefix [8]byte
 	_, _ = rand.Read(prefix[:])
 	snd := &sender{post: post, cfg: c, idPrefix: "msg_" + hex.EncodeToString(prefix[:]) + "_"}
+	c.engine.Name = "webhook"
 	eng, err := delivery.New(c.engine, snd, snd.report)
 	if err != nil {
-		return nil, fmt.Errorf("webhook: %w", err)
+		return nil, err
 	}
 	return &Sink{engine: eng, snd: snd}, nil
 }
 
 // Write queues a copy of entry.
-func (s *Sink) Write(ctx context.Context, entry []byte) error {
-	if err := s.engine.Add(ctx, entry); err != nil {
-		return fmt.Errorf("webhook: %w", err)
-	}
-	return nil
-}
+func (s *Sink) Write(ctx context.Context, entry []byte) error { return s.engine.Add(ctx, entry) }
 
 // Flush sends everything queued and returns nil once every request was
 // answered with a 2xx; otherwise the error says how many entries were not
 // delivered (and, if ctx ended first, they stay queued).
-func (s *Sink) Flush(ctx context.Context) error {
-	if err := s.engine.Flush(ctx); err != nil {
-		return fmt.Errorf("webhook: %w", err)
-	}
-	return nil
-}
+func (s *Sink) Flush(ctx context.Context) error { return s.engine.Flush(ctx) }
 
 // Stop flushes within ctx, then stops sending.
 func (s *Sink) Stop(ctx context.Context) error {
 	err := s.engine.Close(ctx)
 	s.snd.post.Close()
-	if err != nil {
-		return fmt.Errorf("webhook: stop: %w", err)
-	}
-	return nil
+	return err
 }
 
 // HealthCheck returns ErrGone once the endpoint is disabled, else the error

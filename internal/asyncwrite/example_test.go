@@ -9,7 +9,7 @@ import (
 )
 
 func ExampleWriter() {
-	w := asyncwrite.New(os.Stdout, 64<<10, 1<<20)
+	w := asyncwrite.New("example", os.Stdout, 64<<10, 1<<20)
 	ctx := context.Background()
 	_ = w.Write(ctx, []byte(`{"n":1}`))
 	_ = w.Write(ctx, []byte(`{"n":2}`))

@@ -31,10 +31,11 @@ import (
 )
 
 // ErrClosed is returned by Write after Close.
-var ErrClosed = errors.New("asyncwrite: writer is closed")
+var ErrClosed = errors.New("closed")
 
 // Writer is safe for concurrent use.
 type Writer struct {
+	name string // prefixes every error, as the sink's own package would
 	w    io.Writer
 	size int
 
@@ -81,12 +82,13 @@ type job struct {
 // New returns a Writer that writes to w in chunks of about size bytes and
 // lets at most maxPending bytes wait for w (at least two chunks: one filling,
 // one being written). No goroutine starts until the first Write.
-func New(w io.Writer, size, maxPending int) *Writer {
+func New(name string, w io.Writer, size, maxPending int) *Writer {
 	if size <= 0 {
 		size = 64 << 10
 	}
 	chunks := max(2, (maxPending+size-1)/size)
 	return &Writer{
+		name:      name,
 		w:         w,
 		size:      size,
 		mu:        ctxsync.NewMutex(),
@@ -108,11 +110,11 @@ func (aw *Writer) Write(ctx context.Context, entry []byte) error {
 	// An ended ctx only refuses entries that would have to wait for the
 	// writer: taking the lock from a brief holder and a free chunk does not.
 	if err := aw.mu.LockAccepting(ctx); err != nil {
-		return err
+		return aw.errorf("write: %w", err)
 	}
 	defer aw.mu.Unlock()
 	if aw.closed {
-		return ErrClosed
+		return aw.errorf("write: %w", ErrClosed)
 	}
 	if !aw.started {
 		aw.started = true
@@ -120,7 +122,7 @@ func (aw *Writer) Write(ctx context.Context, entry []byte) error {
 	}
 	if len(aw.cur) > 0 && len(aw.cur)+len(entry)+1 > aw.size {
 		if err := aw.handOff(ctx, nil); err != nil {
-			return err
+			return aw.errorf("write: waiting for room: %w", err)
 		}
 	}
 	aw.cur = append(aw.cur, entry...)
@@ -133,7 +135,7 @@ func (aw *Writer) Write(ctx context.Context, entry []byte) error {
 // ctx.Err() and the data stays queued.
 func (aw *Writer) Flush(ctx context.Context) error {
 	if err := aw.mu.Lock(ctx); err != nil {
-		return fmt.Errorf("asyncwrite: flush: %w", err)
+		return aw.errorf("flush: %w", err)
 	}
 	if aw.closed || !aw.started {
 		aw.mu.Unlock()
@@ -142,9 +144,9 @@ func (aw *Writer) Flush(ctx context.Context) error {
 	res, err := aw.requestFlush(ctx)
 	aw.mu.Unlock()
 	if err != nil {
-		return fmt.Errorf("asyncwrite: flush: %w", err)
+		return aw.errorf("flush: %w", err)
 	}
-	return wait(ctx, res)
+	return aw.wait(ctx, res)
 }
 
 // requestFlush queues a flush job; aw.mu must be held.
@@ -161,12 +163,17 @@ func (aw *Writer) requestFlush(ctx context.Context) (chan error, error) {
 	}
 }
 
-func wait(ctx context.Context, res chan error) error {
+// errorf formats an error prefixed with the writer's name.
+func (aw *Writer) errorf(format string, a ...any) error {
+	return fmt.Errorf(aw.name+": "+format, a...)
+}
+
+func (aw *Writer) wait(ctx context.Context, res chan error) error {
 	select {
 	case err := <-res:
 		return err
 	case <-ctx.Done():
-		return fmt.Errorf("asyncwrite: flush: waiting for the writer: %w", ctx.Err())
+		return aw.errorf("flush: waiting for the writer: %w", ctx.Err())
 	}
 }
 
@@ -204,7 +211,7 @@ func (aw *Writer) handOff(ctx context.Context, res chan error) error {
 // writer returns. Calls after the first return nil.
 func (aw *Writer) Close(ctx context.Context) error {
 	if err := aw.mu.Lock(ctx); err != nil {
-		return fmt.Errorf("asyncwrite: close: %w", err)
+		return aw.errorf("close: %w", err)
 	}
 	if aw.closed {
 		aw.mu.Unlock()
@@ -220,20 +227,20 @@ func (aw *Writer) Close(ctx context.Context) error {
 	case aw.jobs <- job{buf: aw.cur, res: res}:
 	case <-ctx.Done():
 		aw.mu.Unlock()
-		return fmt.Errorf("asyncwrite: close: %w", ctx.Err())
+		return aw.errorf("close: %w", ctx.Err())
 	}
 	aw.closed = true
 	aw.cur = nil
 	close(aw.jobs)
 	aw.mu.Unlock()
-	if err := wait(ctx, res); err != nil {
+	if err := aw.wait(ctx, res); err != nil {
 		return err
 	}
 	select {
 	case <-aw.exited:
 		return nil
 	case <-ctx.Done():
-		return fmt.Errorf("asyncwrite: close: %w", ctx.Err())
+		return aw.errorf("close: %w", ctx.Err())
 	}
 }
 
@@ -353,7 +360,7 @@ func (aw *Writer) writeAll(buf []byte) error {
 		// lost too.
 		lost := int64(bytes.Count(buf[max(0, min(n, len(buf))):], []byte{'\n'}))
 		aw.lost.Add(lost)
-		return fmt.Errorf("asyncwrite: write: %d entries lost: %w", lost, err)
+		return aw.errorf("write: %d entries lost: %w", lost, err)
 	}
 	return nil
 }
@@ -368,7 +375,7 @@ func (aw *Writer) Lost() int64 { return aw.lost.Load() }
 func (aw *Writer) sync() error {
 	if f, ok := aw.w.(interface{ Flush() error }); ok {
 		if err := f.Flush(); err != nil {
-			return fmt.Errorf("asyncwrite: flush target: %w", err)
+			return aw.errorf("flush target: %w", err)
 		}
 	}
 	s, ok := aw.w.(interface{ Sync() error })
@@ -381,7 +388,7 @@ func (aw *Writer) sync() error {
 		}
 	}
 	if err := s.Sync(); err != nil && !unsyncable(err) {
-		return fmt.Errorf("asyncwrite: sync: %w", err)
+		return aw.errorf("sync: %w", err)
 	}
 	return nil
 }

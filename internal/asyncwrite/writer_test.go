@@ -29,7 +29,7 @@ func closeOK(t *testing.T, aw *Writer) {
 
 func TestConcurrentWritersLoseNothing(t *testing.T) {
 	dest := testdest.New()
-	aw := New(dest, 256, 0) // small, so buffers change hands often
+	aw := New("test", dest, 256, 0) // small, so buffers change hands often
 	var wg sync.WaitGroup
 	for g := range 8 {
 		wg.Add(1)
@@ -62,7 +62,7 @@ func TestConcurrentWritersLoseNothing(t *testing.T) {
 
 func TestFlushDeadlineKeepsData(t *testing.T) {
 	dest := testdest.New()
-	aw := New(dest, 1<<10, 0)
+	aw := New("test", dest, 1<<10, 0)
 	for i := range 100 {
 		require.NoError(t, aw.Write(context.Background(), fmt.Appendf(nil, "line %d", i)))
 	}
@@ -89,7 +89,7 @@ func TestWriteWaitsAtThePendingBound(t *testing.T) {
 		{64, 4}, // four 16-byte chunks
 	} {
 		dest := testdest.New()
-		aw := New(dest, 16, c.maxPending)
+		aw := New("test", dest, 16, c.maxPending)
 		aw.SetMaxDelay(time.Hour) // no idle hand-off may take a chunk mid-test
 		resume := dest.Stall()
 		// Each line fills a chunk; the next hands it on.
@@ -110,7 +110,7 @@ func TestWriteWaitsAtThePendingBound(t *testing.T) {
 
 func TestWriteErrorsReachFlushAndHealth(t *testing.T) {
 	dest := testdest.New()
-	aw := New(dest, 1<<10, 0)
+	aw := New("test", dest, 1<<10, 0)
 	handled := make(chan error, 10)
 	aw.SetErrorHandler(func(err error) { handled <- err })
 	heal := dest.Fail()
@@ -134,7 +134,7 @@ type shortWriter struct{}
 func (shortWriter) Write(p []byte) (int, error) { return len(p) / 2, nil }
 
 func TestShortWriteIsAnError(t *testing.T) {
-	aw := New(shortWriter{}, 64, 0)
+	aw := New("test", shortWriter{}, 64, 0)
 	require.NoError(t, aw.Write(context.Background(), []byte("abcdef")))
 	assert.ErrorIs(t, aw.Flush(context.Background()), io.ErrShortWrite)
 	closeOK(t, aw)
@@ -162,7 +162,7 @@ func TestSync(t *testing.T) {
 	}
 	for _, c := range cases {
 		w := &syncWriter{Writer: io.Discard, err: c.err}
-		aw := New(w, 64, 0)
+		aw := New("test", w, 64, 0)
 		require.NoError(t, aw.Write(context.Background(), []byte("x")))
 		err := aw.Flush(context.Background())
 		if c.wantErr {
@@ -188,7 +188,7 @@ func TestFlushToPipeAndDevice(t *testing.T) {
 		b, _ := io.ReadAll(r)
 		got <- string(b)
 	}()
-	aw := New(w, 64, 0)
+	aw := New("test", w, 64, 0)
 	require.NoError(t, aw.Write(context.Background(), []byte("through a pipe")))
 	require.NoError(t, aw.Flush(context.Background()), "flush on a pipe must succeed (zap #880)")
 	closeOK(t, aw)
@@ -199,7 +199,7 @@ func TestFlushToPipeAndDevice(t *testing.T) {
 	null, err := os.OpenFile(os.DevNull, os.O_WRONLY, 0)
 	require.NoError(t, err)
 	defer null.Close()
-	aw = New(null, 64, 0)
+	aw = New("test", null, 64, 0)
 	require.NoError(t, aw.Write(context.Background(), []byte("x")))
 	require.NoError(t, aw.Flush(context.Background()), "flush on a character device must succeed")
 	closeOK(t, aw)
@@ -210,7 +210,7 @@ func TestFlushToRegularFile(t *testing.T) {
 	f, err := os.Create(path)
 	require.NoError(t, err)
 	defer f.Close()
-	aw := New(f, 64, 0)
+	aw := New("test", f, 64, 0)
 	require.NoError(t, aw.Write(context.Background(), []byte(`{"a":1}`)))
 	require.NoError(t, aw.Flush(context.Background()))
 	b, err := os.ReadFile(path)
@@ -221,7 +221,7 @@ func TestFlushToRegularFile(t *testing.T) {
 
 func TestCloseFlushesAndIsIdempotent(t *testing.T) {
 	dest := testdest.New()
-	aw := New(dest, 1<<10, 0)
+	aw := New("test", dest, 1<<10, 0)
 	require.NoError(t, aw.Write(context.Background(), []byte("last words")))
 	closeOK(t, aw)
 	closeOK(t, aw)
@@ -229,13 +229,13 @@ func TestCloseFlushesAndIsIdempotent(t *testing.T) {
 	assert.ErrorIs(t, aw.Write(context.Background(), []byte("late")), ErrClosed)
 	assert.NoError(t, aw.Flush(context.Background()))
 
-	unused := New(dest, 64, 0)
+	unused := New("test", dest, 64, 0)
 	closeOK(t, unused)
 }
 
 func TestCloseHonoursContextWhenStuck(t *testing.T) {
 	dest := testdest.New()
-	aw := New(dest, 64, 0)
+	aw := New("test", dest, 64, 0)
 	require.NoError(t, aw.Write(context.Background(), []byte("x")))
 	resume := dest.Stall()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Millisecond)
@@ -255,7 +255,7 @@ func TestCloseHonoursContextWhenStuck(t *testing.T) {
 
 func TestHugeEntryWrittenWhole(t *testing.T) {
 	dest := testdest.New()
-	aw := New(dest, 16, 0)
+	aw := New("test", dest, 16, 0)
 	big := strings.Repeat("z", 1000)
 	require.NoError(t, aw.Write(context.Background(), []byte("small")))
 	require.NoError(t, aw.Write(context.Background(), []byte(big)))
@@ -266,7 +266,7 @@ func TestHugeEntryWrittenWhole(t *testing.T) {
 }
 
 func TestErrorsWrapped(t *testing.T) {
-	aw := New(io.Discard, 64, 0)
+	aw := New("test", io.Discard, 64, 0)
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	err := aw.Flush(ctx)
@@ -278,7 +278,7 @@ func TestErrorsWrapped(t *testing.T) {
 // after the maximum delay without any Flush.
 func TestLinesGoOutWithoutFlush(t *testing.T) {
 	dest := testdest.New()
-	aw := New(dest, 64<<10, 0)
+	aw := New("test", dest, 64<<10, 0)
 	aw.SetMaxDelay(10 * time.Millisecond)
 	require.NoError(t, aw.Write(context.Background(), []byte("quiet")))
 	require.Eventually(t, func() bool { return string(dest.Bytes()) == "quiet\n" }, 5*time.Second, time.Millisecond)

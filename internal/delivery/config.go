@@ -23,6 +23,7 @@ const (
 // Config shapes batching, memory and retries. The zero value of each field
 // means its default.
 type Config struct {
+	Name            string        // prefixes every error; default "delivery"
 	MaxBatchEntries int           // default 512
 	MaxBatchBytes   int           // uncompressed; default 1 MiB
 	MaxBatchAge     time.Duration // default 1s
@@ -56,6 +57,9 @@ func (c Config) withDefaults() (Config, error) {
 		if *v == 0 {
 			*v = d
 		}
+	}
+	if c.Name == "" {
+		c.Name = "delivery"
 	}
 	def(&c.MaxBatchEntries, 512)
 	def(&c.MaxPendingBytes, 16<<20)

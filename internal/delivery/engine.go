@@ -38,10 +38,10 @@ func (e *StatusError) Error() string {
 
 var (
 	// ErrClosed is returned by Add after Close.
-	ErrClosed = errors.New("delivery: closed")
+	ErrClosed = errors.New("closed")
 	// ErrDropped is wrapped by Add's error when the overflow policy
 	// refused the entry.
-	ErrDropped = errors.New("delivery: pending bound reached, entry dropped")
+	ErrDropped = errors.New("pending bound reached, entry dropped")
 )
 
 type batch struct {
@@ -108,7 +108,7 @@ type Engine struct {
 func New(cfg Config, s Sender, onError func(error)) (*Engine, error) {
 	cfg, err := cfg.withDefaults()
 	if err != nil {
-		return nil, fmt.Errorf("delivery: %w", err)
+		return nil, fmt.Errorf("%s: %w", cfg.Name, err)
 	}
 	if onError == nil {
 		onError = func(error) {}
@@ -121,6 +121,11 @@ func New(cfg Config, s Sender, onError func(error)) (*Engine, error) {
 		work: make(chan struct{}, 1), quit: make(chan struct{}),
 		sendCtx: ctx, cancelSend: cancel,
 	}, nil
+}
+
+// errorf formats an error prefixed with the engine's name.
+func (e *Engine) errorf(format string, a ...any) error {
+	return fmt.Errorf(e.cfg.Name+": "+format, a...)
 }
 
 // Lost returns how many entries were dropped or given up on.
@@ -143,7 +148,7 @@ func (e *Engine) Add(ctx context.Context, entry []byte) error {
 	n := len(entry)
 	if n > e.cfg.MaxPendingBytes {
 		e.dropLocked(1)
-		return fmt.Errorf("%w: one entry of %d bytes exceeds the pending bound of %d", ErrDropped, n, e.cfg.MaxPendingBytes)
+		return e.errorf("%w: one entry of %d bytes exceeds the pending bound of %d", ErrDropped, n, e.cfg.MaxPendingBytes)
 	}
 	var deadline <-chan time.Time
 	for !e.closed && e.pending+n > e.cfg.MaxPendingBytes {
@@ -174,15 +179,15 @@ func (e *Engine) Add(ctx context.Context, entry []byte) error {
 			e.mu.Lock()
 			if timedOut != nil && e.pending+n > e.cfg.MaxPendingBytes {
 				e.dropLocked(1)
-				return fmt.Errorf("%w: %w", ErrDropped, timedOut)
+				return e.errorf("%w: %w", ErrDropped, timedOut)
 			}
 			continue
 		}
 		e.dropLocked(1)
-		return ErrDropped
+		return e.errorf("%w", ErrDropped)
 	}
 	if e.closed {
-		return ErrClosed
+		return e.errorf("%w", ErrClosed)
 	}
 	if e.cur != nil && len(e.cur.ends) > 0 &&
 		(len(e.cur.ends) >= e.cfg.MaxBatchEntries || len(e.cur.buf)+n > e.cfg.MaxBatchBytes) {
@@ -215,7 +220,7 @@ func (e *Engine) dropLocked(n int) {
 	e.lost.Add(int64(n))
 	e.dropsUnrep += n
 	if now := time.Now(); now.Sub(e.lastDropRep) >= time.Second {
-		e.onError(fmt.Errorf("%w: %d entries dropped (pending bound %d bytes)", ErrDropped, e.dropsUnrep, e.cfg.MaxPendingBytes))
+		e.onError(e.errorf("%w: %d entries dropped (pending bound %d bytes)", ErrDropped, e.dropsUnrep, e.cfg.MaxPendingBytes))
 		e.lastDropRep, e.dropsUnrep = now, 0
 	}
 }
@@ -262,7 +267,7 @@ func (e *Engine) sender() {
 		}
 		if err != nil {
 			e.lost.Add(int64(len(b.ends)))
-			err = fmt.Errorf("delivery: %d entries not delivered: %w", len(b.ends), err)
+			err = e.errorf("%d entries not delivered: %w", len(b.ends), err)
 			e.onError(err)
 		}
 		e.finishLocked(b, err)
@@ -388,6 +393,11 @@ func (e *Engine) finishLocked(b *batch, err error) {
 // delivered or given up on, or ctx ends. Its error says how many of those
 // entries were not delivered; when ctx ends they stay pending.
 func (e *Engine) Flush(ctx context.Context) error {
+	// An ended context starts no flush: what is pending stays pending, and
+	// the answer does not depend on whether a sender happened to be quick.
+	if err := ctx.Err(); err != nil {
+		return e.errorf("flush: %w", err)
+	}
 	e.mu.Lock()
 	e.sealLocked()
 	from, to := e.doneTo, e.nextSeq // wait for seq in [from, to)
@@ -413,7 +423,7 @@ func (e *Engine) Flush(ctx context.Context) error {
 			e.mu.Lock()
 			n := e.pendingEntriesLocked(to)
 			e.mu.Unlock()
-			return fmt.Errorf("delivery: flush: %d entries not yet delivered, still pending: %w", n, ctx.Err())
+			return e.errorf("flush: %d entries not yet delivered, still pending: %w", n, ctx.Err())
 		}
 	}
 }
@@ -432,7 +442,7 @@ func (e *Engine) failedLocked(from, to uint64, before map[uint64]bool) error {
 	if n == 0 {
 		return nil
 	}
-	return fmt.Errorf("delivery: %d entries not delivered: %w", n, errors.Join(errs...))
+	return e.errorf("%d entries not delivered: %w", n, errors.Join(errs...))
 }
 
 func (e *Engine) pendingEntriesLocked(to uint64) int {
@@ -474,7 +484,7 @@ func (e *Engine) Close(ctx context.Context) error {
 	e.queue = nil
 	if abandoned > 0 {
 		e.lost.Add(int64(abandoned))
-		e.onError(fmt.Errorf("delivery: closed with %d entries undelivered", abandoned))
+		e.onError(e.errorf("closed with %d entries undelivered", abandoned))
 	}
 	e.mu.Unlock()
 	if flushErr != nil {

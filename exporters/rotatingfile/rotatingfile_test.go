@@ -570,3 +570,19 @@ func TestNoLossAcrossRotations(t *testing.T) {
 	}
 	assert.Greater(t, len(files(t, dir)), 3, "rotation happened")
 }
+
+// A rotated file is fsync'd before it is handed to compression, unless the
+// policy is SyncNever: one Flush after a rotation syncs two files.
+func TestRotationSyncsTheRotatedFile(t *testing.T) {
+	for _, c := range []struct {
+		p     SyncPolicy
+		syncs int32
+	}{{SyncOnFlush, 2}, {SyncNever, 0}} {
+		s, ffs, dir := testSink(t, nil, WithSync(c.p), WithMaxSize(60))
+		write(t, s, entry(1), entry(2)) // the second does not fit: the first file rotates
+		flush(t, s)
+		require.Len(t, files(t, dir), 2)
+		assert.Equal(t, c.syncs, ffs.syncs.Load())
+		stop(t, s)
+	}
+}

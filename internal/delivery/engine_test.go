@@ -226,3 +226,23 @@ func TestConfigValidation(t *testing.T) {
 	_, err = New(Config{Overflow: 7}, &fakeSender{}, nil)
 	assert.ErrorContains(t, err, "overflow")
 }
+
+// Drops are reported at most once a second, with their count, so an
+// overload does not flood the error handler.
+func TestDropReportsAreCoalesced(t *testing.T) {
+	var mu sync.Mutex
+	var reports []error
+	f := &fakeSender{gate: make(chan struct{})}
+	e, err := New(Config{MaxBatchEntries: 1, MaxBatchBytes: 1, MaxPendingBytes: 1}, f,
+		func(err error) { mu.Lock(); reports = append(reports, err); mu.Unlock() })
+	require.NoError(t, err)
+	for i := range 200 {
+		_ = e.Add(context.Background(), []byte(fmt.Sprint(i%10)))
+	}
+	assert.EqualValues(t, 199, e.Lost())
+	mu.Lock()
+	assert.Len(t, reports, 1, "199 drops within a second, one report")
+	mu.Unlock()
+	close(f.gate)
+	require.NoError(t, e.Close(context.Background()))
+}

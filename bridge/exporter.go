@@ -4,9 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"sync/atomic"
 	"time"
 
+	"go.opentelemetry.io/otel"
 	sdklog "go.opentelemetry.io/otel/sdk/log"
 
 	"github.com/fapilog/fapilog-otel/internal/ctxsync"
@@ -30,6 +32,14 @@ type Exporter struct {
 	// stopped is set by the first Shutdown, before it waits for mu, so
 	// that calls racing with Shutdown fail fast instead of queueing.
 	stopped atomic.Bool
+	// shutOnce runs the first Shutdown; shutDone is closed when it has
+	// returned, and shutErr is its result, for every later call.
+	shutOnce sync.Once
+	shutDone chan struct{}
+	shutErr  error
+	// stopDone is closed once the sink's Stop has returned, whether
+	// Shutdown called it or left it to the end of a running call.
+	stopDone chan struct{}
 }
 
 var _ sdklog.Exporter = (*Exporter)(nil)
@@ -69,7 +79,9 @@ func NewExporter(sink Sink, opts ...Option) (*Exporter, error) {
 		name:    cfg.name,
 		enc:     encoding.New(cfg.format),
 		metrics: newInstruments(cfg.meterProvider, cfg.name, sink),
-		mu:      ctxsync.NewMutex(),
+		mu:       ctxsync.NewMutex(),
+		shutDone: make(chan struct{}),
+		stopDone: make(chan struct{}),
 	}, nil
 }
 
@@ -173,17 +185,53 @@ func (e *Exporter) flushLocked(ctx context.Context) error {
 	return e.flush(ctx)
 }
 
-// Shutdown flushes the sink and then stops it. Only the first call does
-// anything; every later or concurrent call returns nil at once, as the
-// sdklog.Exporter contract asks. If ctx ends while a Write is still running
-// in the sink, Shutdown returns an error and the sink is not stopped.
+// Shutdown flushes the sink within ctx and then stops it, always: with an
+// ended ctx (the SDK's BatchProcessor passes one when its last export ran
+// out of time) the flush fails at once and the sink's Stop is still called,
+// with that ctx, so that it releases its goroutines and files and reports
+// what it could not deliver. If a call into the sink is still running
+// (an Export blocked on a slow destination), Shutdown does not wait past
+// ctx: it returns an error and the sink is stopped as soon as that call
+// returns.
+//
+// Only the first call does the work. A later or concurrent call waits for
+// it, within its own ctx, and returns the same result: nil when the first
+// succeeded, as the sdklog.Exporter contract asks, and the first one's
+// error when it failed, so that a failed shutdown is never hidden.
 func (e *Exporter) Shutdown(ctx context.Context) error {
-	if e.stopped.Swap(true) {
-		return nil
+	first := false
+	e.shutOnce.Do(func() {
+		first = true
+		e.stopped.Store(true)
+		e.shutErr = e.shutdown(ctx)
+		close(e.shutDone)
+	})
+	if first {
+		return e.shutErr
 	}
+	select {
+	case <-e.shutDone:
+		return e.shutErr
+	case <-ctx.Done():
+		return fmt.Errorf("bridge: sink %s: shutdown: waiting for a concurrent Shutdown: %w", e.name, ctx.Err())
+	}
+}
+
+func (e *Exporter) shutdown(ctx context.Context) error {
 	defer e.metrics.close()
 	if err := e.mu.Lock(ctx); err != nil {
-		return fmt.Errorf("bridge: sink %s: shutdown: sink busy, not stopped: %w", e.name, err)
+		if !e.mu.TryLock() {
+			go func() {
+				// Any call into the sink returns eventually: its own
+				// ctx bounds it. Then nothing else may call the sink.
+				_ = e.mu.Lock(context.Background())
+				defer e.mu.Unlock()
+				if err := e.stopSink(ctx); err != nil {
+					otel.Handle(err)
+				}
+			}()
+			return fmt.Errorf("bridge: sink %s: shutdown: a call into the sink is still running; the sink will be stopped when it returns: %w", e.name, err)
+		}
 	}
 	defer e.mu.Unlock()
 	start := time.Now()
@@ -192,12 +240,22 @@ func (e *Exporter) Shutdown(ctx context.Context) error {
 	if flushErr != nil {
 		flushErr = fmt.Errorf("bridge: sink %s: flush: %w", e.name, flushErr)
 	}
-	stopErr := e.stop(ctx)
-	if stopErr != nil {
-		stopErr = fmt.Errorf("bridge: sink %s: stop: %w", e.name, stopErr)
-	}
-	return errors.Join(flushErr, stopErr)
+	return errors.Join(flushErr, e.stopSink(ctx))
 }
+
+// stopSink calls the sink's Stop; e.mu must be held.
+func (e *Exporter) stopSink(ctx context.Context) error {
+	defer close(e.stopDone)
+	if err := e.stop(ctx); err != nil {
+		return fmt.Errorf("bridge: sink %s: stop: %w", e.name, err)
+	}
+	return nil
+}
+
+// Stopped is closed once the sink's Stop has returned after Shutdown (at
+// once for a sink without Stop). It lets a caller whose Shutdown ran out of
+// time wait for the sink to be released.
+func (e *Exporter) Stopped() <-chan struct{} { return e.stopDone }
 
 // HealthCheck returns the sink's own health check result, nil for a sink
 // without one, and sdklog.ErrExporterShutdown after Shutdown.

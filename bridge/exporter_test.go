@@ -233,10 +233,59 @@ func TestShutdownWhileSinkBusy(t *testing.T) {
 	defer cancel()
 	err := e.Shutdown(ctx)
 	assert.ErrorIs(t, err, context.DeadlineExceeded)
-	assert.ErrorContains(t, err, "not stopped")
-	assert.NoError(t, e.Shutdown(context.Background()), "later Shutdown calls are no-ops")
+	assert.ErrorContains(t, err, "will be stopped when it returns")
+	assert.Equal(t, err, e.Shutdown(context.Background()), "a later Shutdown returns the first one's failure")
+	assert.NotContains(t, s.callList(), "Stop", "Stop waits for the running call")
 	close(s.block)
 	require.NoError(t, <-done)
+	select {
+	case <-e.Stopped():
+	case <-time.After(5 * time.Second):
+		t.Fatal("the sink was never stopped after its call returned")
+	}
+	assert.Equal(t, "Stop", s.callList()[len(s.callList())-1])
+	assert.False(t, s.overlap.Load(), "Stop overlapped the running call")
+}
+
+// The SDK's BatchProcessor calls Shutdown with an ended context when its
+// last export ran out of time: the sink must still be stopped.
+func TestShutdownEndedContextStopsSink(t *testing.T) {
+	s := &recSink{flushErr: nil}
+	e := newExporter(t, s)
+	require.NoError(t, e.Export(context.Background(), records("a")))
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	err := e.Shutdown(ctx)
+	assert.ErrorIs(t, err, context.Canceled, "the flush could not run")
+	assert.Equal(t, []string{"Start", "Write", "Stop"}, s.callList(), "Stop is called even on an ended context")
+	<-e.Stopped()
+	assert.Equal(t, err, e.Shutdown(context.Background()), "the failure is not hidden by a second call")
+	assert.ErrorIs(t, e.Export(context.Background(), records("late")), sdklog.ErrExporterShutdown)
+	assert.NoError(t, e.ForceFlush(context.Background()))
+}
+
+func TestShutdownTwiceAndConcurrently(t *testing.T) {
+	s := &recSink{}
+	e := newExporter(t, s)
+	require.NoError(t, e.Export(context.Background(), records("a")))
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			assert.NoError(t, e.Shutdown(context.Background()))
+		}()
+	}
+	wg.Wait()
+	require.NoError(t, e.Shutdown(context.Background()))
+	stops := 0
+	for _, c := range s.callList() {
+		if c == "Stop" {
+			stops++
+		}
+	}
+	assert.Equal(t, 1, stops, "Stop is called exactly once")
+	assert.False(t, s.overlap.Load())
 }
 
 func TestConcurrentCallsAreSerialised(t *testing.T) {

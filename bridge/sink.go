@@ -11,7 +11,23 @@ import "context"
 // sink; the bridge goes on with the next entry and returns the errors from
 // Export.
 //
-// The bridge never calls a sink's methods concurrently, except HealthCheck.
+// # Concurrency
+//
+// The bridge calls Write, Start, Flush and Stop one at a time, never two
+// at once, from whatever goroutine calls the Exporter; HealthCheck and Lost
+// may be called concurrently with any of them. A sink used only through the
+// bridge therefore needs no locking except for state its HealthCheck or
+// Lost reads, and for its own goroutines. bridge/sinktest checks exactly
+// this rule: it fails a sink that breaks under it, and never calls a sink
+// concurrently itself.
+//
+// # Ended contexts
+//
+// Every method may be given a context that has already ended: the
+// OpenTelemetry SDK passes one to Shutdown when its last export ran out of
+// time. Write should then still take an entry it can take without waiting
+// (into memory); Flush returns an error wrapping ctx.Err() at once; Stop
+// must still release every resource, see Stopper.
 type Sink interface {
 	Write(ctx context.Context, entry []byte) error
 }
@@ -36,10 +52,20 @@ type Flusher interface {
 	Flush(ctx context.Context) error
 }
 
-// Stopper is implemented by sinks that hold resources. Stop flushes, then
-// releases everything, including goroutines the sink started. Stop is called
-// at most once by the bridge, but a sink used on its own should make a
-// second Stop a no-op returning nil. Write after Stop must return an error.
+// Stopper is implemented by sinks that hold resources. Stop flushes within
+// ctx, then releases everything, including goroutines the sink started.
+//
+// Stop must release resources even when ctx has already ended or ends
+// while it flushes: it then returns an error wrapping ctx.Err() that says
+// what was not delivered (counted as lost) or what is still being finished
+// in the background (a write the operating system has not returned from
+// cannot be cancelled; such work must end on its own once that write
+// returns, and write nothing after it). It must never leave a goroutine or
+// an open file behind for good.
+//
+// Stop is called at most once by the bridge. A sink used on its own should
+// make a later Stop return the first one's result without doing anything
+// again. Write after Stop must return an error.
 type Stopper interface {
 	Stop(ctx context.Context) error
 }

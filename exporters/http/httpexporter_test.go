@@ -115,7 +115,7 @@ func TestClientErrorNotRetriedAndNoSecretsInErrors(t *testing.T) {
 	require.Error(t, err)
 	assert.Equal(t, 1, r.count(), "a 400 is not retried")
 	assert.Contains(t, err.Error(), "400")
-	assert.Contains(t, err.Error(), "3 entries not delivered")
+	assert.Contains(t, err.Error(), "3 entries lost")
 	assert.Contains(t, err.Error(), strings.TrimPrefix(r.srv.URL, "http://")+"/ingest")
 	for _, secret := range []string{"hunter2", "s3cret", "topsecret", "user"} {
 		assert.NotContains(t, err.Error(), secret)
@@ -206,7 +206,10 @@ func TestBoundedMemoryDropsAreCounted(t *testing.T) {
 	assert.EqualValues(t, dropped, s.Lost())
 	assert.LessOrEqual(t, s.PendingBytes(), 100, "memory stays within the bound while the receiver hangs")
 	resume()
-	require.NoError(t, s.Flush(context.Background()))
+	err := s.Flush(context.Background())
+	require.ErrorIs(t, err, delivery.ErrDropped, "the flush after the drops counts them")
+	assert.Contains(t, err.Error(), fmt.Sprintf("%d entries lost", dropped))
+	require.NoError(t, s.Flush(context.Background()), "once")
 	assert.Equal(t, 50-dropped, len(r.entries()), "delivered + dropped = written")
 	require.NoError(t, s.Stop(context.Background()))
 }

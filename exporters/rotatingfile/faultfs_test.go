@@ -1,7 +1,6 @@
 package rotatingfile
 
 import (
-	"io"
 	"os"
 	"sync"
 	"sync/atomic"
@@ -33,8 +32,6 @@ func (f *faultFS) OpenFile(name string, flag int, perm os.FileMode) (file, error
 	}
 	return &faultFile{file: real, fs: f}, nil
 }
-
-func (f *faultFS) Open(name string) (io.ReadCloser, error) { return os.Open(name) }
 
 func (f *faultFS) set(fn func(*faultFS)) {
 	f.mu.Lock()

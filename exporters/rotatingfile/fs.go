@@ -10,7 +10,6 @@ import (
 // without needing them for real.
 type fileSystem interface {
 	OpenFile(name string, flag int, perm os.FileMode) (file, error)
-	Open(name string) (io.ReadCloser, error)
 	Rename(oldpath, newpath string) error
 	Remove(name string) error
 	MkdirAll(path string, perm os.FileMode) error
@@ -21,6 +20,7 @@ type fileSystem interface {
 
 // file is the part of *os.File the rotator uses.
 type file interface {
+	io.Reader
 	io.Writer
 	Sync() error
 	Close() error
@@ -38,7 +38,6 @@ func (osFS) OpenFile(name string, flag int, perm os.FileMode) (file, error) {
 	return f, nil
 }
 
-func (osFS) Open(name string) (io.ReadCloser, error)      { return os.Open(name) }
 func (osFS) Rename(oldpath, newpath string) error         { return os.Rename(oldpath, newpath) }
 func (osFS) Remove(name string) error                     { return os.Remove(name) }
 func (osFS) MkdirAll(path string, perm os.FileMode) error { return os.MkdirAll(path, perm) }

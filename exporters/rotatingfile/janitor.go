@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/klauspost/compress/zstd"
@@ -28,24 +29,40 @@ type janitor struct {
 	mu     sync.Mutex
 	cond   *sync.Cond
 	todo   []string // rotated files waiting for compression
-	busy   bool     // a goroutine is working through todo
-	errs   []error  // failures since the last report
+	failed map[string]error // files whose compression failed, retried on the next rotation
+	busy   bool             // a goroutine is working through todo
+	errs   []error          // retention failures Close reports, bounded by maxKeptErrors
+	more   int              // failures beyond maxKeptErrors
 }
 
-// maxKeptErrors bounds the failures kept for Close to report.
+// maxKeptErrors bounds the failures kept for Close to report; every
+// failure also goes to the error handler when it happens.
 const maxKeptErrors = 8
 
 func newJanitor(cfg config, active func() string) *janitor {
-	j := &janitor{cfg: cfg, active: active}
+	j := &janitor{cfg: cfg, active: active, failed: map[string]error{}}
 	j.cond = sync.NewCond(&j.mu)
 	return j
 }
 
-// rotated queues a freshly rotated file and starts the worker if idle.
+// rotated queues a freshly rotated file, and any whose compression failed
+// before, and starts the worker if idle.
 func (j *janitor) rotated(path string) {
 	j.mu.Lock()
 	defer j.mu.Unlock()
+	j.requeueFailedLocked()
 	j.todo = append(j.todo, path)
+	j.startLocked()
+}
+
+func (j *janitor) requeueFailedLocked() {
+	for p := range j.failed {
+		j.todo = append(j.todo, p)
+	}
+	clear(j.failed)
+}
+
+func (j *janitor) startLocked() {
 	if !j.busy {
 		j.busy = true
 		go j.work()
@@ -58,11 +75,25 @@ func (j *janitor) work() {
 		path := j.todo[0]
 		j.todo = j.todo[1:]
 		j.mu.Unlock()
-		err := j.compress(path)
-		err = errors.Join(err, j.enforceRetention())
+		cerr := j.compress(path)
+		rerr := j.enforceRetention()
+		// Reported as it happens, outside the lock: a long-running
+		// process must not learn of a full disk only at Close.
+		for _, err := range []error{cerr, rerr} {
+			if err != nil {
+				j.cfg.handle(err)
+			}
+		}
 		j.mu.Lock()
-		if err != nil && len(j.errs) < maxKeptErrors {
-			j.errs = append(j.errs, err)
+		if cerr != nil {
+			j.failed[path] = cerr
+		}
+		switch {
+		case rerr == nil:
+		case len(j.errs) < maxKeptErrors:
+			j.errs = append(j.errs, rerr)
+		default:
+			j.more++
 		}
 	}
 	j.busy = false
@@ -70,17 +101,86 @@ func (j *janitor) work() {
 	j.mu.Unlock()
 }
 
-// close waits for queued work and returns what failed. No goroutine of the
-// janitor outlives it.
+// close waits for queued work, tries once more the compressions that
+// failed, and returns what failed. No goroutine of the janitor outlives it.
 func (j *janitor) close() error {
 	j.mu.Lock()
 	defer j.mu.Unlock()
 	for j.busy {
 		j.cond.Wait()
 	}
-	err := errors.Join(j.errs...)
-	j.errs = nil
+	if len(j.failed) > 0 {
+		j.requeueFailedLocked()
+		j.startLocked()
+		for j.busy {
+			j.cond.Wait()
+		}
+	}
+	errs := j.errs
+	for _, e := range j.failed {
+		if len(errs) < maxKeptErrors {
+			errs = append(errs, e)
+		} else {
+			j.more++
+		}
+	}
+	err := errors.Join(errs...)
+	if j.more > 0 {
+		err = errors.Join(err, fmt.Errorf("rotatingfile: and %d more compression or retention failures", j.more))
+	}
+	j.errs, j.more = nil, 0
 	return err
+}
+
+// recover finishes what a crash interrupted in an earlier process: a
+// compressed copy renamed into place means the original was complete and
+// can go; a temporary compressed file is incomplete and goes; a rotated
+// file left uncompressed is queued for compression.
+func (j *janitor) recover() {
+	if j.cfg.compress == NoCompression {
+		return
+	}
+	entries, err := j.cfg.fs.ReadDir(j.cfg.dir)
+	if err != nil {
+		return // a missing directory is created, and reported, on first open
+	}
+	names := map[string]bool{}
+	for _, e := range entries {
+		names[e.Name()] = true
+	}
+	active := filepath.Base(j.active())
+	if j.cfg.fixedName {
+		active = j.cfg.prefix + j.cfg.ext
+	}
+	var queue []string
+	for _, e := range entries {
+		name := e.Name()
+		if !e.Type().IsRegular() || !strings.HasPrefix(name, j.cfg.prefix+"-") {
+			continue
+		}
+		path := filepath.Join(j.cfg.dir, name)
+		switch {
+		case strings.HasSuffix(name, ".gz.tmp") || strings.HasSuffix(name, ".zst.tmp"):
+			if err := j.cfg.fs.Remove(path); err != nil {
+				j.cfg.handle(fmt.Errorf("rotatingfile: remove incomplete %s: %w", path, err))
+			}
+		case strings.HasSuffix(name, j.cfg.ext) && name != active:
+			if names[name+".gz"] || names[name+".zst"] {
+				if err := j.cfg.fs.Remove(path); err != nil {
+					j.cfg.handle(fmt.Errorf("rotatingfile: remove %s, already compressed: %w", path, err))
+				}
+				continue
+			}
+			queue = append(queue, path)
+		}
+	}
+	if len(queue) == 0 {
+		return
+	}
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	j.todo = append(j.todo, queue...)
+	j.startLocked()
 }
 
 func (j *janitor) suffix() string {
@@ -94,15 +194,18 @@ func (j *janitor) suffix() string {
 }
 
 // compress writes path's compressed copy under a temporary name, syncs it,
-// renames it into place and only then removes the original: a crash at any
-// point leaves one complete file.
+// renames it into place and only then removes the original. A crash before
+// the rename leaves the original and an incomplete .tmp file; one between
+// the rename and the removal leaves both the original and its complete
+// compressed copy. Either way recover, at the next start, removes the
+// leftover, so readers never count a file twice for long.
 func (j *janitor) compress(path string) (err error) {
 	if j.cfg.compress == NoCompression {
 		return nil
 	}
 	final := path + j.suffix()
 	tmp := final + ".tmp"
-	in, err := j.cfg.fs.Open(path)
+	in, err := j.cfg.fs.OpenFile(path, os.O_RDONLY|syscall.O_NOFOLLOW, 0)
 	if errors.Is(err, os.ErrNotExist) {
 		// Retention deleted it while it waited in the queue: rotation
 		// outran compression and the file was past the limits anyway.
@@ -112,7 +215,12 @@ func (j *janitor) compress(path string) (err error) {
 		return fmt.Errorf("rotatingfile: compress %s: %w", path, err)
 	}
 	defer in.Close()
-	out, err := j.cfg.fs.OpenFile(tmp, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, j.cfg.fileMode)
+	// A leftover of ours is removed first; O_EXCL and O_NOFOLLOW then make
+	// sure the file written is a new one, never one a symlink points to.
+	if err := j.cfg.fs.Remove(tmp); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return fmt.Errorf("rotatingfile: compress %s: %w", path, err)
+	}
+	out, err := j.cfg.fs.OpenFile(tmp, os.O_CREATE|os.O_EXCL|os.O_WRONLY|syscall.O_NOFOLLOW, j.cfg.fileMode)
 	if err != nil {
 		return fmt.Errorf("rotatingfile: compress %s: %w", path, err)
 	}

@@ -4,7 +4,11 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
+	"strings"
 	"time"
+
+	"go.opentelemetry.io/otel"
 
 	"github.com/fapilog/fapilog-otel/bridge"
 )
@@ -67,9 +71,10 @@ type config struct {
 	exporter   []bridge.Option
 
 	// Seams for tests.
-	fs    fileSystem
-	now   func() time.Time
-	after func(time.Duration) (<-chan time.Time, func() bool)
+	handle func(error) // where background failures go; otel.Handle
+	fs     fileSystem
+	now    func() time.Time
+	after  func(time.Duration) (<-chan time.Time, func() bool)
 }
 
 type optionFunc func(*config)
@@ -180,7 +185,7 @@ func newConfig(opts []Option) (config, error) {
 		prefix: DefaultPrefix, ext: DefaultExtension, maxSize: DefaultMaxSize,
 		sync: SyncOnFlush, fileMode: DefaultFileMode, dirMode: DefaultDirMode,
 		bufferSize: DefaultBufferSize, maxBuf: DefaultMaxBuffered,
-		fs: osFS{}, now: time.Now, after: realAfter,
+		fs: osFS{}, now: time.Now, after: realAfter, handle: otel.Handle,
 	}
 	for _, o := range opts {
 		o.apply(&c)
@@ -192,6 +197,13 @@ func newConfig(opts []Option) (config, error) {
 	}
 	if c.prefix == "" {
 		bad("WithPrefix: empty prefix")
+	}
+	for _, n := range []struct{ option, value string }{
+		{"WithPrefix", c.prefix}, {"WithExtension", c.ext}, {"WithSymlink", c.symlink},
+	} {
+		if reason := badName(n.value); reason != "" {
+			bad("%s: %q %s", n.option, n.value, reason)
+		}
 	}
 	if c.maxSize < 0 {
 		bad("WithMaxSize: %d is negative", c.maxSize)
@@ -224,6 +236,24 @@ func newConfig(opts []Option) (config, error) {
 		bad("WithMaxBuffered: %d is negative", c.maxBuf)
 	}
 	return c, errors.Join(errs...)
+}
+
+// badName says why a name we join to the directory could escape it or
+// break the path, "" when it cannot.
+func badName(v string) string {
+	switch {
+	case v == "":
+		return ""
+	case strings.ContainsRune(v, 0):
+		return "contains a NUL byte"
+	case strings.ContainsRune(v, '/') || strings.ContainsRune(v, filepath.Separator):
+		return "contains a path separator: names stay inside the directory"
+	case strings.Contains(v, ".."):
+		return `contains "..": names stay inside the directory`
+	case v == ".":
+		return "is not a file name"
+	}
+	return ""
 }
 
 func realAfter(d time.Duration) (<-chan time.Time, func() bool) {

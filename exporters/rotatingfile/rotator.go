@@ -9,7 +9,10 @@ import (
 	"path/filepath"
 	"strconv"
 	"sync"
+	"syscall"
 	"time"
+
+	"github.com/fapilog/fapilog-otel/internal/flushacct"
 )
 
 // errClosed is returned by writes after Close.
@@ -30,6 +33,17 @@ type rotator struct {
 	due    time.Time // next time rotation; zero when none
 	dirty  bool      // written since the last fsync
 	closed bool
+	// reports are failures found under mu (a rotation whose sync, close
+	// or rename failed), passed to the error handler once mu is released.
+	reports []error
+	// failures make the next Flush fail: a rotated file whose sync
+	// failed may not be on disk although its lines were written.
+	failures  flushacct.Ledger
+	dirWarned bool
+	// stuck is set when a rotation could not rename the fixed-name file:
+	// the rest of that Write goes to the same file, over the size limit,
+	// instead of rotating again and again; the next Write tries again.
+	stuck bool
 
 	janitor *janitor
 	quit    chan struct{}
@@ -57,10 +71,11 @@ func newRotator(cfg config) *rotator {
 // ever cut short or split across files.
 func (r *rotator) Write(p []byte) (int, error) {
 	r.mu.Lock()
-	defer r.mu.Unlock()
+	defer r.unlock()
 	if r.closed {
 		return 0, errClosed
 	}
+	r.stuck = false
 	written := 0
 	for len(p) > 0 {
 		if err := r.ensureOpen(); err != nil {
@@ -96,7 +111,7 @@ func (r *rotator) Write(p []byte) (int, error) {
 // active file. A file with nothing in it takes the first line whole, however
 // long.
 func (r *rotator) fit(p []byte) int {
-	if r.cfg.maxSize == 0 || r.size+int64(len(p)) <= r.cfg.maxSize {
+	if r.stuck || r.cfg.maxSize == 0 || r.size+int64(len(p)) <= r.cfg.maxSize {
 		return len(p)
 	}
 	room := r.cfg.maxSize - r.size
@@ -127,6 +142,22 @@ func (r *rotator) ensureOpen() error {
 	return r.open()
 }
 
+// unlock releases mu, then reports what was found while holding it.
+func (r *rotator) unlock() {
+	reports := r.reports
+	r.reports = nil
+	r.mu.Unlock()
+	for _, err := range reports {
+		r.cfg.handle(err)
+	}
+}
+
+// fail records a failure found under mu for the handler and the next Flush.
+func (r *rotator) fail(err error) {
+	r.reports = append(r.reports, err)
+	r.failures.Lost(0, err)
+}
+
 func (r *rotator) movedAway() bool {
 	onDisk, err := r.cfg.fs.Stat(r.path)
 	if err != nil {
@@ -140,6 +171,7 @@ func (r *rotator) open() error {
 	if err := r.cfg.fs.MkdirAll(r.cfg.dir, r.cfg.dirMode); err != nil {
 		return fmt.Errorf("rotatingfile: create directory: %w", err)
 	}
+	r.checkDirOnce()
 	now := r.cfg.now()
 	var (
 		f    file
@@ -148,9 +180,12 @@ func (r *rotator) open() error {
 	)
 	if r.cfg.fixedName {
 		path = filepath.Join(r.cfg.dir, r.cfg.prefix+r.cfg.ext)
-		f, err = r.cfg.fs.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_APPEND, r.cfg.fileMode)
+		f, err = r.cfg.fs.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_APPEND|syscall.O_NOFOLLOW, r.cfg.fileMode)
 	} else {
-		f, path, err = r.createUnique(stamp(r.cfg.prefix, now), r.cfg.ext, os.O_WRONLY|os.O_APPEND)
+		f, path, err = r.createUnique(stamp(r.cfg.prefix, now), r.cfg.ext, os.O_WRONLY|os.O_APPEND|syscall.O_NOFOLLOW)
+	}
+	if errors.Is(err, syscall.ELOOP) {
+		return fmt.Errorf("rotatingfile: open: %w (a symbolic link is at the file's path; refusing to write through it)", err)
 	}
 	if err != nil {
 		return fmt.Errorf("rotatingfile: open: %w", err)
@@ -169,6 +204,24 @@ func (r *rotator) open() error {
 		r.linkActive()
 	}
 	return nil
+}
+
+// checkDirOnce warns, once, when the directory is writable by others and
+// not sticky: anyone could then replace our files or plant links in it.
+// Opening with O_NOFOLLOW and O_EXCL keeps us from writing through such
+// links, but the operator should know.
+func (r *rotator) checkDirOnce() {
+	if r.dirWarned {
+		return
+	}
+	r.dirWarned = true
+	fi, err := r.cfg.fs.Stat(r.cfg.dir)
+	if err != nil {
+		return
+	}
+	if m := fi.Mode(); m.Perm()&0o002 != 0 && m&os.ModeSticky == 0 {
+		r.reports = append(r.reports, fmt.Errorf("rotatingfile: warning: directory %s is writable by others and not sticky (mode %v): other users can replace or redirect its files", r.cfg.dir, m.Perm()))
+	}
 }
 
 // createUnique creates base+ext, or base-1+ext, base-2+ext... whichever is
@@ -252,17 +305,27 @@ func (r *rotator) rotateLocked() {
 		return
 	}
 	if r.cfg.sync != SyncNever && r.dirty {
-		_ = r.f.Sync() // rotated files are complete on disk before they are compressed
+		// Rotated files are complete on disk before they are compressed.
+		if err := r.f.Sync(); err != nil {
+			r.fail(fmt.Errorf("rotatingfile: sync %s before rotating: %w", r.path, err))
+		}
 	}
 	rotated := r.path
-	_ = r.f.Close()
+	if err := r.f.Close(); err != nil {
+		r.fail(fmt.Errorf("rotatingfile: close %s when rotating: %w", r.path, err))
+	}
 	if r.cfg.fixedName {
 		base := stamp(r.cfg.prefix, r.opened)
 		final := numbered(r.cfg.dir, base, r.cfg.ext, 0)
 		for i := 1; r.taken(final) && i < maxSuffix; i++ {
 			final = numbered(r.cfg.dir, base, r.cfg.ext, i)
 		}
-		if err := r.cfg.fs.Rename(r.path, final); err == nil {
+		if err := r.cfg.fs.Rename(r.path, final); err != nil {
+			// The lines stay in the fixed name, which the next open
+			// appends to: nothing is lost, but the operator should know.
+			r.fail(fmt.Errorf("rotatingfile: rotate %s: %w", r.path, err))
+			r.stuck = true
+		} else {
 			rotated = final
 		}
 	}
@@ -272,7 +335,9 @@ func (r *rotator) rotateLocked() {
 
 // closeActive drops the handle of the active file without rotating it.
 func (r *rotator) closeActive() {
-	_ = r.f.Close()
+	if err := r.f.Close(); err != nil {
+		r.fail(fmt.Errorf("rotatingfile: close %s: %w", r.path, err))
+	}
 	r.f, r.size, r.dirty = nil, 0, false
 }
 
@@ -284,14 +349,16 @@ func (r *rotator) activePath() string {
 	return r.path
 }
 
-// Sync applies the durability policy on Flush.
+// Sync applies the durability policy on Flush, and reports the failures
+// found since the previous Flush.
 func (r *rotator) Sync() error {
-	if !r.cfg.sync.onFlush {
-		return nil
-	}
 	r.mu.Lock()
-	defer r.mu.Unlock()
-	return r.syncLocked()
+	var err error
+	if r.cfg.sync.onFlush {
+		err = r.syncLocked()
+	}
+	r.unlock()
+	return errors.Join(err, r.failures.Take())
 }
 
 func (r *rotator) syncLocked() error {
@@ -310,7 +377,7 @@ func (r *rotator) syncLocked() error {
 // copytruncate), usually on SIGHUP.
 func (r *rotator) Reopen() error {
 	r.mu.Lock()
-	defer r.mu.Unlock()
+	defer r.unlock()
 	if r.closed || r.f == nil {
 		return nil
 	}
@@ -343,7 +410,7 @@ func (r *rotator) timeLoop() {
 		if r.f != nil && !r.due.IsZero() && !r.cfg.now().Before(r.due) {
 			r.rotateLocked()
 		}
-		r.mu.Unlock()
+		r.unlock()
 	}
 }
 
@@ -355,8 +422,10 @@ func (r *rotator) syncLoop() {
 		select {
 		case <-t.C:
 			r.mu.Lock()
-			_ = r.syncLocked()
-			r.mu.Unlock()
+			if err := r.syncLocked(); err != nil {
+				r.fail(err)
+			}
+			r.unlock()
 		case <-r.quit:
 			return
 		}

@@ -21,11 +21,18 @@ type Sink struct {
 	rot *rotator
 	aw  *asyncwrite.Writer
 
-	sigOnce sync.Once
-	sigCh   chan os.Signal
-	sigDone chan struct{}
-	stop    sync.Once
-	stopErr error
+	recoverOnce sync.Once
+	sigOnce     sync.Once
+	sigCh       chan os.Signal
+	sigDone     chan struct{}
+	// sigCtx bounds a Reopen started by a signal; Stop cancels it.
+	sigCtx    context.Context
+	sigCancel context.CancelFunc
+
+	stopOnce sync.Once
+	stopDone chan struct{} // closed when the first Stop has returned
+	stopErr  error
+	closed   chan struct{} // closed when the files are closed
 }
 
 var (
@@ -64,12 +71,20 @@ func newSink(c config) *Sink {
 	// their failures (disk full, permission denied) go to the OpenTelemetry
 	// error handler as they happen, besides the next Flush's result.
 	aw.SetErrorHandler(otel.Handle)
-	return &Sink{cfg: c, rot: rot, aw: aw}
+	ctx, cancel := context.WithCancel(context.Background())
+	return &Sink{cfg: c, rot: rot, aw: aw, sigCtx: ctx, sigCancel: cancel,
+		stopDone: make(chan struct{}), closed: make(chan struct{})}
 }
 
 // Start begins listening for the WithReopenOn signals. The bridge calls it
 // before the first write; a sink used on its own calls it itself.
+//
+// Start also finishes what a crash of an earlier process left half done
+// in the directory: a rotated file that has a complete compressed copy is
+// removed, an incomplete temporary compressed file is removed, and rotated
+// files left uncompressed are compressed (in the background).
 func (s *Sink) Start(context.Context) error {
+	s.recoverOnce.Do(s.rot.janitor.recover)
 	if len(s.cfg.reopenOn) == 0 {
 		return nil
 	}
@@ -80,7 +95,9 @@ func (s *Sink) Start(context.Context) error {
 		go func() {
 			defer close(s.sigDone)
 			for range s.sigCh {
-				_ = s.Reopen(context.Background())
+				if err := s.Reopen(s.sigCtx); err != nil {
+					otel.Handle(err)
+				}
 			}
 		}()
 	})
@@ -106,37 +123,93 @@ func (s *Sink) Reopen(ctx context.Context) error {
 }
 
 // Stop flushes, closes the active file, stops the background goroutines and
-// waits for compression and retention to finish, all within ctx. If ctx ends
-// first (a write stuck on a hung disk, a long compression) it returns an
-// error wrapping ctx.Err() and the rest finishes in the background. Later
-// calls return nil; Write after Stop fails.
+// waits for compression and retention to finish, all within ctx.
+//
+// If ctx ends first, or had already ended (a write stuck on a hung disk, a
+// long compression, or the SDK's Shutdown after an export ran out of
+// time), Stop returns an error wrapping ctx.Err() and the rest finishes in
+// the background: every line accepted before Stop is still written to the
+// file, then the file is closed, and Closed says when. A failure of that
+// background work goes to the OpenTelemetry error handler. Nothing is ever
+// written after the file is closed.
+//
+// Later or concurrent calls wait for the first one within their own ctx and
+// return its result. Write after Stop fails.
 func (s *Sink) Stop(ctx context.Context) error {
 	first := false
-	s.stop.Do(func() {
+	s.stopOnce.Do(func() {
 		first = true
-		err := s.aw.Close(ctx)
-		if s.sigCh != nil {
-			signal.Stop(s.sigCh)
-			close(s.sigCh)
+		s.stopErr = s.stop(ctx)
+		close(s.stopDone)
+	})
+	if first {
+		return s.stopErr
+	}
+	select {
+	case <-s.stopDone:
+		return s.stopErr
+	case <-ctx.Done():
+		return fmt.Errorf("rotatingfile: stop: waiting for a concurrent Stop: %w", ctx.Err())
+	}
+}
+
+func (s *Sink) stop(ctx context.Context) error {
+	// A Reopen in progress stops waiting for its flush.
+	s.sigCancel()
+	if s.sigCh != nil {
+		signal.Stop(s.sigCh)
+		close(s.sigCh)
+	}
+	err := s.aw.Close(ctx)
+
+	// The files close only after the writer goroutine has written its
+	// last line and the signal listener has ended.
+	var (
+		mu     sync.Mutex
+		gaveUp bool
+	)
+	done := make(chan error, 1)
+	go func() {
+		defer close(s.closed)
+		<-s.aw.Done()
+		if s.sigDone != nil {
 			<-s.sigDone
 		}
-		done := make(chan error, 1)
-		go func() { done <- s.rot.Close() }()
+		cerr := s.rot.Close()
+		mu.Lock()
+		defer mu.Unlock()
+		if gaveUp {
+			if cerr != nil {
+				otel.Handle(fmt.Errorf("rotatingfile: stop, in the background: %w", cerr))
+			}
+			return
+		}
+		done <- cerr
+	}()
+	select {
+	case cerr := <-done:
+		err = errors.Join(err, cerr)
+	case <-ctx.Done():
+		mu.Lock()
 		select {
-		case e := <-done:
-			err = errors.Join(err, e)
-		case <-ctx.Done():
-			err = errors.Join(err, fmt.Errorf("closing files: %w", ctx.Err()))
+		case cerr := <-done:
+			err = errors.Join(err, cerr)
+		default:
+			gaveUp = true
+			err = errors.Join(err, fmt.Errorf("closing files continues in the background: %w", ctx.Err()))
 		}
-		if err != nil {
-			s.stopErr = fmt.Errorf("rotatingfile: stop: %w", err)
-		}
-	})
-	if !first {
-		return nil
+		mu.Unlock()
 	}
-	return s.stopErr
+	if err != nil {
+		return fmt.Errorf("rotatingfile: stop: %w", err)
+	}
+	return nil
 }
+
+// Closed is closed once Stop's work is complete, including the part that
+// continued in the background after Stop's ctx ended: every accepted line
+// is written, the files are closed and compression has finished.
+func (s *Sink) Closed() <-chan struct{} { return s.closed }
 
 // HealthCheck reports the error of the most recent write or sync, nil if it
 // succeeded.

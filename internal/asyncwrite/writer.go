@@ -3,16 +3,21 @@
 //
 // The point is the flush contract: I/O on an io.Writer cannot be cancelled,
 // so a caller that must honour a deadline cannot make the write itself. Here
-// the caller hands a buffer over and waits for the result or for its
-// context, whichever comes first; what it handed over is written later if
-// the writer was only slow, never dropped.
+// callers append to a buffer and wait for the result or for their context,
+// whichever comes first; what they appended is written later if the writer
+// was only slow, never dropped.
 //
-// Memory is bounded: entries collect in chunks of a configured size, and at
-// most a configured number of bytes (rounded up to whole chunks, each of
-// which may exceed its size by one entry) wait for the writer. When that
-// bound is reached, Write waits, up to its context, for the writer to catch
-// up; an entry it then refuses is reported to the caller, never silently
-// dropped.
+// Memory is bounded in bytes: at most maxPending bytes of entries (plus one
+// entry that is larger on its own) wait for the writer, counting both what
+// is being written and what is still collecting. When the bound is reached,
+// Write waits, up to its context and without holding any lock, for the
+// writer to catch up; an entry it then refuses is reported to the caller and
+// to the next Flush, never silently dropped.
+//
+// A flush is a marker, not a buffer: Flush notes how many bytes had been
+// appended at its call and waits until the goroutine has written and synced
+// at least that many. Any number of flushes, timed out or not, cost no
+// memory of their own.
 package asyncwrite
 
 import (
@@ -23,143 +28,91 @@ import (
 	"io"
 	"os"
 	"sync"
-	"sync/atomic"
 	"syscall"
 	"time"
 
-	"github.com/fapilog/fapilog-otel/internal/ctxsync"
+	"github.com/fapilog/fapilog-otel/internal/flushacct"
 )
 
 // ErrClosed is returned by Write after Close.
 var ErrClosed = errors.New("closed")
 
+// DefaultMaxDelay is how long a line may wait in a partly filled buffer.
+const DefaultMaxDelay = time.Second
+
 // Writer is safe for concurrent use.
 type Writer struct {
-	name string // prefixes every error, as the sink's own package would
-	w    io.Writer
-	size int
+	name       string // prefixes every error, as the sink's own package would
+	w          io.Writer
+	size       int // bytes that make the goroutine take the buffer at once
+	maxPending int
+	maxDelay   time.Duration
+	onError    func(error)
 
-	// mu guards the fields below it and orders hand-offs, so buffers reach
-	// the goroutine in the order their entries were written.
-	mu      *ctxsync.Mutex
-	cur     []byte
-	started bool
-	closed  bool
+	// mu guards everything below it. It is only ever held briefly: never
+	// across I/O and never while waiting.
+	mu       sync.Mutex
+	cur      []byte // lines appended and not yet taken by the goroutine
+	spare    []byte // a buffer the goroutine gave back, to swap in
+	writing  int    // bytes the goroutine has taken and is writing
+	appended int64  // bytes ever appended
+	written  int64  // bytes ever handled by the goroutine (written or lost)
+	synced   int64  // bytes covered by the last completed sync
+	flushReq int64  // the highest appended count a flush waits for
+	// roomWanted tells the goroutine that a writer waits for room, so it
+	// takes even a small buffer at once.
+	roomWanted bool
+	started    bool
+	closed     bool
+	// progress is closed and replaced whenever written or synced
+	// advances, waking writers waiting for room and flushes waiting for
+	// their marker.
+	progress chan struct{}
+	wake     chan struct{} // capacity 1: work for the goroutine
+	exited   chan struct{} // closed when the goroutine has ended
 
-	free      chan []byte // written chunks, ready to be filled again
-	allocated int         // chunks in existence; guarded by mu
-	jobs      chan job
-	exited    chan struct{}
+	ledger flushacct.Ledger
 
 	// state is written by the goroutine and read by HealthCheck.
 	state   sync.Mutex
 	lastErr error
-	// pending holds write errors not yet reported by a flush; only the
-	// goroutine touches it.
-	pending error
-	// lost counts entries (lines) that a failed write did not deliver.
-	lost atomic.Int64
-	// onError, when set, hears of every failed write or sync as it
-	// happens, so a failure is not kept waiting for the next Flush.
-	onError func(error)
-	// maxDelay bounds how long a line waits for its chunk to fill.
-	maxDelay time.Duration
+}
+
+// New returns a Writer that hands lines to w once about size bytes have
+// collected (or on Flush, or after the maximum delay), and lets at most
+// maxPending bytes wait for w (at least twice size). No goroutine starts
+// until the first Write.
+func New(name string, w io.Writer, size, maxPending int) *Writer {
+	if size <= 0 {
+		size = 64 << 10
+	}
+	return &Writer{
+		name:       name,
+		w:          w,
+		size:       size,
+		maxPending: max(maxPending, 2*size),
+		maxDelay:   DefaultMaxDelay,
+		onError:    func(error) {},
+		progress:   make(chan struct{}),
+		wake:       make(chan struct{}, 1),
+		exited:     make(chan struct{}),
+	}
 }
 
 // SetErrorHandler makes every failed write or sync known to f as it happens
 // (sinks pass otel.Handle), in addition to the next Flush's result. Call it
 // before the first Write.
-func (aw *Writer) SetErrorHandler(f func(error)) { aw.onError = f }
-
-type job struct {
-	buf []byte
-	// res, when set, makes this job a flush: after writing buf the
-	// goroutine syncs the target and sends every error since the previous
-	// flush.
-	res chan error
-}
-
-// New returns a Writer that writes to w in chunks of about size bytes and
-// lets at most maxPending bytes wait for w (at least two chunks: one filling,
-// one being written). No goroutine starts until the first Write.
-func New(name string, w io.Writer, size, maxPending int) *Writer {
-	if size <= 0 {
-		size = 64 << 10
-	}
-	chunks := max(2, (maxPending+size-1)/size)
-	return &Writer{
-		name:      name,
-		w:         w,
-		size:      size,
-		mu:        ctxsync.NewMutex(),
-		cur:       make([]byte, 0, size),
-		allocated: 1,
-		free:      make(chan []byte, chunks),
-		// Room for every chunk plus flush jobs, so a hand-off of a chunk
-		// never blocks.
-		jobs:     make(chan job, chunks+2),
-		exited:   make(chan struct{}),
-		maxDelay: DefaultMaxDelay,
+func (aw *Writer) SetErrorHandler(f func(error)) {
+	if f != nil {
+		aw.onError = f
 	}
 }
 
-// Write appends entry and a newline. It blocks only when both buffers are
-// waiting on the underlying writer, and then no longer than ctx allows; an
-// entry that returns an error was not accepted.
-func (aw *Writer) Write(ctx context.Context, entry []byte) error {
-	// An ended ctx only refuses entries that would have to wait for the
-	// writer: taking the lock from a brief holder and a free chunk does not.
-	if err := aw.mu.LockAccepting(ctx); err != nil {
-		return aw.errorf("write: %w", err)
-	}
-	defer aw.mu.Unlock()
-	if aw.closed {
-		return aw.errorf("write: %w", ErrClosed)
-	}
-	if !aw.started {
-		aw.started = true
-		go aw.run()
-	}
-	if len(aw.cur) > 0 && len(aw.cur)+len(entry)+1 > aw.size {
-		if err := aw.handOff(ctx, nil); err != nil {
-			return aw.errorf("write: waiting for room: %w", err)
-		}
-	}
-	aw.cur = append(aw.cur, entry...)
-	aw.cur = append(aw.cur, '\n')
-	return nil
-}
-
-// Flush hands everything written so far to the goroutine and waits until it
-// is written and synced. If ctx ends first, Flush returns an error wrapping
-// ctx.Err() and the data stays queued.
-func (aw *Writer) Flush(ctx context.Context) error {
-	if err := aw.mu.Lock(ctx); err != nil {
-		return aw.errorf("flush: %w", err)
-	}
-	if aw.closed || !aw.started {
-		aw.mu.Unlock()
-		return nil
-	}
-	res, err := aw.requestFlush(ctx)
-	aw.mu.Unlock()
-	if err != nil {
-		return aw.errorf("flush: %w", err)
-	}
-	return aw.wait(ctx, res)
-}
-
-// requestFlush queues a flush job; aw.mu must be held.
-func (aw *Writer) requestFlush(ctx context.Context) (chan error, error) {
-	res := make(chan error, 1)
-	if len(aw.cur) > 0 {
-		return res, aw.handOff(ctx, res)
-	}
-	select {
-	case aw.jobs <- job{res: res}:
-		return res, nil
-	case <-ctx.Done():
-		return nil, ctx.Err()
+// SetMaxDelay sets how long a line may wait in a partly filled buffer before
+// it is written without a Flush. Call it before the first Write.
+func (aw *Writer) SetMaxDelay(d time.Duration) {
+	if d > 0 {
+		aw.maxDelay = d
 	}
 }
 
@@ -168,81 +121,161 @@ func (aw *Writer) errorf(format string, a ...any) error {
 	return fmt.Errorf(aw.name+": "+format, a...)
 }
 
-func (aw *Writer) wait(ctx context.Context, res chan error) error {
-	select {
-	case err := <-res:
-		return err
-	case <-ctx.Done():
-		return aw.errorf("flush: waiting for the writer: %w", ctx.Err())
-	}
-}
-
-// handOff queues the current chunk and takes a free one, allocating while
-// under the bound; aw.mu must be held.
-func (aw *Writer) handOff(ctx context.Context, res chan error) error {
-	var next []byte
-	select {
-	case next = <-aw.free:
-	default:
-		if aw.allocated < cap(aw.free) {
-			aw.allocated++
-			next = make([]byte, 0, aw.size)
+// Write appends entry and a newline. It waits only when maxPending bytes
+// are already waiting for the writer, and then no longer than ctx allows
+// (an ended ctx does not wait at all). An entry that returns an error was
+// not accepted; it is also counted against the next Flush.
+func (aw *Writer) Write(ctx context.Context, entry []byte) error {
+	need := len(entry) + 1
+	aw.mu.Lock()
+	for {
+		if aw.closed {
+			aw.mu.Unlock()
+			return aw.errorf("write: %w", ErrClosed)
+		}
+		pending := len(aw.cur) + aw.writing
+		if pending == 0 || pending+need <= aw.maxPending {
 			break
 		}
-		if err := ctx.Err(); err != nil {
+		// Full: let the goroutine know, then wait for it without the lock.
+		aw.roomWanted = true
+		aw.signal()
+		ch := aw.progress
+		aw.mu.Unlock()
+		var err error
+		if err = ctx.Err(); err == nil {
+			select {
+			case <-ch:
+			case <-ctx.Done():
+				err = ctx.Err()
+			}
+		}
+		if err != nil {
+			err = aw.errorf("write: %d bytes already waiting for the writer: %w", pending, err)
+			aw.ledger.Lost(1, err)
 			return err
 		}
-		select {
-		case next = <-aw.free:
-		case <-ctx.Done():
-			return ctx.Err()
+		aw.mu.Lock()
+	}
+	if !aw.started {
+		aw.started = true
+		go aw.run()
+	}
+	if aw.cur == nil {
+		aw.cur, aw.spare = aw.spare, nil
+		if aw.cur == nil {
+			aw.cur = make([]byte, 0, aw.size)
 		}
 	}
-	// A chunk is either being filled, queued, or free, and jobs has room
-	// for all of them, so this send cannot block.
-	aw.jobs <- job{buf: aw.cur, res: res}
-	aw.cur = next
+	aw.cur = append(aw.cur, entry...)
+	aw.cur = append(aw.cur, '\n')
+	aw.appended += int64(need)
+	if len(aw.cur) >= aw.size {
+		aw.signal()
+	}
+	aw.mu.Unlock()
 	return nil
 }
 
-// Close flushes, then ends the goroutine once everything queued is written.
-// It returns early with an error wrapping ctx.Err() if the underlying writer
-// is still blocked when ctx ends; the goroutine then ends as soon as the
-// writer returns. Calls after the first return nil.
-func (aw *Writer) Close(ctx context.Context) error {
-	if err := aw.mu.Lock(ctx); err != nil {
-		return aw.errorf("close: %w", err)
-	}
-	if aw.closed {
-		aw.mu.Unlock()
-		return nil
-	}
-	if !aw.started {
-		aw.closed = true
-		aw.mu.Unlock()
-		return nil
-	}
-	res := make(chan error, 1)
+// signal wakes the goroutine; aw.mu must be held.
+func (aw *Writer) signal() {
 	select {
-	case aw.jobs <- job{buf: aw.cur, res: res}:
-	case <-ctx.Done():
+	case aw.wake <- struct{}{}:
+	default:
+	}
+}
+
+// Flush waits until everything written before it is handed to the
+// underlying writer and synced, and returns nil only then and only if
+// nothing was lost since the previous flush. If ctx ends first (an ended
+// ctx ends it at once), Flush returns an error wrapping ctx.Err() and the
+// data stays queued for the next flush.
+func (aw *Writer) Flush(ctx context.Context) error {
+	if err := ctx.Err(); err != nil {
+		return aw.errorf("flush: %w", err)
+	}
+	aw.mu.Lock()
+	target := aw.appended
+	if aw.synced < target {
+		aw.flushReq = max(aw.flushReq, target)
+		aw.signal()
+	}
+	err := aw.waitLocked(ctx, func() bool { return aw.synced >= target })
+	aw.mu.Unlock()
+	if err != nil {
+		return aw.errorf("flush: %w", err)
+	}
+	return aw.takeLoss()
+}
+
+// waitLocked waits, releasing aw.mu meanwhile, until done() holds or ctx
+// ends; aw.mu must be held and is held again on return.
+func (aw *Writer) waitLocked(ctx context.Context, done func() bool) error {
+	for !done() {
+		ch := aw.progress
 		aw.mu.Unlock()
-		return aw.errorf("close: %w", ctx.Err())
+		select {
+		case <-ch:
+			aw.mu.Lock()
+		case <-ctx.Done():
+			aw.mu.Lock()
+			if done() {
+				return nil
+			}
+			return fmt.Errorf("%d bytes not yet written: %w", aw.appended-aw.synced, ctx.Err())
+		}
+	}
+	return nil
+}
+
+func (aw *Writer) takeLoss() error {
+	if err := aw.ledger.Take(); err != nil {
+		return aw.errorf("%w", err)
+	}
+	return nil
+}
+
+// Close refuses further writes and lets the goroutine write and sync
+// everything buffered, then end. If ctx ends first (or has already ended),
+// Close returns an error wrapping ctx.Err() saying how many bytes are still
+// being written: the goroutine goes on writing them in the background and
+// ends as soon as the underlying writer lets it (Done tells when), so
+// nothing is dropped and nothing is written after Done. Later calls wait
+// for that first Close's work within their own ctx and return its result.
+func (aw *Writer) Close(ctx context.Context) error {
+	aw.mu.Lock()
+	if !aw.started {
+		if !aw.closed {
+			aw.closed = true
+			close(aw.exited)
+		}
+		aw.mu.Unlock()
+		return aw.takeLoss()
 	}
 	aw.closed = true
-	aw.cur = nil
-	close(aw.jobs)
+	aw.flushReq = max(aw.flushReq, aw.appended)
+	aw.signal()
 	aw.mu.Unlock()
-	if err := aw.wait(ctx, res); err != nil {
-		return err
+	select {
+	case <-aw.exited:
+		return aw.takeLoss()
+	default:
 	}
 	select {
 	case <-aw.exited:
-		return nil
+		return aw.takeLoss()
 	case <-ctx.Done():
-		return aw.errorf("close: %w", ctx.Err())
+		aw.mu.Lock()
+		left := aw.appended - aw.written
+		aw.mu.Unlock()
+		return aw.errorf("close: %d bytes still being written in the background: %w", left, ctx.Err())
 	}
 }
+
+// Done is closed when the goroutine has ended after Close: from then on
+// nothing more is written to the underlying writer, which its owner may
+// close.
+func (aw *Writer) Done() <-chan struct{} { return aw.exited }
 
 // HealthCheck returns the error of the most recent write or sync, nil when it
 // succeeded.
@@ -252,105 +285,93 @@ func (aw *Writer) HealthCheck() error {
 	return aw.lastErr
 }
 
+// Lost returns how many entries were lost (refused, or in a failed write)
+// since New.
+func (aw *Writer) Lost() int64 { return aw.ledger.Total() }
+
 func (aw *Writer) run() {
 	defer close(aw.exited)
 	tick := time.NewTicker(aw.maxDelay)
 	defer tick.Stop()
+	idleTick := false
 	for {
-		select {
-		case j, ok := <-aw.jobs:
-			if !ok {
+		aw.mu.Lock()
+		take := len(aw.cur) > 0 &&
+			(len(aw.cur) >= aw.size || aw.flushReq > aw.written || aw.closed || aw.roomWanted || idleTick)
+		idleTick, aw.roomWanted = false, false
+		if !take {
+			needSync := aw.flushReq > aw.synced && aw.written >= aw.flushReq
+			if needSync {
+				aw.mu.Unlock()
+				aw.syncNow()
+				continue
+			}
+			if aw.closed {
+				aw.mu.Unlock()
 				return
 			}
-			aw.do(j)
-		case <-tick.C:
-			aw.handOffIdle()
+			aw.mu.Unlock()
+			select {
+			case <-aw.wake:
+			case <-tick.C:
+				idleTick = true
+			}
+			continue
 		}
+		buf := aw.cur
+		aw.cur = nil
+		aw.writing = len(buf)
+		aw.mu.Unlock()
+
+		err := aw.writeAll(buf)
+		aw.report(err)
+
+		aw.mu.Lock()
+		aw.written += int64(len(buf))
+		aw.writing = 0
+		// One huge entry, or a long stall, must not keep a huge buffer.
+		if cap(buf) <= 4*aw.size && aw.spare == nil {
+			aw.spare = buf[:0]
+		}
+		aw.advanceLocked()
+		aw.mu.Unlock()
 	}
 }
 
-// handOffIdle queues a partly filled chunk, so lines reach the writer within
-// about maxDelay even when traffic is too light to fill a chunk and nobody
-// flushes. It never waits: when a writer holds the lock or no chunk is free,
-// the next tick tries again.
-func (aw *Writer) handOffIdle() {
-	if !aw.mu.TryLock() {
-		return
+// syncNow syncs what has been written so far and marks it synced.
+func (aw *Writer) syncNow() {
+	aw.mu.Lock()
+	covered := aw.written
+	aw.mu.Unlock()
+	// A sync that succeeds does not clear the health error of a failed
+	// write before it: only a successful write does.
+	if err := aw.sync(); err != nil {
+		aw.report(err)
+		aw.ledger.Lost(0, err)
 	}
-	defer aw.mu.Unlock()
-	if aw.closed || len(aw.cur) == 0 {
-		return
-	}
-	var next []byte
-	select {
-	case next = <-aw.free:
-	default:
-		if aw.allocated >= cap(aw.free) {
-			return
-		}
-		aw.allocated++
-		next = make([]byte, 0, aw.size)
-	}
-	select {
-	case aw.jobs <- job{buf: aw.cur}:
-		aw.cur = next
-	default:
-		aw.free <- next
-	}
+	aw.mu.Lock()
+	aw.synced = covered
+	aw.advanceLocked()
+	aw.mu.Unlock()
 }
 
-// do writes one job's chunk, syncs for a flush job, and reports the result.
-func (aw *Writer) do(j job) {
-	err := aw.writeAll(j.buf)
-	if j.res != nil {
-		err = errors.Join(err, aw.sync())
-	}
+func (aw *Writer) advanceLocked() {
+	close(aw.progress)
+	aw.progress = make(chan struct{})
+}
+
+// report records the outcome of the latest write or sync for HealthCheck
+// and passes a failure to the error handler, outside every lock.
+func (aw *Writer) report(err error) {
 	aw.state.Lock()
 	aw.lastErr = err
 	aw.state.Unlock()
 	if err != nil {
-		if aw.pending == nil {
-			aw.pending = err
-		}
-		if aw.onError != nil {
-			aw.onError(err)
-		}
-	}
-	if j.res != nil {
-		j.res <- aw.pending
-		aw.pending = nil
-	}
-	if j.buf != nil {
-		aw.recycle(j.buf)
-	}
-}
-
-// DefaultMaxDelay is how long a line may wait in a partly filled chunk.
-const DefaultMaxDelay = time.Second
-
-// SetMaxDelay sets how long a line may wait in a partly filled chunk before
-// it is written without a Flush. Call it before the first Write.
-func (aw *Writer) SetMaxDelay(d time.Duration) {
-	if d > 0 {
-		aw.maxDelay = d
-	}
-}
-
-func (aw *Writer) recycle(buf []byte) {
-	// One huge entry must not keep a huge buffer alive.
-	if cap(buf) > 4*aw.size {
-		buf = make([]byte, 0, aw.size)
-	}
-	select {
-	case aw.free <- buf[:0]:
-	default: // the buffer taken over by Close has no place to return to
+		aw.onError(err)
 	}
 }
 
 func (aw *Writer) writeAll(buf []byte) error {
-	if len(buf) == 0 {
-		return nil
-	}
 	n, err := aw.w.Write(buf)
 	if err == nil && n < len(buf) {
 		err = io.ErrShortWrite
@@ -358,15 +379,13 @@ func (aw *Writer) writeAll(buf []byte) error {
 	if err != nil {
 		// Whatever was not written is lost; a line cut short counts as
 		// lost too.
-		lost := int64(bytes.Count(buf[max(0, min(n, len(buf))):], []byte{'\n'}))
-		aw.lost.Add(lost)
-		return aw.errorf("write: %d entries lost: %w", lost, err)
+		lost := bytes.Count(buf[max(0, min(n, len(buf))):], []byte{'\n'})
+		err = aw.errorf("write: %w", err)
+		aw.ledger.Lost(lost, err)
+		return fmt.Errorf("%w (%d entries lost)", err, lost)
 	}
 	return nil
 }
-
-// Lost returns how many entries failed writes have lost since New.
-func (aw *Writer) Lost() int64 { return aw.lost.Load() }
 
 // sync pushes data below the io.Writer: a Flush method of a buffering writer
 // first, then fsync where the target supports it. Pipes, terminals and

@@ -85,8 +85,8 @@ func TestFlushDeadlineKeepsData(t *testing.T) {
 
 func TestWriteWaitsAtThePendingBound(t *testing.T) {
 	for _, c := range []struct{ maxPending, accepted int }{
-		{0, 2},  // the minimum: one chunk filling, one being written
-		{64, 4}, // four 16-byte chunks
+		{0, 2},  // the minimum, twice the buffer size: two 16-byte lines
+		{64, 4}, // four 16-byte lines
 	} {
 		dest := testdest.New()
 		aw := New("test", dest, 16, c.maxPending)
@@ -102,7 +102,10 @@ func TestWriteWaitsAtThePendingBound(t *testing.T) {
 		cancel()
 		assert.ErrorIs(t, err, context.DeadlineExceeded)
 		resume()
-		require.NoError(t, aw.Flush(context.Background()))
+		err = aw.Flush(context.Background())
+		assert.ErrorIs(t, err, context.DeadlineExceeded, "the next flush reports the refused entry")
+		assert.Contains(t, err.Error(), "1 entries lost")
+		require.NoError(t, aw.Flush(context.Background()), "and only that flush")
 		assert.Len(t, dest.Lines(), c.accepted, "the refused entry was not written")
 		closeOK(t, aw)
 	}
@@ -283,4 +286,100 @@ func TestLinesGoOutWithoutFlush(t *testing.T) {
 	require.NoError(t, aw.Write(context.Background(), []byte("quiet")))
 	require.Eventually(t, func() bool { return string(dest.Bytes()) == "quiet\n" }, 5*time.Second, time.Millisecond)
 	closeOK(t, aw)
+}
+
+// A flush is a marker: any number of timed-out flushes against a stalled
+// writer take no memory, so the bound is still there for entries.
+func TestTimedOutFlushesCostNoRoom(t *testing.T) {
+	dest := testdest.New()
+	aw := New("test", dest, 1<<10, 4<<10)
+	aw.SetMaxDelay(time.Hour)
+	resume := dest.Stall()
+	require.NoError(t, aw.Write(context.Background(), []byte("first")))
+	for range 200 {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Millisecond)
+		assert.ErrorIs(t, aw.Flush(ctx), context.DeadlineExceeded)
+		cancel()
+		// One short line after each flush, as a quiet service would.
+		ctx, cancel = context.WithTimeout(context.Background(), 50*time.Millisecond)
+		require.NoError(t, aw.Write(ctx, []byte("x")), "a 2-byte line refused after timed-out flushes")
+		cancel()
+	}
+	resume()
+	require.NoError(t, aw.Flush(context.Background()))
+	assert.Len(t, dest.Lines(), 201)
+	closeOK(t, aw)
+}
+
+// A Write that must wait for room never waits longer than its context,
+// whatever else is queued.
+func TestWriteAtBoundHonoursItsDeadline(t *testing.T) {
+	dest := testdest.New()
+	aw := New("test", dest, 16, 32)
+	resume := dest.Stall()
+	defer resume()
+	line := []byte("0123456789abcde")
+	require.NoError(t, aw.Write(context.Background(), line))
+	require.NoError(t, aw.Write(context.Background(), line))
+	<-dest.Entered
+	for range 20 {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Millisecond)
+		assert.Error(t, aw.Flush(ctx))
+		cancel()
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- aw.Write(ctx, line) }()
+	select {
+	case err := <-done:
+		assert.ErrorIs(t, err, context.DeadlineExceeded)
+	case <-time.After(5 * time.Second):
+		t.Fatal("Write at the bound ignored its context")
+	}
+	resume()
+	assert.ErrorIs(t, aw.Flush(context.Background()), context.DeadlineExceeded, "the refused entry is reported")
+	closeOK(t, aw)
+}
+
+// Close on an ended context (the SDK does this when its last export ran out
+// of time) still ends the goroutine and writes everything it accepted, in
+// the background; Done says when the underlying writer is free.
+func TestCloseEndedContextFinishesInBackground(t *testing.T) {
+	dest := testdest.New()
+	aw := New("test", dest, 1<<10, 0)
+	resume := dest.Stall()
+	for i := range 50 {
+		require.NoError(t, aw.Write(context.Background(), fmt.Appendf(nil, "line %d", i)))
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	err := aw.Close(ctx)
+	assert.ErrorIs(t, err, context.Canceled)
+	assert.Contains(t, err.Error(), "still being written in the background")
+	assert.ErrorIs(t, aw.Write(context.Background(), []byte("late")), ErrClosed)
+	resume()
+	select {
+	case <-aw.Done():
+	case <-time.After(5 * time.Second):
+		t.Fatal("goroutine did not end after the writer resumed")
+	}
+	assert.Len(t, dest.Lines(), 50, "everything accepted before Close was written")
+	require.NoError(t, aw.Close(context.Background()), "a later Close reports nothing new")
+}
+
+func TestConcurrentClose(t *testing.T) {
+	dest := testdest.New()
+	aw := New("test", dest, 64, 0)
+	require.NoError(t, aw.Write(context.Background(), []byte("x")))
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			assert.NoError(t, aw.Close(context.Background()))
+		}()
+	}
+	wg.Wait()
+	assert.Equal(t, "x\n", string(dest.Bytes()))
 }

@@ -12,8 +12,9 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"sync"
-	"sync/atomic"
 	"time"
+
+	"github.com/fapilog/fapilog-otel/internal/flushacct"
 )
 
 // Sender delivers one batch. It returns nil when the receiver accepted it, a
@@ -61,12 +62,6 @@ func (b *batch) entries() [][]byte {
 	return out
 }
 
-type failure struct {
-	seq uint64
-	n   int
-	err error
-}
-
 // Engine is safe for concurrent use.
 type Engine struct {
 	cfg     Config
@@ -81,23 +76,30 @@ type Engine struct {
 	nextSeq  uint64            // seq of the next sealed batch
 	doneTo   uint64            // every batch with seq < doneTo is finished
 	finished map[uint64]bool   // finished batches at or beyond doneTo
-	failures []failure         // recent batches that were not delivered
 	doneCh   chan struct{}     // closed and replaced when doneTo advances
 	spaceCh  chan struct{}     // closed and replaced when pending shrinks
 	closed   bool
+	started  bool
+	// reports are errors found under mu, handed to onError once mu is
+	// released: a handler may log, and logging may come back here.
+	reports []error
 
 	work       chan struct{} // wakes a sender: a batch was sealed or started
 	quit       chan struct{}
 	sendCtx    context.Context // cancelled when Close gives up waiting
 	cancelSend context.CancelFunc
 	wg         sync.WaitGroup
-	startOnce  sync.Once
+
+	closeOnce sync.Once
+	closeDone chan struct{} // closed when the first Close has returned
+	closeErr  error
 
 	// bufs recycles batch buffers: each batch would otherwise grow a
 	// fresh buffer to the batch size by repeated doubling.
 	bufs sync.Pool
 
-	lost        atomic.Int64
+	// ledger holds every entry not delivered until a flush reports it.
+	ledger      flushacct.Ledger
 	lastDropRep time.Time // guarded by mu: drops are reported at most once a second
 	dropsUnrep  int
 }
@@ -119,7 +121,7 @@ func New(cfg Config, s Sender, onError func(error)) (*Engine, error) {
 		inflight: map[uint64]*batch{}, finished: map[uint64]bool{},
 		doneCh: make(chan struct{}), spaceCh: make(chan struct{}),
 		work: make(chan struct{}, 1), quit: make(chan struct{}),
-		sendCtx: ctx, cancelSend: cancel,
+		sendCtx: ctx, cancelSend: cancel, closeDone: make(chan struct{}),
 	}, nil
 }
 
@@ -129,7 +131,17 @@ func (e *Engine) errorf(format string, a ...any) error {
 }
 
 // Lost returns how many entries were dropped or given up on.
-func (e *Engine) Lost() int64 { return e.lost.Load() }
+func (e *Engine) Lost() int64 { return e.ledger.Total() }
+
+// unlock releases mu, then reports what was found while holding it.
+func (e *Engine) unlock() {
+	reports := e.reports
+	e.reports = nil
+	e.mu.Unlock()
+	for _, err := range reports {
+		e.onError(err)
+	}
+}
 
 // PendingBytes returns the bytes of entries added and not yet delivered or
 // given up on; it never exceeds the configured bound.
@@ -142,13 +154,20 @@ func (e *Engine) PendingBytes() int {
 // Add queues a copy of entry. It never waits on the network: only the Block
 // overflow policy waits, for room, up to its timeout and ctx.
 func (e *Engine) Add(ctx context.Context, entry []byte) error {
-	e.startOnce.Do(e.start)
 	e.mu.Lock()
-	defer e.mu.Unlock()
+	defer e.unlock()
+	if e.closed {
+		return e.errorf("%w", ErrClosed)
+	}
+	if !e.started {
+		e.started = true
+		e.start()
+	}
 	n := len(entry)
 	if n > e.cfg.MaxPendingBytes {
-		e.dropLocked(1)
-		return e.errorf("%w: one entry of %d bytes exceeds the pending bound of %d", ErrDropped, n, e.cfg.MaxPendingBytes)
+		err := e.errorf("%w: one entry of %d bytes exceeds the pending bound of %d", ErrDropped, n, e.cfg.MaxPendingBytes)
+		e.dropLocked(1, err)
+		return err
 	}
 	var deadline <-chan time.Time
 	for !e.closed && e.pending+n > e.cfg.MaxPendingBytes {
@@ -157,8 +176,8 @@ func (e *Engine) Add(ctx context.Context, entry []byte) error {
 			old := e.queue[0]
 			e.queue = e.queue[1:]
 			e.pending -= len(old.buf)
-			e.dropLocked(len(old.ends))
-			e.finishLocked(old, ErrDropped)
+			e.dropLocked(len(old.ends), e.errorf("%w (oldest queued batch)", ErrDropped))
+			e.finishLocked(old)
 			continue
 		case e.cfg.Overflow == Block:
 			if deadline == nil {
@@ -167,7 +186,7 @@ func (e *Engine) Add(ctx context.Context, entry []byte) error {
 				deadline = t.C
 			}
 			space := e.spaceCh
-			e.mu.Unlock()
+			e.unlock()
 			var timedOut error
 			select {
 			case <-space:
@@ -178,13 +197,15 @@ func (e *Engine) Add(ctx context.Context, entry []byte) error {
 			}
 			e.mu.Lock()
 			if timedOut != nil && e.pending+n > e.cfg.MaxPendingBytes {
-				e.dropLocked(1)
-				return e.errorf("%w: %w", ErrDropped, timedOut)
+				err := e.errorf("%w: %w", ErrDropped, timedOut)
+				e.dropLocked(1, err)
+				return err
 			}
 			continue
 		}
-		e.dropLocked(1)
-		return e.errorf("%w", ErrDropped)
+		err := e.errorf("%w", ErrDropped)
+		e.dropLocked(1, err)
+		return err
 	}
 	if e.closed {
 		return e.errorf("%w", ErrClosed)
@@ -214,15 +235,24 @@ func (e *Engine) Add(ctx context.Context, entry []byte) error {
 	return nil
 }
 
-// dropLocked counts n dropped entries and reports them, at most once a
-// second, so an overload does not become a flood of error reports.
-func (e *Engine) dropLocked(n int) {
-	e.lost.Add(int64(n))
+// dropLocked counts n dropped entries for the next flush and reports them
+// to the handler at most once a second, so an overload does not become a
+// flood of reports; the last window is reported by Flush and Close.
+func (e *Engine) dropLocked(n int, cause error) {
+	e.ledger.Lost(n, cause)
 	e.dropsUnrep += n
 	if now := time.Now(); now.Sub(e.lastDropRep) >= time.Second {
-		e.onError(e.errorf("%w: %d entries dropped (pending bound %d bytes)", ErrDropped, e.dropsUnrep, e.cfg.MaxPendingBytes))
-		e.lastDropRep, e.dropsUnrep = now, 0
+		e.reportDropsLocked()
+		e.lastDropRep = now
 	}
+}
+
+func (e *Engine) reportDropsLocked() {
+	if e.dropsUnrep == 0 {
+		return
+	}
+	e.reports = append(e.reports, e.errorf("%w: %d entries dropped (pending bound %d bytes)", ErrDropped, e.dropsUnrep, e.cfg.MaxPendingBytes))
+	e.dropsUnrep = 0
 }
 
 func (e *Engine) sealLocked() {
@@ -258,6 +288,11 @@ func (e *Engine) sender() {
 			return
 		}
 		err := e.deliver(b)
+		if err != nil {
+			// Reported before the batch counts as finished, so a flush
+			// that returns after it finds the handler told already.
+			e.onError(e.errorf("%d entries not delivered: %w", len(b.ends), err))
+		}
 		e.mu.Lock()
 		delete(e.inflight, b.seq)
 		e.pending -= len(b.buf)
@@ -266,12 +301,10 @@ func (e *Engine) sender() {
 			e.bufs.Put(&buf)
 		}
 		if err != nil {
-			e.lost.Add(int64(len(b.ends)))
-			err = e.errorf("%d entries not delivered: %w", len(b.ends), err)
-			e.onError(err)
+			e.ledger.Lost(len(b.ends), err)
 		}
-		e.finishLocked(b, err)
-		e.mu.Unlock()
+		e.finishLocked(b)
+		e.unlock()
 	}
 }
 
@@ -366,14 +399,9 @@ func (e *Engine) backoff(attempt int) time.Duration {
 	return rand.N(ceiling) + 1
 }
 
-// finishLocked records that b is done, delivered (err nil) or not.
-func (e *Engine) finishLocked(b *batch, err error) {
-	if err != nil {
-		e.failures = append(e.failures, failure{seq: b.seq, n: len(b.ends), err: err})
-		if len(e.failures) > 1024 {
-			e.failures = e.failures[len(e.failures)-1024:]
-		}
-	}
+// finishLocked records that b is done, delivered or not (a loss is in the
+// ledger already).
+func (e *Engine) finishLocked(b *batch) {
 	e.finished[b.seq] = true
 	advanced := false
 	for e.finished[e.doneTo] {
@@ -390,8 +418,11 @@ func (e *Engine) finishLocked(b *batch, err error) {
 }
 
 // Flush sends everything added before it and waits until each batch is
-// delivered or given up on, or ctx ends. Its error says how many of those
-// entries were not delivered; when ctx ends they stay pending.
+// delivered or given up on, or ctx ends. It returns nil only when nothing
+// was lost since the previous flush: every entry dropped at the bound,
+// refused by the receiver or given up on after retries is counted by
+// exactly one flush's error. When ctx ends first, the entries stay pending
+// and the error says how many.
 func (e *Engine) Flush(ctx context.Context) error {
 	// An ended context starts no flush: what is pending stays pending, and
 	// the answer does not depend on whether a sender happened to be quick.
@@ -400,49 +431,29 @@ func (e *Engine) Flush(ctx context.Context) error {
 	}
 	e.mu.Lock()
 	e.sealLocked()
-	from, to := e.doneTo, e.nextSeq // wait for seq in [from, to)
-	// Batches already finished (dropped, or sent out of order) were not
-	// pending at this call; their failures were reported when they happened.
-	before := make(map[uint64]bool, len(e.finished))
-	for seq := range e.finished {
-		before[seq] = true
-	}
-	e.mu.Unlock()
-	for {
-		e.mu.Lock()
-		if e.doneTo >= to {
-			err := e.failedLocked(from, to, before)
-			e.mu.Unlock()
-			return err
-		}
+	to := e.nextSeq // wait for every seq below
+	for e.doneTo < to {
 		ch := e.doneCh
-		e.mu.Unlock()
+		e.unlock()
 		select {
 		case <-ch:
+			e.mu.Lock()
 		case <-ctx.Done():
 			e.mu.Lock()
+			if e.doneTo >= to {
+				continue
+			}
 			n := e.pendingEntriesLocked(to)
-			e.mu.Unlock()
+			e.unlock()
 			return e.errorf("flush: %d entries not yet delivered, still pending: %w", n, ctx.Err())
 		}
 	}
-}
-
-func (e *Engine) failedLocked(from, to uint64, before map[uint64]bool) error {
-	n := 0
-	var errs []error
-	for _, f := range e.failures {
-		if f.seq >= from && f.seq < to && !before[f.seq] {
-			n += f.n
-			if len(errs) < 3 {
-				errs = append(errs, f.err)
-			}
-		}
+	e.reportDropsLocked()
+	e.unlock()
+	if err := e.ledger.Take(); err != nil {
+		return e.errorf("flush: %w", err)
 	}
-	if n == 0 {
-		return nil
-	}
-	return e.errorf("%d entries not delivered: %w", n, errors.Join(errs...))
+	return nil
 }
 
 func (e *Engine) pendingEntriesLocked(to uint64) int {
@@ -460,19 +471,39 @@ func (e *Engine) pendingEntriesLocked(to uint64) int {
 	return n
 }
 
-// Close flushes within ctx, then stops the senders. If ctx ends first, what
-// is still pending is abandoned (counted as lost and reported) so that no
-// goroutine outlives Close. Later calls return nil.
+// Close flushes within ctx, then stops the senders. If ctx ends first (or
+// has already ended), what is still pending is abandoned, counted as lost
+// and reported, so that no goroutine outlives Close; an in-flight request
+// is cancelled. Later and concurrent calls wait for the first within their
+// own ctx and return its result.
 func (e *Engine) Close(ctx context.Context) error {
-	e.mu.Lock()
-	if e.closed {
-		e.mu.Unlock()
-		return nil
+	first := false
+	e.closeOnce.Do(func() {
+		first = true
+		e.closeErr = e.close(ctx)
+		close(e.closeDone)
+	})
+	if first {
+		return e.closeErr
 	}
+	select {
+	case <-e.closeDone:
+		return e.closeErr
+	case <-ctx.Done():
+		return e.errorf("close: waiting for a concurrent Close: %w", ctx.Err())
+	}
+}
+
+func (e *Engine) close(ctx context.Context) error {
+	// Refuse new entries first, so the final flush covers everything
+	// accepted.
+	e.mu.Lock()
+	e.closed = true
+	close(e.spaceCh) // an Add waiting for room gives up now
+	e.spaceCh = make(chan struct{})
 	e.mu.Unlock()
 	flushErr := e.Flush(ctx)
 	e.mu.Lock()
-	e.closed = true
 	abandoned := 0
 	if e.cur != nil {
 		abandoned += len(e.cur.ends)
@@ -483,15 +514,26 @@ func (e *Engine) Close(ctx context.Context) error {
 	}
 	e.queue = nil
 	if abandoned > 0 {
-		e.lost.Add(int64(abandoned))
-		e.onError(e.errorf("closed with %d entries undelivered", abandoned))
+		err := e.errorf("closed with %d entries undelivered", abandoned)
+		e.ledger.Lost(abandoned, err)
+		e.reports = append(e.reports, err)
 	}
-	e.mu.Unlock()
+	e.reportDropsLocked()
+	e.unlock()
 	if flushErr != nil {
 		e.cancelSend() // in-flight requests and retry waits end now
 	}
 	close(e.quit)
 	e.wg.Wait()
 	e.cancelSend()
-	return flushErr
+	// Whatever the flush did not report (abandoned entries, in-flight
+	// batches cancelled just now) is reported here.
+	return errors.Join(flushErr, e.takeLoss())
+}
+
+func (e *Engine) takeLoss() error {
+	if err := e.ledger.Take(); err != nil {
+		return e.errorf("%w", err)
+	}
+	return nil
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -127,7 +128,8 @@ func TestGivesUpAfterBudgetAndReportsCount(t *testing.T) {
 	addN(t, e, 0, 4)
 	err = e.Flush(context.Background())
 	require.Error(t, err)
-	assert.Contains(t, err.Error(), "4 entries not delivered")
+	assert.Contains(t, err.Error(), "4 entries lost")
+	assert.Equal(t, 1, strings.Count(err.Error(), "4 entries"), "the count is stated once: %v", err)
 	assert.Contains(t, err.Error(), "gave up after")
 	assert.EqualValues(t, 4, e.Lost())
 	mu.Lock()
@@ -143,7 +145,10 @@ func TestDropOldestKeepsNewest(t *testing.T) {
 	<-f.entered      // "0" is in flight, held at the gate
 	addN(t, e, 1, 6) // each new entry pushes out the oldest queued one
 	close(f.gate)
-	require.NoError(t, e.Flush(context.Background()), "drops were reported when they happened")
+	err := e.Flush(context.Background())
+	require.ErrorIs(t, err, ErrDropped, "the next flush counts the drops")
+	assert.Contains(t, err.Error(), "3 entries lost")
+	require.NoError(t, e.Flush(context.Background()), "exactly once")
 	got := f.delivered()
 	assert.Equal(t, "0", got[0], "the batch in flight is never dropped")
 	assert.Equal(t, []string{"4", "5"}, got[1:], "the newest survive")
@@ -176,7 +181,7 @@ func TestBlockWaitsForRoom(t *testing.T) {
 	addN(t, e, 3, 5)
 	assert.ErrorIs(t, e.Add(ctx, []byte("5")), ErrDropped, "Block gives up with the caller's context")
 	close(gate)
-	require.NoError(t, e.Close(context.Background()))
+	assert.ErrorIs(t, e.Close(context.Background()), ErrDropped, "the refused entry is counted by the final flush")
 }
 
 func TestConcurrencyDeliversEverything(t *testing.T) {
@@ -244,5 +249,72 @@ func TestDropReportsAreCoalesced(t *testing.T) {
 	assert.Len(t, reports, 1, "199 drops within a second, one report")
 	mu.Unlock()
 	close(f.gate)
+	err = e.Close(context.Background())
+	assert.ErrorIs(t, err, ErrDropped)
+	assert.Contains(t, err.Error(), "199 entries lost")
+	mu.Lock()
+	assert.Len(t, reports, 2, "the last window of drops is reported at Close")
+	assert.Contains(t, reports[1].Error(), "198 entries dropped")
+	mu.Unlock()
+}
+
+// A batch refused in the background before a flush was called is still
+// reported by that flush: a flush that returns nil never hides a loss.
+func TestFlushReportsEarlierBackgroundFailure(t *testing.T) {
+	first := true
+	f := &fakeSender{fn: func(int) error {
+		if first {
+			first = false
+			return &StatusError{Status: 400, Endpoint: "https://x"}
+		}
+		return nil
+	}}
+	e := newEngine(t, Config{MaxBatchAge: time.Millisecond}, f)
+	addN(t, e, 0, 1)
+	require.Eventually(t, func() bool { return e.Lost() == 1 }, 5*time.Second, time.Millisecond)
+	addN(t, e, 1, 2)
+	err := e.Flush(context.Background())
+	var se *StatusError
+	require.True(t, errors.As(err, &se), "flush after a background 400 = %v", err)
+	assert.Contains(t, err.Error(), "1 entries lost")
+	require.NoError(t, e.Flush(context.Background()), "reported exactly once")
+	assert.Equal(t, []string{"1"}, f.delivered())
 	require.NoError(t, e.Close(context.Background()))
+}
+
+func TestCloseConcurrentAndTwice(t *testing.T) {
+	f := &fakeSender{}
+	e := newEngine(t, Config{}, f)
+	addN(t, e, 0, 10)
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Add(2)
+		go func() { defer wg.Done(); assert.NoError(t, e.Close(context.Background())) }()
+		go func() { defer wg.Done(); _ = e.Add(context.Background(), []byte("x")) }()
+	}
+	wg.Wait()
+	require.NoError(t, e.Close(context.Background()))
+	assert.Subset(t, f.delivered(), seq(0, 10))
+}
+
+func TestCloseEndedContextReleasesAndCounts(t *testing.T) {
+	f := &fakeSender{gate: make(chan struct{})}
+	e := newEngine(t, Config{}, f)
+	addN(t, e, 0, 5)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	err := e.Close(ctx)
+	require.ErrorIs(t, err, context.Canceled)
+	assert.Contains(t, err.Error(), "5 entries lost")
+	assert.EqualValues(t, 5, e.Lost())
+	assert.Equal(t, err, e.Close(context.Background()), "a later Close returns the first one's result")
+	close(f.gate)
+}
+
+// A Close on a never-used engine starts no goroutine, and an Add racing
+// with Close either is refused or is delivered/counted.
+func TestAddAfterCloseStartsNothing(t *testing.T) {
+	e := newEngine(t, Config{}, &fakeSender{})
+	require.NoError(t, e.Close(context.Background()))
+	assert.ErrorIs(t, e.Add(context.Background(), []byte("x")), ErrClosed)
 }

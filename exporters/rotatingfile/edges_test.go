@@ -1,0 +1,259 @@
+package rotatingfile
+
+import (
+	"compress/gzip"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// handled collects what the sink sends to the error handler.
+type handled struct {
+	mu   sync.Mutex
+	errs []error
+}
+
+func (h *handled) handle(err error) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.errs = append(h.errs, err)
+}
+
+func (h *handled) find(substr string) bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for _, e := range h.errs {
+		if strings.Contains(e.Error(), substr) {
+			return true
+		}
+	}
+	return false
+}
+
+// Stop on an ended context (what the SDK passes when its last export ran
+// out of time) writes every accepted line in the background, then closes the
+// files; it never writes into a closed file and leaks nothing.
+func TestStopEndedContextFinishesInBackground(t *testing.T) {
+	s, ffs, dir := testSink(t, nil)
+	resume := ffs.stallWrites()
+	for i := range 100 {
+		write(t, s, entry(i))
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	err := s.Stop(ctx)
+	require.ErrorIs(t, err, context.Canceled)
+	assert.Contains(t, err.Error(), "background")
+	assert.Equal(t, err, s.Stop(context.Background()), "a later Stop returns the first one's result")
+	assert.Error(t, s.Write(context.Background(), []byte(`{"late":1}`)))
+	resume()
+	select {
+	case <-s.Closed():
+	case <-time.After(10 * time.Second):
+		t.Fatal("files never closed after the disk resumed")
+	}
+	assert.Len(t, readLines(t, dir), 100, "every line accepted before Stop is in the file")
+}
+
+func TestConcurrentStop(t *testing.T) {
+	s, _, dir := testSink(t, nil)
+	write(t, s, entry(1))
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			assert.NoError(t, s.Stop(context.Background()))
+		}()
+	}
+	wg.Wait()
+	assert.Len(t, readLines(t, dir), 1)
+}
+
+// A symlink planted where the sink opens its file is never written through.
+func TestSymlinkAtActivePathRefused(t *testing.T) {
+	victim := filepath.Join(t.TempDir(), "victim")
+	require.NoError(t, os.WriteFile(victim, []byte("precious\n"), 0o600))
+	s, _, dir := testSink(t, nil, WithFixedName())
+	require.NoError(t, os.MkdirAll(dir, 0o750))
+	require.NoError(t, os.Symlink(victim, filepath.Join(dir, "fapilog.jsonl")))
+	err := s.Write(context.Background(), []byte(entry(1)))
+	if err == nil {
+		err = s.Flush(context.Background())
+	}
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "symbolic link")
+	b, _ := os.ReadFile(victim)
+	assert.Equal(t, "precious\n", string(b), "the link's target was written")
+	_ = s.Stop(context.Background())
+}
+
+// The compressor's temporary file is not followed either.
+func TestSymlinkAtCompressionTempRefused(t *testing.T) {
+	victim := filepath.Join(t.TempDir(), "victim")
+	require.NoError(t, os.WriteFile(victim, []byte("precious\n"), 0o600))
+	h := &handled{}
+	s, _, dir := testSink(t, func(c *config) { c.handle = h.handle }, WithFixedName(), WithCompression(Gzip), WithMaxSize(100))
+	write(t, s, entry(1))
+	flush(t, s)
+	// The next rotation's name is predictable; plant links at its
+	// compressed and temporary forms before it happens.
+	entries, _ := os.ReadDir(dir)
+	require.NotEmpty(t, entries)
+	clockName := stamp("fapilog", time.Now()) + ".jsonl"
+	for _, n := range []string{clockName + ".gz.tmp", clockName + ".gz"} {
+		_ = os.Symlink(victim, filepath.Join(dir, n))
+	}
+	write(t, s, entry(2), entry(3))
+	stop(t, s)
+	b, _ := os.ReadFile(victim)
+	assert.Equal(t, "precious\n", string(b), "compression wrote through a planted link")
+}
+
+func TestNamesCannotEscapeTheDirectory(t *testing.T) {
+	for _, c := range []struct {
+		opt    Option
+		option string
+	}{
+		{WithPrefix("../etc/x"), "WithPrefix"},
+		{WithPrefix("a/b"), "WithPrefix"},
+		{WithPrefix("a\x00b"), "WithPrefix"},
+		{WithExtension("/../../x"), "WithExtension"},
+		{WithSymlink("/tmp/current"), "WithSymlink"},
+		{WithSymlink(".."), "WithSymlink"},
+		{WithSymlink("."), "WithSymlink"},
+	} {
+		_, err := New(WithDirectory(t.TempDir()), c.opt)
+		require.Error(t, err, c.option)
+		assert.Contains(t, err.Error(), c.option)
+	}
+}
+
+func TestWorldWritableDirectoryWarnsOnce(t *testing.T) {
+	h := &handled{}
+	s, _, dir := testSink(t, func(c *config) { c.handle = h.handle })
+	require.NoError(t, os.MkdirAll(dir, 0o750))
+	require.NoError(t, os.Chmod(dir, 0o777))
+	write(t, s, entry(1))
+	flush(t, s)
+	stop(t, s)
+	assert.True(t, h.find("writable by others"), "no warning for a world-writable directory: %v", h.errs)
+
+	h2 := &handled{}
+	s2, _, dir2 := testSink(t, func(c *config) { c.handle = h2.handle })
+	require.NoError(t, os.MkdirAll(dir2, 0o750))
+	require.NoError(t, os.Chmod(dir2, 0o777|os.ModeSticky))
+	write(t, s2, entry(1))
+	flush(t, s2)
+	stop(t, s2)
+	assert.False(t, h2.find("writable by others"), "sticky directories (like /tmp) are fine")
+}
+
+// A compression that fails during a disk-full period is reported when it
+// happens, not only at Stop, and retried on the next rotation.
+func TestCompressionFailureReportedAndRetried(t *testing.T) {
+	h := &handled{}
+	s, ffs, dir := testSink(t, func(c *config) { c.handle = h.handle }, WithCompression(Gzip), WithMaxSize(100))
+	write(t, s, entry(1))
+	flush(t, s)
+	heal := ffs.diskFull()
+	// Rotation opens a fresh file (no write yet fails); the compressor's
+	// writes fail.
+	s.rot.mu.Lock()
+	s.rot.rotateLocked()
+	s.rot.unlock()
+	require.Eventually(t, func() bool { return h.find("compress") }, 5*time.Second, time.Millisecond,
+		"compression failure not reported while running")
+	heal()
+	write(t, s, entry(2), entry(3)) // rotates again: the failed file is retried
+	stop(t, s)
+	gz := 0
+	for _, f := range files(t, dir) {
+		if strings.HasSuffix(f, ".gz") {
+			gz++
+		}
+		assert.False(t, strings.HasSuffix(f, ".tmp"), "temporary file left: %s", f)
+	}
+	assert.GreaterOrEqual(t, gz, 2, "the failed compression was retried: %v", files(t, dir))
+}
+
+// A crash between renaming the compressed copy into place and removing the
+// original leaves both; the next start removes the original, so a reader
+// never counts those lines twice. An incomplete temporary file goes, and a
+// rotated file left uncompressed is compressed.
+func TestStartRecoversInterruptedCompression(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "logs")
+	require.NoError(t, os.MkdirAll(dir, 0o750))
+	both := filepath.Join(dir, "fapilog-20260101-000000.jsonl")
+	require.NoError(t, os.WriteFile(both, []byte(entry(1)+"\n"), 0o640))
+	writeGzip(t, both+".gz", entry(1)+"\n")
+	torn := filepath.Join(dir, "fapilog-20260101-000001.jsonl")
+	require.NoError(t, os.WriteFile(torn, []byte(entry(2)+"\n"), 0o640))
+	require.NoError(t, os.WriteFile(torn+".gz.tmp", []byte("partial"), 0o640))
+	plain := filepath.Join(dir, "fapilog-20260101-000002.jsonl")
+	require.NoError(t, os.WriteFile(plain, []byte(entry(3)+"\n"), 0o640))
+
+	exp, err := New(WithDirectory(dir), WithCompression(Gzip))
+	require.NoError(t, err)
+	sink := exp.Sink().(*Sink)
+	require.NoError(t, sink.Start(context.Background()))
+	require.NoError(t, exp.Shutdown(context.Background()))
+	<-sink.Closed()
+	got := files(t, dir)
+	assert.Equal(t, []string{
+		"fapilog-20260101-000000.jsonl.gz",
+		"fapilog-20260101-000001.jsonl.gz",
+		"fapilog-20260101-000002.jsonl.gz",
+	}, got)
+	assert.Len(t, readLines(t, dir), 3, "each line once")
+}
+
+func writeGzip(t *testing.T, path, content string) {
+	t.Helper()
+	f, err := os.Create(path)
+	require.NoError(t, err)
+	zw := gzip.NewWriter(f)
+	_, err = zw.Write([]byte(content))
+	require.NoError(t, err)
+	require.NoError(t, zw.Close())
+	require.NoError(t, f.Close())
+}
+
+// A failed rename at rotation is reported to the handler and fails the next
+// Flush, instead of vanishing.
+func TestRotationErrorsReachFlush(t *testing.T) {
+	h := &handled{}
+	s, _, dir := testSink(t, func(c *config) {
+		c.handle = h.handle
+		c.fs = &renameFailFS{faultFS: &faultFS{}}
+	}, WithFixedName(), WithMaxSize(100))
+	write(t, s, entry(1), entry(2), entry(3))
+	err := s.Flush(context.Background())
+	require.Error(t, err)
+	assert.True(t, errors.Is(err, syscall.EACCES), "%v", err)
+	assert.True(t, h.find("rotate"))
+	require.NoError(t, s.Flush(context.Background()), "reported once")
+	stop(t, s)
+	assert.Len(t, readLines(t, dir), 3, "no line lost")
+}
+
+type renameFailFS struct{ *faultFS }
+
+func (f *renameFailFS) Rename(oldpath, newpath string) error {
+	if strings.HasSuffix(oldpath, "fapilog.jsonl") {
+		return &os.LinkError{Op: "rename", Old: oldpath, New: newpath, Err: syscall.EACCES}
+	}
+	return f.faultFS.Rename(oldpath, newpath)
+}
+
+var _ = fmt.Sprint

@@ -75,10 +75,10 @@ func NewExporter(sink Sink, opts ...Option) (*Exporter, error) {
 		cfg.name = fmt.Sprintf("%T", sink)
 	}
 	return &Exporter{
-		sink:    sink,
-		name:    cfg.name,
-		enc:     encoding.New(cfg.format),
-		metrics: newInstruments(cfg.meterProvider, cfg.name, sink),
+		sink:     sink,
+		name:     cfg.name,
+		enc:      encoding.New(cfg.format),
+		metrics:  newInstruments(cfg.meterProvider, cfg.name, sink),
 		mu:       ctxsync.NewMutex(),
 		shutDone: make(chan struct{}),
 		stopDone: make(chan struct{}),

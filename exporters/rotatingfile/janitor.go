@@ -28,7 +28,7 @@ type janitor struct {
 	active func() string
 	mu     sync.Mutex
 	cond   *sync.Cond
-	todo   []string // rotated files waiting for compression
+	todo   []string         // rotated files waiting for compression
 	failed map[string]error // files whose compression failed, retried on the next rotation
 	busy   bool             // a goroutine is working through todo
 	errs   []error          // retention failures Close reports, bounded by maxKeptErrors

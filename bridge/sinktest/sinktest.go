@@ -9,13 +9,21 @@
 //	}
 //
 // Run drives the sink through a bridge.Exporter, as an OpenTelemetry
-// BatchProcessor would, and also calls its methods directly. It checks that
-// a successful ForceFlush means every exported entry is at the destination
-// exactly once, that Flush is idempotent and safe to call concurrently, that
-// Flush honours an ended context (and, given Harness.Stall, a deadline while
-// the destination hangs, without losing the stalled entries), that failures
-// come back as errors rather than panics (given Harness.Fail), that Stop
-// flushes, that nothing is accepted after Stop, and that no goroutine
+// BatchProcessor would, and also calls its methods directly, never two at
+// once: the sink contract (see bridge.Sink) lets a sink rely on the bridge
+// to serialise Write, Start, Flush and Stop, and the kit holds to exactly
+// that rule, calling the exporter concurrently where the SDK does.
+//
+// It checks that a successful ForceFlush means every exported entry is at
+// the destination exactly once; that flushes are idempotent and safe to
+// call concurrently through the exporter; that Flush honours an ended
+// context (and, given Harness.Stall, a deadline while the destination
+// hangs, without losing the stalled entries); that failures come back as
+// errors rather than panics and that the flush after a failure reports it
+// (given Harness.Fail); that Stop flushes; that Shutdown and Stop with an
+// already ended context return promptly and still release every goroutine;
+// that concurrent and repeated Shutdowns stop the sink once and agree on
+// the result; that nothing is accepted after Stop; and that no goroutine
 // outlives Stop. Run the suite with -race.
 package sinktest
 
@@ -72,6 +80,9 @@ func Run(t *testing.T, newHarness func(t *testing.T) Harness) {
 		{"FlushDeadlineWhileStalled", testFlushDeadlineWhileStalled},
 		{"FailuresAreErrors", testFailuresAreErrors},
 		{"StopFlushes", testStopFlushes},
+		{"ShutdownEndedContext", testShutdownEndedContext},
+		{"StopEndedContext", testStopEndedContext},
+		{"ShutdownConcurrent", testShutdownConcurrent},
 		{"NothingAfterStop", testNothingAfterStop},
 		{"UnusedSinkStops", testUnusedSinkStops},
 	}
@@ -204,25 +215,20 @@ func testFlushIdempotent(t *testing.T, h Harness) {
 	e.requireDelivered()
 }
 
+// testFlushConcurrent calls the exporter's ForceFlush from several
+// goroutines while another exports, as a provider's ForceFlush, the
+// BatchProcessor's worker and a signal handler do; the bridge serialises
+// what reaches the sink.
 func testFlushConcurrent(t *testing.T, h Harness) {
 	e := newEnv(t, h)
-	f, hasFlush := h.Sink.(bridge.Flusher)
 	var wg sync.WaitGroup
 	errs := make(chan error, 64)
-	for g := range 4 {
+	for range 4 {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			for range 20 {
-				var err error
-				if g%2 == 0 || !hasFlush {
-					err = e.exp.ForceFlush(context.Background())
-				} else {
-					// Straight into the sink, concurrently with the
-					// exporter's writes.
-					err = f.Flush(context.Background())
-				}
-				if err != nil {
+				if err := e.exp.ForceFlush(context.Background()); err != nil {
 					errs <- err
 					return
 				}
@@ -272,6 +278,9 @@ func testFlushDeadlineWhileStalled(t *testing.T, h Harness) {
 	e := newEnv(t, h)
 	e.mustExport(20)
 	resume := h.Stall()
+	// Entries exported after the stall cannot have reached the
+	// destination, whatever the sink did with the earlier ones.
+	e.mustExport(20)
 	resumed := false
 	defer func() {
 		if !resumed {
@@ -346,6 +355,99 @@ func testStopFlushes(t *testing.T, h Harness) {
 	defer cancel()
 	if err := e.exp.Shutdown(ctx); err != nil {
 		t.Fatalf("Shutdown: %v", err)
+	}
+	e.requireDelivered()
+}
+
+// testShutdownEndedContext is what the SDK's BatchProcessor does when its
+// last export ran out of time: Shutdown with a context that has already
+// ended. Shutdown must return promptly, and the sink must still release
+// everything (the goroutine check after the test waits for work the sink
+// finishes in the background). A nil result promises every entry
+// delivered; an error must not be hidden by a second call.
+func testShutdownEndedContext(t *testing.T, h Harness) {
+	e := newEnv(t, h)
+	e.mustExport(25)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	start := time.Now()
+	err := e.exp.Shutdown(ctx)
+	if d := time.Since(start); d > Prompt {
+		t.Fatalf("Shutdown with an ended context took %v", d)
+	}
+	var pe *bridge.PanicError
+	if errors.As(err, &pe) {
+		t.Fatalf("sink panicked: %v", pe)
+	}
+	if again := e.exp.Shutdown(context.Background()); (again == nil) != (err == nil) {
+		t.Fatalf("second Shutdown = %v after a first that returned %v: a failure must not be hidden", again, err)
+	}
+	if err := e.export(1); !errors.Is(err, sdklog.ErrExporterShutdown) {
+		t.Fatalf("Export after Shutdown = %v, want sdklog.ErrExporterShutdown", err)
+	}
+	e.sent = e.sent[:len(e.sent)-1]
+	select {
+	case <-e.exp.Stopped():
+	case <-time.After(10 * time.Second):
+		t.Fatal("the sink's Stop never ran after Shutdown with an ended context")
+	}
+	if err == nil {
+		e.requireDelivered()
+	}
+}
+
+// testStopEndedContext calls the sink's own Stop with an ended context.
+func testStopEndedContext(t *testing.T, h Harness) {
+	s, ok := h.Sink.(bridge.Stopper)
+	if !ok {
+		t.Skip("the sink has no Stop")
+	}
+	e := newEnv(t, h)
+	e.mustExport(25)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	start := time.Now()
+	err := s.Stop(ctx)
+	if d := time.Since(start); d > Prompt {
+		t.Fatalf("Stop with an ended context took %v", d)
+	}
+	if again := s.Stop(context.Background()); (again == nil) != (err == nil) {
+		t.Fatalf("second Stop = %v after a first that returned %v", again, err)
+	}
+	if err := h.Sink.Write(context.Background(), []byte(`{"late":true}`)); err == nil {
+		t.Fatal("the sink accepted a Write after Stop")
+	}
+	if err == nil {
+		e.requireDelivered()
+	}
+}
+
+// testShutdownConcurrent shuts the exporter down from several goroutines
+// at once, while a ForceFlush runs: the sink is stopped once, every call
+// returns the same result, and what was exported is delivered.
+func testShutdownConcurrent(t *testing.T, h Harness) {
+	e := newEnv(t, h)
+	e.mustExport(40)
+	var wg sync.WaitGroup
+	results := make(chan error, 8)
+	for i := range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			if i == 0 {
+				_ = e.exp.ForceFlush(ctx)
+			}
+			results <- e.exp.Shutdown(ctx)
+		}()
+	}
+	wg.Wait()
+	close(results)
+	for err := range results {
+		if err != nil {
+			t.Fatalf("concurrent Shutdown: %v", err)
+		}
 	}
 	e.requireDelivered()
 }

@@ -14,32 +14,29 @@ import (
 // batchSink is the sink from docs/sinks.md: it buffers entries and sends
 // them as one batch on Flush. Running the suite on it keeps the guide honest.
 type batchSink struct {
-	mu      sync.Mutex
 	buf     [][]byte
-	send    func(ctx context.Context, batch [][]byte) error
+	send    func(ctx context.Context, batch [][]byte) error // honours ctx
 	stopped bool
+	stopErr error
 }
 
 func (s *batchSink) Write(_ context.Context, entry []byte) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
 	if s.stopped {
 		return errors.New("batchSink: stopped")
 	}
-	s.buf = append(s.buf, bytes.Clone(entry))
+	s.buf = append(s.buf, bytes.Clone(entry)) // the bridge reuses entry
 	return nil
 }
 
 func (s *batchSink) Flush(ctx context.Context) error {
 	if err := ctx.Err(); err != nil {
-		return err
+		return err // an ended context starts no work
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
 	if len(s.buf) == 0 {
 		return nil
 	}
 	if err := s.send(ctx, s.buf); err != nil {
+		// Keep the batch: the next Flush tries again.
 		return fmt.Errorf("batchSink: flush: %w", err)
 	}
 	s.buf = s.buf[:0]
@@ -47,11 +44,17 @@ func (s *batchSink) Flush(ctx context.Context) error {
 }
 
 func (s *batchSink) Stop(ctx context.Context) error {
-	err := s.Flush(ctx)
-	s.mu.Lock()
+	if s.stopped {
+		return s.stopErr // a later Stop repeats the first one's answer
+	}
 	s.stopped = true
-	s.mu.Unlock()
-	return err
+	if err := s.Flush(ctx); err != nil {
+		// ctx may have ended before Stop was even called: release
+		// anyway, and say what is lost.
+		s.stopErr = fmt.Errorf("batchSink: stop: %d entries not delivered: %w", len(s.buf), err)
+	}
+	s.buf = nil
+	return s.stopErr
 }
 
 // remote is a fake receiver whose sends honour ctx, and which can stall

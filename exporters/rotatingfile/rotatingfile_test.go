@@ -143,6 +143,15 @@ func entry(i int) string { return fmt.Sprintf(`{"seq":%d,"pad":"%s"}`, i, string
 func TestConformance(t *testing.T) {
 	sinktest.Run(t, func(t *testing.T) sinktest.Harness {
 		s, ffs, dir := testSink(t, nil, WithMaxSize(4096), WithBufferSize(512))
+		// Runs after the suite's Shutdown and before the directory is
+		// removed: a Stop on an ended context finishes in the background.
+		t.Cleanup(func() {
+			select {
+			case <-s.Closed():
+			case <-time.After(10 * time.Second):
+				t.Error("the sink never closed its files")
+			}
+		})
 		return sinktest.Harness{
 			Sink: s,
 			Delivered: func() [][]byte {

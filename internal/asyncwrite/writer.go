@@ -71,6 +71,10 @@ type Writer struct {
 	wake     chan struct{} // capacity 1: work for the goroutine
 	exited   chan struct{} // closed when the goroutine has ended
 
+	closeOnce sync.Once
+	closeDone chan struct{} // closed when the first Close has returned
+	closeErr  error
+
 	ledger flushacct.Ledger
 
 	// state is written by the goroutine and read by HealthCheck.
@@ -96,6 +100,7 @@ func New(name string, w io.Writer, size, maxPending int) *Writer {
 		progress:   make(chan struct{}),
 		wake:       make(chan struct{}, 1),
 		exited:     make(chan struct{}),
+		closeDone:  make(chan struct{}),
 	}
 }
 
@@ -240,19 +245,35 @@ func (aw *Writer) takeLoss() error {
 // Close returns an error wrapping ctx.Err() saying how many bytes are still
 // being written: the goroutine goes on writing them in the background and
 // ends as soon as the underlying writer lets it (Done tells when), so
-// nothing is dropped and nothing is written after Done. Later calls wait
-// for that first Close's work within their own ctx and return its result.
+// nothing accepted is dropped and nothing is written after Done. Later and
+// concurrent calls wait for the first within their own ctx and return its
+// result.
 func (aw *Writer) Close(ctx context.Context) error {
+	first := false
+	aw.closeOnce.Do(func() {
+		first = true
+		aw.closeErr = aw.close(ctx)
+		close(aw.closeDone)
+	})
+	if first {
+		return aw.closeErr
+	}
+	select {
+	case <-aw.closeDone:
+		return aw.closeErr
+	case <-ctx.Done():
+		return aw.errorf("close: waiting for a concurrent Close: %w", ctx.Err())
+	}
+}
+
+func (aw *Writer) close(ctx context.Context) error {
 	aw.mu.Lock()
+	aw.closed = true
 	if !aw.started {
-		if !aw.closed {
-			aw.closed = true
-			close(aw.exited)
-		}
+		close(aw.exited)
 		aw.mu.Unlock()
 		return aw.takeLoss()
 	}
-	aw.closed = true
 	aw.flushReq = max(aw.flushReq, aw.appended)
 	aw.signal()
 	aw.mu.Unlock()

@@ -17,9 +17,12 @@ import (
 	"bytes"
 	"compress/gzip"
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"strconv"
 	"sync"
 
 	"github.com/klauspost/compress/zstd"
@@ -29,6 +32,10 @@ import (
 	"github.com/fapilog/fapilog-otel/internal/delivery"
 	"github.com/fapilog/fapilog-otel/internal/httppost"
 )
+
+// HeaderBatchID names the header that carries a batch's idempotency key:
+// unique per batch, the same on every retry of it.
+const HeaderBatchID = "X-Fapilog-Batch-Id"
 
 // Sink sends entries in batches. It is safe for concurrent use.
 type Sink struct {
@@ -119,6 +126,8 @@ type sender struct {
 	post    *httppost.Poster
 	body    BodyFormat
 	wrapKey []byte
+	// idPrefix makes batch ids unique across sinks and processes.
+	idPrefix string
 	comp    Compression
 	zenc    *zstd.Encoder
 	bufs    sync.Pool
@@ -130,7 +139,7 @@ type sender struct {
 func newSender(c config) (*sender, error) {
 	post, err := httppost.New(httppost.Config{
 		Endpoint: c.endpoint, Insecure: c.insecure, Client: c.client, TLS: c.tls,
-		Headers: c.headers, Option: "httpexporter: WithEndpoint",
+		Headers: c.headers, Option: "httpexporter: WithEndpoint", HeaderOption: "httpexporter: WithHeader",
 	})
 	if err != nil {
 		return nil, err
@@ -141,7 +150,9 @@ func newSender(c config) (*sender, error) {
 	if c.compression > Zstd {
 		return nil, fmt.Errorf("httpexporter: WithCompression: unknown compression %d", c.compression)
 	}
-	s := &sender{post: post, body: c.body, comp: c.compression}
+	var prefix [8]byte
+	_, _ = rand.Read(prefix[:])
+	s := &sender{post: post, body: c.body, comp: c.compression, idPrefix: hex.EncodeToString(prefix[:]) + "-"}
 	s.wrapKey, _ = json.Marshal(c.wrapKey) // a string always marshals
 	if c.compression == Zstd {
 		if s.zenc, err = zstd.NewWriter(nil); err != nil {
@@ -153,13 +164,17 @@ func newSender(c config) (*sender, error) {
 }
 
 // Send implements delivery.Sender.
-func (s *sender) Send(ctx context.Context, _ uint64, entries [][]byte) error {
+func (s *sender) Send(ctx context.Context, id uint64, entries [][]byte) error {
 	raw := s.bufs.Get().(*bytes.Buffer)
 	defer s.bufs.Put(raw)
 	raw.Reset()
 	s.layout(raw, entries)
 	body := raw.Bytes()
 	h := http.Header{"Content-Type": {"application/json"}}
+	// The same id on every retry of this batch: delivery is at least
+	// once (a 2xx lost on the way back makes us send again), and the
+	// receiver can drop a batch it has already stored.
+	h.Set(HeaderBatchID, s.idPrefix+strconv.FormatUint(id, 10))
 	if s.body == NDJSON {
 		h.Set("Content-Type", "application/x-ndjson")
 	}

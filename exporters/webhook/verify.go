@@ -19,6 +19,10 @@ var (
 	ErrBadSignature   = errors.New("webhook: no signature matches")
 	ErrStale          = errors.New("webhook: timestamp outside the tolerance")
 	ErrReplayed       = errors.New("webhook: message id already seen")
+	// ErrNoSecret is returned by Verify when given no secret, or an empty
+	// one (an unset environment variable): an empty key would make every
+	// forgery verify, since anyone can compute its HMAC.
+	ErrNoSecret = errors.New("webhook: no usable secret to verify with")
 )
 
 // DefaultTolerance is how far a timestamp may be from the receiver's clock.
@@ -66,10 +70,20 @@ type ReplayGuard interface {
 // ReplayWindow is an in-memory ReplayGuard that remembers ids for a window
 // (the signature tolerance is the natural choice: older messages are
 // rejected as stale anyway). It is safe for concurrent use.
+//
+// Seen costs amortised O(1): ids expire in the order they were first seen,
+// so expiry pops from the front of a queue instead of scanning every id.
 type ReplayWindow struct {
 	window time.Duration
 	mu     sync.Mutex
-	seen   map[string]time.Time
+	seen   map[string]time.Time // id -> expiry
+	order  []seenID             // ids by expiry, oldest first
+	head   int                  // order[:head] are expired
+}
+
+type seenID struct {
+	id  string
+	exp time.Time
 }
 
 // NewReplayWindow remembers ids for window.
@@ -81,16 +95,33 @@ func NewReplayWindow(window time.Duration) *ReplayWindow {
 func (w *ReplayWindow) Seen(id string, now time.Time) bool {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	for k, exp := range w.seen {
-		if now.After(exp) {
-			delete(w.seen, k)
+	for w.head < len(w.order) && now.After(w.order[w.head].exp) {
+		old := w.order[w.head]
+		// A clock that stepped back may have re-added the id later.
+		if exp, ok := w.seen[old.id]; ok && exp.Equal(old.exp) {
+			delete(w.seen, old.id)
 		}
+		w.order[w.head] = seenID{}
+		w.head++
+	}
+	if w.head > len(w.order)/2 && w.head > 64 {
+		w.order = append(w.order[:0], w.order[w.head:]...)
+		w.head = 0
 	}
 	if exp, ok := w.seen[id]; ok && !now.After(exp) {
 		return true
 	}
-	w.seen[id] = now.Add(w.window)
+	exp := now.Add(w.window)
+	w.seen[id] = exp
+	w.order = append(w.order, seenID{id: id, exp: exp})
 	return false
+}
+
+// Len returns how many ids the window remembers now.
+func (w *ReplayWindow) Len() int {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return len(w.seen)
 }
 
 // Verify checks that a received webhook was signed with one of secrets, is
@@ -101,6 +132,14 @@ func Verify(header http.Header, body []byte, secrets []Secret, opts ...VerifyOpt
 	c := verifyConfig{tolerance: DefaultTolerance, now: time.Now}
 	for _, o := range opts {
 		o.apply(&c)
+	}
+	if len(secrets) == 0 {
+		return ErrNoSecret
+	}
+	for _, s := range secrets {
+		if len(s.key) == 0 {
+			return fmt.Errorf("%w: an empty secret (a zero Secret, or an unset variable?)", ErrNoSecret)
+		}
 	}
 	var id, tsText string
 	if c.scheme == Fapilog {

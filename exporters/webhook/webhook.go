@@ -162,7 +162,7 @@ func newSink(c config) (*Sink, error) {
 		return nil, fmt.Errorf("webhook: WithScheme: unknown scheme %d", c.scheme)
 	}
 	post, err := httppost.New(httppost.Config{Endpoint: c.endpoint, Insecure: c.insecure,
-		Client: c.client, Headers: c.headers, Option: "webhook: WithEndpoint"})
+		Client: c.client, Headers: c.headers, Option: "webhook: WithEndpoint", HeaderOption: "webhook: WithHeader"})
 	if err != nil {
 		return nil, err
 	}

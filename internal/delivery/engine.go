@@ -31,9 +31,13 @@ type StatusError struct {
 	Status     int
 	Endpoint   string        // without credentials or query
 	RetryAfter time.Duration // from a Retry-After header; 0 when absent
+	Detail     string        // more about the answer (a redirect's target), or ""
 }
 
 func (e *StatusError) Error() string {
+	if e.Detail != "" {
+		return fmt.Sprintf("%s answered %d (%s)", e.Endpoint, e.Status, e.Detail)
+	}
 	return fmt.Sprintf("%s answered %d", e.Endpoint, e.Status)
 }
 

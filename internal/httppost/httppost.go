@@ -15,6 +15,7 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -28,8 +29,10 @@ type Config struct {
 	Client   *http.Client
 	TLS      *tls.Config
 	Headers  http.Header
-	// Option is the name of the option that set Endpoint, for errors.
-	Option string
+	// Option is the name of the option that set Endpoint, for errors;
+	// HeaderOption the one that set Headers.
+	Option       string
+	HeaderOption string
 }
 
 // Poster posts bodies to one endpoint. It is safe for concurrent use.
@@ -57,16 +60,72 @@ func New(c Config) (*Poster, error) {
 	if u.Scheme == "http" && !c.Insecure && !isLoopback(u.Hostname()) {
 		return nil, fmt.Errorf("%s: plain http to %s needs WithInsecure (https is the default off loopback)", c.Option, u.Host)
 	}
-	p := &Poster{endpoint: c.Endpoint, redacted: Redact(c.Endpoint), headers: c.Headers.Clone(), client: c.Client}
-	if p.client == nil {
+	if err := validHeaders(c.Headers); err != nil {
+		return nil, fmt.Errorf("%s: %w", c.HeaderOption, err)
+	}
+	p := &Poster{endpoint: c.Endpoint, redacted: Redact(c.Endpoint), headers: c.Headers.Clone()}
+	if c.Client == nil {
 		tr := http.DefaultTransport.(*http.Transport).Clone()
 		if c.TLS != nil {
 			tr.TLSClientConfig = c.TLS
 		}
 		p.client = &http.Client{Transport: tr}
 		p.ownClient = true
+	} else {
+		// A copy, so the caller's client keeps its own redirect policy.
+		cl := *c.Client
+		p.client = &cl
 	}
+	// Never follow a redirect: a 301/302/303 turns the POST into a GET
+	// without a body (the receiver never gets the entries, yet the answer
+	// would be 2xx), and any redirect may carry our credentials and
+	// signatures to a host the user did not choose. A 3xx is a failed
+	// delivery, reported with its Location.
+	p.client.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 	return p, nil
+}
+
+// validHeaders checks names and values as RFC 9110 defines them, so a bad
+// one fails at construction, naming the header, instead of failing every
+// request. Values are never echoed: they are often credentials.
+func validHeaders(h http.Header) error {
+	for name, values := range h {
+		if !validToken(name) {
+			return fmt.Errorf("header name %q is not a valid HTTP token", name)
+		}
+		for _, v := range values {
+			if !validValue(v) {
+				return fmt.Errorf("header %s: value contains a control character or newline", name)
+			}
+		}
+	}
+	return nil
+}
+
+func validToken(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9':
+		case strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0:
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+func validValue(s string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if (c < 0x20 && c != '\t') || c == 0x7f {
+			return false
+		}
+	}
+	return true
 }
 
 func isLoopback(host string) bool {
@@ -83,6 +142,9 @@ func Redact(raw string) string {
 	u, err := url.Parse(raw)
 	if err != nil {
 		return "(unparsable URL)"
+	}
+	if u.Scheme == "" && u.Host == "" {
+		return u.Path // a relative Location
 	}
 	return (&url.URL{Scheme: u.Scheme, Host: u.Host, Path: u.Path}).String()
 }
@@ -127,8 +189,12 @@ func (p *Poster) post(ctx context.Context, body []byte, extra http.Header) error
 	if resp.StatusCode >= 200 && resp.StatusCode < 300 {
 		return nil
 	}
-	return &delivery.StatusError{Status: resp.StatusCode, Endpoint: p.redacted,
+	se := &delivery.StatusError{Status: resp.StatusCode, Endpoint: p.redacted,
 		RetryAfter: RetryAfter(resp.Header.Get("Retry-After"), time.Now())}
+	if resp.StatusCode >= 300 && resp.StatusCode < 400 {
+		se.Detail = "redirect to " + Redact(resp.Header.Get("Location")) + " not followed: configure the final URL"
+	}
+	return se
 }
 
 // LastErr returns the result of the most recent Post.

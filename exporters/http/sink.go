@@ -128,9 +128,9 @@ type sender struct {
 	wrapKey []byte
 	// idPrefix makes batch ids unique across sinks and processes.
 	idPrefix string
-	comp    Compression
-	zenc    *zstd.Encoder
-	bufs    sync.Pool
+	comp     Compression
+	zenc     *zstd.Encoder
+	bufs     sync.Pool
 	// gzips recycles gzip writers: a new one allocates and clears about a
 	// megabyte of compressor state.
 	gzips sync.Pool

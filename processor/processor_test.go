@@ -215,6 +215,34 @@ func TestFlushOnSeverityCoalescesBursts(t *testing.T) {
 	assert.GreaterOrEqual(t, c.flushes.Load(), int32(1))
 }
 
+// A trigger that arrived before Shutdown always gets its flush: Shutdown
+// must not race it away.
+func TestFlushOnSeverityShutdownKeepsPendingFlush(t *testing.T) {
+	for range 200 {
+		c := &counter{}
+		p := NewFlushOnSeverity(c)
+		r := sev(log.SeverityError)
+		require.NoError(t, p.OnEmit(context.Background(), &r))
+		require.NoError(t, p.Shutdown(context.Background()))
+		require.EqualValues(t, 1, c.flushes.Load(), "the triggered flush was dropped by Shutdown")
+		require.EqualValues(t, 1, c.shutdowns.Load())
+	}
+}
+
+// Shutdown with an ended context still shuts next down.
+func TestFlushOnSeverityShutdownEndedContext(t *testing.T) {
+	c := &counter{flushGate: make(chan struct{})}
+	p := NewFlushOnSeverity(c)
+	r := sev(log.SeverityError)
+	require.NoError(t, p.OnEmit(context.Background(), &r))
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	assert.ErrorIs(t, p.Shutdown(ctx), context.Canceled)
+	assert.EqualValues(t, 1, c.shutdowns.Load(), "next was shut down")
+	close(c.flushGate)
+	<-p.done
+}
+
 func TestFlushOnSeverityWaitIsBounded(t *testing.T) {
 	c := &counter{flushGate: make(chan struct{})}
 	p := NewFlushOnSeverity(c, WithFlushWait(30*time.Millisecond), FlushAt(log.SeverityWarn))

@@ -2,6 +2,8 @@ package processor
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -162,21 +164,33 @@ func (p *FlushOnSeverity) run() {
 		select {
 		case <-p.trigger:
 		case <-p.quit:
+			// select picks at random among ready cases: a trigger that
+			// arrived before Shutdown still gets its flush.
+			select {
+			case <-p.trigger:
+				p.flushRound()
+			default:
+			}
 			return
 		}
-		// Records triggering from now on need a later flush: give them
-		// a new round to wait for.
-		p.mu.Lock()
-		round := p.round
-		p.round = make(chan struct{})
-		p.mu.Unlock()
-		ctx, cancel := context.WithTimeout(context.Background(), p.timeout)
-		if err := p.next.ForceFlush(ctx); err != nil {
-			p.onError(err)
-		}
-		cancel()
-		close(round)
+		p.flushRound()
 	}
+}
+
+// flushRound flushes next once, for every trigger received so far.
+func (p *FlushOnSeverity) flushRound() {
+	// Records triggering from now on need a later flush: give them a new
+	// round to wait for.
+	p.mu.Lock()
+	round := p.round
+	p.round = make(chan struct{})
+	p.mu.Unlock()
+	ctx, cancel := context.WithTimeout(context.Background(), p.timeout)
+	if err := p.next.ForceFlush(ctx); err != nil {
+		p.onError(err)
+	}
+	cancel()
+	close(round)
 }
 
 // Enabled forwards to next.
@@ -187,13 +201,17 @@ func (p *FlushOnSeverity) Enabled(ctx context.Context, param sdklog.EnabledParam
 // ForceFlush flushes next.
 func (p *FlushOnSeverity) ForceFlush(ctx context.Context) error { return p.next.ForceFlush(ctx) }
 
-// Shutdown ends the flushing goroutine, then shuts next down (which
-// flushes it).
+// Shutdown ends the flushing goroutine, after exactly one more flush if a
+// trigger is pending, then shuts next down (which flushes it). If ctx ends
+// while that flush runs, next is shut down all the same and the error
+// wraps ctx.Err(); the goroutine ends when its flush does (bounded by
+// WithFlushTimeout).
 func (p *FlushOnSeverity) Shutdown(ctx context.Context) error {
 	p.mu.Lock()
 	started := !p.stopped
 	p.stopped = true
 	p.mu.Unlock()
+	var waitErr error
 	if started {
 		close(p.quit)
 		// The goroutine exists only if a trigger started it.
@@ -201,8 +219,8 @@ func (p *FlushOnSeverity) Shutdown(ctx context.Context) error {
 		select {
 		case <-p.done:
 		case <-ctx.Done():
-			return ctx.Err()
+			waitErr = fmt.Errorf("processor: FlushOnSeverity: shutdown while a triggered flush runs: %w", ctx.Err())
 		}
 	}
-	return p.next.Shutdown(ctx)
+	return errors.Join(waitErr, p.next.Shutdown(ctx))
 }

@@ -31,6 +31,7 @@ import (
 	"github.com/fapilog/fapilog-otel/bridge"
 	"github.com/fapilog/fapilog-otel/internal/delivery"
 	"github.com/fapilog/fapilog-otel/internal/httppost"
+	"github.com/fapilog/fapilog-otel/internal/sinkopts"
 )
 
 // HeaderBatchID names the header that carries a batch's idempotency key:
@@ -54,7 +55,11 @@ var (
 // NewSink returns a sink configured by opts, or an error naming what is
 // wrong with the configuration.
 func NewSink(opts ...Option) (*Sink, error) {
-	return newSink(newConfig(opts))
+	c := newConfig(opts)
+	if err := sinkopts.RefuseExporterOptions("httpexporter", len(c.exporter)); err != nil {
+		return nil, err
+	}
+	return newSink(c)
 }
 
 func newConfig(opts []Option) config {

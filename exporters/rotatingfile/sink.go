@@ -12,6 +12,7 @@ import (
 
 	"github.com/fapilog/fapilog-otel/bridge"
 	"github.com/fapilog/fapilog-otel/internal/asyncwrite"
+	"github.com/fapilog/fapilog-otel/internal/sinkopts"
 )
 
 // Sink writes entries as lines to rotating files. It is safe for concurrent
@@ -48,6 +49,9 @@ var (
 // invalid option. No file is opened before the first write.
 func NewSink(opts ...Option) (*Sink, error) {
 	c, err := newConfig(opts)
+	if err == nil {
+		err = sinkopts.RefuseExporterOptions("rotatingfile", len(c.exporter))
+	}
 	if err != nil {
 		return nil, err
 	}

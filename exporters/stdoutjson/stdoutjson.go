@@ -29,6 +29,7 @@ import (
 
 	"github.com/fapilog/fapilog-otel/bridge"
 	"github.com/fapilog/fapilog-otel/internal/asyncwrite"
+	"github.com/fapilog/fapilog-otel/internal/sinkopts"
 )
 
 const (
@@ -116,9 +117,14 @@ func newConfig(opts []Option) (config, error) {
 	return c, nil
 }
 
-// NewSink returns a sink configured by opts. Exporter options are ignored.
+// NewSink returns a sink configured by opts. It fails when given an
+// exporter option (WithFormat, WithExporterOptions): a bare sink has no
+// encoder to apply it to.
 func NewSink(opts ...Option) (*Sink, error) {
 	c, err := newConfig(opts)
+	if err == nil {
+		err = sinkopts.RefuseExporterOptions("stdoutjson", len(c.exporter))
+	}
 	if err != nil {
 		return nil, err
 	}

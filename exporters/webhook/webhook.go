@@ -30,6 +30,7 @@ import (
 	"github.com/fapilog/fapilog-otel/bridge"
 	"github.com/fapilog/fapilog-otel/internal/delivery"
 	"github.com/fapilog/fapilog-otel/internal/httppost"
+	"github.com/fapilog/fapilog-otel/internal/sinkopts"
 )
 
 // ErrGone is wrapped by the errors of a sink whose endpoint answered
@@ -136,7 +137,13 @@ func newConfig(opts []Option) config {
 
 // NewSink returns a sink, or an error naming what is wrong with the
 // configuration (never a secret).
-func NewSink(opts ...Option) (*Sink, error) { return newSink(newConfig(opts)) }
+func NewSink(opts ...Option) (*Sink, error) {
+	c := newConfig(opts)
+	if err := sinkopts.RefuseExporterOptions("webhook", len(c.exporter)); err != nil {
+		return nil, err
+	}
+	return newSink(c)
+}
 
 // New returns an exporter sending through a new sink, named "webhook" unless
 // an exporter option names it otherwise.

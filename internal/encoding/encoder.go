@@ -41,6 +41,14 @@ func (f Format) Valid() bool { return f <= OTLPJSON }
 // that JSON decoders refuse for its nesting (encoding/json stops at 10000).
 const maxDepth = 64
 
+// maxOTLPDepth is the same bound for OTLP/JSON, where nesting is far more
+// expensive: each map level is three protobuf message levels (AnyValue,
+// KeyValueList, KeyValue) and a line starts six levels deep (request,
+// resource logs, scope logs, record, key-value, value). Python's, Java's
+// and C++'s protobuf JSON parsers stop at 100 message levels by default;
+// 20 levels keep the deepest line at 6 + 3*20 = 66.
+const maxOTLPDepth = 20
+
 const depthMarker = "[depth limit exceeded]"
 
 // Encoder encodes records in one Format. It is safe for concurrent use.

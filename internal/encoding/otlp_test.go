@@ -128,7 +128,7 @@ func expectAny(v attribute.Value, depth int) any {
 	case attribute.BYTESLICE:
 		return append([]byte{}, v.AsByteSlice()...)
 	case attribute.SLICE:
-		if depth >= maxDepth {
+		if depth >= maxOTLPDepth {
 			return depthMarker
 		}
 		out := []any{}
@@ -137,7 +137,7 @@ func expectAny(v attribute.Value, depth int) any {
 		}
 		return out
 	case attribute.MAP:
-		if depth >= maxDepth {
+		if depth >= maxOTLPDepth {
 			return depthMarker
 		}
 		return attrsMap(v.AsMap(), depth+1)
@@ -186,4 +186,25 @@ func anyOf(v *common.AnyValue) any {
 		return fromProto(x.KvlistValue.Values)
 	}
 	return v
+}
+
+// Protobuf JSON parsers in Python, Java and C++ refuse more than 100
+// nested message levels by default: deep attribute values must be cut
+// before that, in every attribute position and in the body.
+func TestOTLPJSONNestingWithinCommonDecoderLimits(t *testing.T) {
+	deepMap := attribute.StringValue("leaf")
+	deepSlice := attribute.StringValue("leaf")
+	for range 200 {
+		deepMap = attribute.MapValue(attribute.KeyValue{Key: "k", Value: deepMap})
+		deepSlice = attribute.SliceValue(deepSlice)
+	}
+	rec := logtest.RecordFactory{
+		Body:       deepMap,
+		Attributes: []attribute.KeyValue{{Key: "m", Value: deepMap}, {Key: "s", Value: deepSlice}},
+	}.NewRecord()
+	line := New(OTLPJSON).Append(nil, &rec)
+	var req collogs.ExportLogsServiceRequest
+	require.NoError(t, protojson.UnmarshalOptions{RecursionLimit: 100}.Unmarshal(line, &req),
+		"a decoder with the common default limit of 100 refused the line")
+	assert.Contains(t, string(line), depthMarker, "the nesting was cut visibly")
 }

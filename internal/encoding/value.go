@@ -102,12 +102,12 @@ func appendAnyValue(dst []byte, v attribute.Value, depth int) []byte {
 	case attribute.STRINGSLICE:
 		return appendAnyArray(dst, v.AsStringSlice(), attribute.StringValue, depth)
 	case attribute.SLICE:
-		if depth >= maxDepth {
+		if depth >= maxOTLPDepth {
 			return appendAnyValue(dst, attribute.StringValue(depthMarker), depth)
 		}
 		return appendAnyArray(dst, v.AsSlice(), func(e attribute.Value) attribute.Value { return e }, depth)
 	case attribute.MAP:
-		if depth >= maxDepth {
+		if depth >= maxOTLPDepth {
 			return appendAnyValue(dst, attribute.StringValue(depthMarker), depth)
 		}
 		dst = append(dst, `{"kvlistValue":{"values":`...)

@@ -85,6 +85,12 @@ func runChild() bool {
 		shutdown.Notify([]shutdown.Flusher{stuck}, shutdown.WithTimeout(20*time.Second))
 		fmt.Fprintln(os.Stderr, "ready 0")
 		select {}
+	case "error-handler":
+		failing := flushFunc(func(context.Context) error { return errors.New("receiver down") })
+		shutdown.Notify([]shutdown.Flusher{failing}, shutdown.WithTimeout(time.Second),
+			shutdown.WithErrorHandler(func(err error) { fmt.Fprintln(os.Stderr, "handled:", err) }))
+		fmt.Fprintln(os.Stderr, "ready 0")
+		select {}
 	case "stop-restores":
 		// After stop, SIGTERM must act as it did before: here, ignored.
 		signal.Ignore(syscall.SIGTERM)
@@ -237,6 +243,17 @@ func TestSecondSignalExitsAtOnce(t *testing.T) {
 	assert.Less(t, time.Since(start), 10*time.Second, "the second signal waited for the 20s flush")
 	require.True(t, status.Signaled())
 	assert.Equal(t, syscall.SIGTERM, status.Signal())
+}
+
+// WithErrorHandler receives the flush failure before the process ends.
+func TestErrorHandlerHearsFailedFlush(t *testing.T) {
+	c := startChild(t, "error-handler")
+	require.NoError(t, c.cmd.Process.Signal(syscall.SIGTERM))
+	line := c.readLine(t, "handled:")
+	assert.Contains(t, line, "receiver down")
+	assert.Contains(t, line, "flush on terminated")
+	status, _ := c.wait(t)
+	require.True(t, status.Signaled(), "status %v", status)
 }
 
 func TestStopRestoresPreviousDisposition(t *testing.T) {

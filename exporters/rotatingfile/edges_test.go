@@ -257,3 +257,26 @@ func (f *renameFailFS) Rename(oldpath, newpath string) error {
 }
 
 var _ = fmt.Sprint
+
+// WithMaxBuffered bounds what waits for a stalled disk.
+func TestWithMaxBufferedBoundsMemory(t *testing.T) {
+	accepted := func(opts ...Option) int {
+		s, ffs, _ := testSink(t, nil, append([]Option{WithBufferSize(16)}, opts...)...)
+		resume := ffs.stallWrites()
+		n := 0
+		for ; n < 10000; n++ {
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Millisecond)
+			err := s.Write(ctx, []byte("0123456789abcde"))
+			cancel()
+			if err != nil {
+				break
+			}
+		}
+		resume()
+		_ = s.Stop(context.Background())
+		<-s.Closed()
+		return n
+	}
+	assert.Equal(t, 4, accepted(WithMaxBuffered(64)))
+	assert.Equal(t, 10000, accepted(), "the default (4 MiB) takes them all")
+}

@@ -87,3 +87,19 @@ func TestInvalidHeaderFailsAtConstruction(t *testing.T) {
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "webhook: WithHeader")
 }
+
+type countingTransport struct{ n atomic.Int32 }
+
+func (c *countingTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	c.n.Add(1)
+	return http.DefaultTransport.RoundTrip(r)
+}
+
+func TestWithHTTPClientSendsThroughIt(t *testing.T) {
+	h := newHook(t)
+	tr := &countingTransport{}
+	s := newTestSink(t, h, WithHTTPClient(&http.Client{Transport: tr}))
+	send(t, s, `{"a":1}`)
+	require.NoError(t, s.Stop(context.Background()))
+	assert.EqualValues(t, 1, tr.n.Load())
+}

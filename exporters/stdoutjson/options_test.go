@@ -1,0 +1,43 @@
+package stdoutjson_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/fapilog/fapilog-otel/exporters/stdoutjson"
+	"github.com/fapilog/fapilog-otel/internal/testdest"
+)
+
+// acceptedWhileStalled writes 15-byte lines (16 with the newline) to a
+// stalled writer until one is refused, and returns how many were taken.
+func acceptedWhileStalled(t *testing.T, opts ...stdoutjson.Option) int {
+	t.Helper()
+	dest := testdest.New()
+	s, err := stdoutjson.NewSink(append([]stdoutjson.Option{stdoutjson.WithWriter(dest), stdoutjson.WithBufferSize(16)}, opts...)...)
+	require.NoError(t, err)
+	resume := dest.Stall()
+	n := 0
+	for ; n < 10000; n++ {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Millisecond)
+		err := s.Write(ctx, []byte("0123456789abcde"))
+		cancel()
+		if err != nil {
+			break
+		}
+	}
+	resume()
+	_ = s.Stop(context.Background())
+	return n
+}
+
+// WithMaxBuffered is the bounded-memory promise: at most that many bytes
+// wait for a stalled writer, then Write refuses.
+func TestWithMaxBufferedBoundsMemory(t *testing.T) {
+	assert.Equal(t, 4, acceptedWhileStalled(t, stdoutjson.WithMaxBuffered(64)), "64 bytes: four 16-byte lines")
+	assert.Equal(t, 8, acceptedWhileStalled(t, stdoutjson.WithMaxBuffered(128)))
+	assert.Equal(t, 10000, acceptedWhileStalled(t), "the default (4 MiB) takes them all")
+}

@@ -280,3 +280,36 @@ func TestWithMaxBufferedBoundsMemory(t *testing.T) {
 	assert.Equal(t, 4, accepted(WithMaxBuffered(64)))
 	assert.Equal(t, 10000, accepted(), "the default (4 MiB) takes them all")
 }
+
+// A FIFO at the fixed name: lines go through, Flush and Stop succeed (a pipe
+// has nothing to fsync).
+func TestFIFOAsActiveFile(t *testing.T) {
+	dir := t.TempDir()
+	fifo := filepath.Join(dir, "fapilog.jsonl")
+	require.NoError(t, syscall.Mkfifo(fifo, 0o600))
+	got := make(chan string, 1)
+	go func() {
+		f, err := os.Open(fifo)
+		if err != nil {
+			got <- err.Error()
+			return
+		}
+		defer f.Close()
+		b := make([]byte, 0, 1024)
+		buf := make([]byte, 256)
+		for {
+			n, err := f.Read(buf)
+			b = append(b, buf[:n]...)
+			if err != nil {
+				got <- string(b)
+				return
+			}
+		}
+	}()
+	s, err := NewSink(WithDirectory(dir), WithFixedName())
+	require.NoError(t, err)
+	write(t, s, `{"a":1}`, `{"a":2}`)
+	require.NoError(t, s.Flush(context.Background()), "flush through a FIFO")
+	require.NoError(t, s.Stop(context.Background()), "stop with a FIFO as the active file")
+	assert.Equal(t, "{\"a\":1}\n{\"a\":2}\n", <-got)
+}

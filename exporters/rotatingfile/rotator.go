@@ -44,6 +44,8 @@ type rotator struct {
 	// the rest of that Write goes to the same file, over the size limit,
 	// instead of rotating again and again; the next Write tries again.
 	stuck bool
+	// unsyncable is set while the active file is not a regular file.
+	unsyncable bool
 
 	janitor *janitor
 	quit    chan struct{}
@@ -191,8 +193,12 @@ func (r *rotator) open() error {
 		return fmt.Errorf("rotatingfile: open: %w", err)
 	}
 	var size int64
+	r.unsyncable = false
 	if fi, err := f.Stat(); err == nil {
 		size = fi.Size()
+		// A FIFO or device someone put at the path: fsync can only fail
+		// there (EINVAL), and there is nothing below it to push.
+		r.unsyncable = !fi.Mode().IsRegular()
 	}
 	r.f, r.path, r.size, r.opened, r.dirty = f, path, size, now, false
 	r.due = r.nextDue(now)
@@ -304,7 +310,7 @@ func (r *rotator) rotateLocked() {
 	if r.f == nil {
 		return
 	}
-	if r.cfg.sync != SyncNever && r.dirty {
+	if r.cfg.sync != SyncNever && r.dirty && !r.unsyncable {
 		// Rotated files are complete on disk before they are compressed.
 		if err := r.f.Sync(); err != nil {
 			r.fail(fmt.Errorf("rotatingfile: sync %s before rotating: %w", r.path, err))
@@ -362,7 +368,7 @@ func (r *rotator) Sync() error {
 }
 
 func (r *rotator) syncLocked() error {
-	if r.f == nil || !r.dirty {
+	if r.f == nil || !r.dirty || r.unsyncable {
 		return nil
 	}
 	if err := r.f.Sync(); err != nil {

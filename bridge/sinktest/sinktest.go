@@ -79,6 +79,7 @@ func Run(t *testing.T, newHarness func(t *testing.T) Harness) {
 		{"FlushEndedContext", testFlushEndedContext},
 		{"FlushDeadlineWhileStalled", testFlushDeadlineWhileStalled},
 		{"FailuresAreErrors", testFailuresAreErrors},
+		{"EarlierLossReported", testEarlierLossReported},
 		{"StopFlushes", testStopFlushes},
 		{"ShutdownEndedContext", testShutdownEndedContext},
 		{"StopEndedContext", testStopEndedContext},
@@ -344,6 +345,48 @@ func testFailuresAreErrors(t *testing.T, h Harness) {
 		if err := hc.HealthCheck(context.Background()); err != nil {
 			t.Fatalf("HealthCheck after recovery: %v", err)
 		}
+	}
+}
+
+// testEarlierLossReported is the case a flush must not hide: entries fail
+// in the background (no flush running), the destination heals, and only
+// then does a flush come. Unless every entry was delivered after all, that
+// flush must fail, and the one after it must not fail again for the same
+// loss. It needs Harness.Fail and a HealthChecker that notices the failure.
+func testEarlierLossReported(t *testing.T, h Harness) {
+	if h.Fail == nil {
+		t.Skip("Harness.Fail not set")
+	}
+	hc, ok := h.Sink.(bridge.HealthChecker)
+	if !ok {
+		t.Skip("the sink has no HealthCheck to tell when it failed")
+	}
+	e := newEnv(t, h)
+	e.mustExport(1) // started, and healthy
+	e.mustFlush()
+	heal := h.Fail()
+	exportErr := e.export(10)
+	failed := false
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); {
+		if hc.HealthCheck(context.Background()) != nil {
+			failed = true
+			break
+		}
+		time.Sleep(5 * time.Millisecond) // polling a health check: no event to wait on
+	}
+	heal()
+	if !failed {
+		t.Skip("the sink did not try its destination within 5s without a flush")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	flushErr := e.exp.ForceFlush(ctx)
+	delivered := len(h.Delivered())
+	if exportErr == nil && flushErr == nil && delivered < len(e.sent) {
+		t.Fatalf("ForceFlush returned nil although %d of %d entries never arrived: an earlier loss was hidden", len(e.sent)-delivered, len(e.sent))
+	}
+	if err := e.exp.ForceFlush(ctx); err != nil {
+		t.Fatalf("the flush after the one that reported the loss = %v, want nil: a loss is reported once", err)
 	}
 }
 

@@ -313,3 +313,28 @@ func TestFIFOAsActiveFile(t *testing.T) {
 	require.NoError(t, s.Stop(context.Background()), "stop with a FIFO as the active file")
 	assert.Equal(t, "{\"a\":1}\n{\"a\":2}\n", <-got)
 }
+
+// A signal-driven Reopen stuck behind a hung disk must not make Stop wait
+// past its context.
+func TestStopDoesNotWaitForSignalReopen(t *testing.T) {
+	s, ffs, dir := testSink(t, nil, WithReopenOn(syscall.SIGUSR2))
+	require.NoError(t, s.Start(context.Background()))
+	write(t, s, entry(1))
+	resume := ffs.stallWrites()
+	// Deliver the signal to the listener directly: tests never signal the
+	// test runner itself.
+	s.sigCh <- syscall.SIGUSR2
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	err := s.Stop(ctx)
+	assert.ErrorIs(t, err, context.DeadlineExceeded)
+	assert.Less(t, time.Since(start), 2*time.Second, "Stop waited for the Reopen")
+	resume()
+	select {
+	case <-s.Closed():
+	case <-time.After(10 * time.Second):
+		t.Fatal("never closed")
+	}
+	assert.Len(t, readLines(t, dir), 1)
+}

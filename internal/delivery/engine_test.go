@@ -318,3 +318,25 @@ func TestAddAfterCloseStartsNothing(t *testing.T) {
 	require.NoError(t, e.Close(context.Background()))
 	assert.ErrorIs(t, e.Add(context.Background(), []byte("x")), ErrClosed)
 }
+
+// The error handler may log, and logging may come back into the engine: it
+// is never called with the engine's lock held.
+func TestErrorHandlerRunsWithoutTheLock(t *testing.T) {
+	var e *Engine
+	calls := make(chan int, 100)
+	handler := func(error) { calls <- e.PendingBytes() } // takes the lock
+	f := &fakeSender{fn: func(int) error { return &StatusError{Status: 400, Endpoint: "https://x"} }}
+	var err error
+	e, err = New(Config{MaxBatchEntries: 1, MaxBatchBytes: 1, MaxPendingBytes: 1}, f, handler)
+	require.NoError(t, err)
+	addN(t, e, 0, 1)
+	_ = e.Add(context.Background(), []byte("overflow"))
+	done := make(chan error, 1)
+	go func() { done <- e.Close(context.Background()) }()
+	select {
+	case <-done:
+	case <-time.After(5 * time.Second):
+		t.Fatal("the handler deadlocked on the engine's lock")
+	}
+	assert.NotEmpty(t, calls)
+}

@@ -58,6 +58,32 @@ func (e *PanicError) Error() string {
 	return fmt.Sprintf("bridge: sink %s panicked in %s: %v", e.Sink, e.Method, e.Value)
 }
 
+// ExportError is what Export returns when entries did not reach the sink.
+type ExportError struct {
+	Sink   string // the sink's name
+	Failed int    // entries not written
+	Total  int    // entries in the batch
+	Err    error  // the first cause
+	retry  bool
+}
+
+func (e *ExportError) Error() string {
+	if e.Failed == e.Total {
+		return fmt.Sprintf("bridge: sink %s: %d entries not written: %v", e.Sink, e.Failed, e.Err)
+	}
+	return fmt.Sprintf("bridge: sink %s: %d of %d entries not written: %v", e.Sink, e.Failed, e.Total, e.Err)
+}
+
+func (e *ExportError) Unwrap() error { return e.Err }
+
+// Retryable reports whether exporting the same records again is safe and
+// useful: true when no entry reached the sink (the sink was busy past the
+// context, or failed to start), false when the sink refused entries one by
+// one, because it has then counted them as lost already (and reports them
+// on its next Flush) and some of the batch may have been written.
+// processor.Batch retries exactly the retryable ones.
+func (e *ExportError) Retryable() bool { return e.retry }
+
 // NewExporter returns an Exporter writing to sink. It fails on a nil sink or
 // an unknown format.
 func NewExporter(sink Sink, opts ...Option) (*Exporter, error) {
@@ -107,7 +133,8 @@ func (e *Exporter) Export(ctx context.Context, records []sdklog.Record) error {
 	// whose deadline passed must not turn queued records into lost ones.
 	if err := e.mu.LockAccepting(ctx); err != nil {
 		e.metrics.recordWrite(ctx, 0, len(records))
-		return fmt.Errorf("bridge: sink %s: %d entries not written: %w", e.name, len(records), err)
+		return &ExportError{Sink: e.name, Failed: len(records), Total: len(records), retry: true,
+			Err: fmt.Errorf("waiting for the sink: %w", err)}
 	}
 	defer e.mu.Unlock()
 	if e.stopped.Load() {
@@ -116,7 +143,8 @@ func (e *Exporter) Export(ctx context.Context, records []sdklog.Record) error {
 	if !e.started {
 		if err := e.start(ctx); err != nil {
 			e.metrics.recordWrite(ctx, 0, len(records))
-			return fmt.Errorf("bridge: sink %s: start failed, %d entries not written: %w", e.name, len(records), err)
+			return &ExportError{Sink: e.name, Failed: len(records), Total: len(records), retry: true,
+				Err: fmt.Errorf("start failed: %w", err)}
 		}
 		e.started = true
 	}
@@ -136,7 +164,7 @@ func (e *Exporter) Export(ctx context.Context, records []sdklog.Record) error {
 	e.shrinkBuf()
 	e.metrics.recordWrite(ctx, len(records)-failed, failed)
 	if firstErr != nil {
-		return fmt.Errorf("bridge: sink %s: %d of %d entries not written: %w", e.name, failed, len(records), firstErr)
+		return &ExportError{Sink: e.name, Failed: failed, Total: len(records), Err: firstErr}
 	}
 	return nil
 }

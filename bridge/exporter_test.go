@@ -468,3 +468,28 @@ func sumOf(rm metricdata.ResourceMetrics, name string) int64 {
 	}
 	return total
 }
+
+// processor.Batch retries exactly the Export errors that say Retryable.
+func TestExportErrorRetryable(t *testing.T) {
+	var re interface{ Retryable() bool }
+	s := &recSink{startErr: errors.New("no disk yet")}
+	e := newExporter(t, s)
+	err := e.Export(context.Background(), records("a"))
+	require.True(t, errors.As(err, &re))
+	assert.True(t, re.Retryable(), "nothing reached the sink: safe to export again")
+
+	s2 := &recSink{writeErr: func(entry []byte) error {
+		if bytes.Contains(entry, []byte("bad")) {
+			return errors.New("refused")
+		}
+		return nil
+	}}
+	e2 := newExporter(t, s2)
+	err = e2.Export(context.Background(), records("good", "bad"))
+	var ee *bridge.ExportError
+	require.True(t, errors.As(err, &ee))
+	assert.Equal(t, 1, ee.Failed)
+	assert.Equal(t, 2, ee.Total)
+	assert.False(t, ee.Retryable(), "entries reached the sink: a retry would write them twice")
+	assert.Contains(t, err.Error(), "1 of 2 entries not written")
+}

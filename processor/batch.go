@@ -1,0 +1,517 @@
+package processor
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	sdklog "go.opentelemetry.io/otel/sdk/log"
+
+	"github.com/fapilog/fapilog-otel/internal/flushacct"
+)
+
+// Batch is a drop-in replacement for sdklog.NewBatchProcessor that does not
+// lose records on its own. It queues records and exports them in batches
+// from one goroutine, like the SDK's processor, with the same defaults and
+// environment variables, but:
+//
+//   - A full queue applies an explicit policy (QueueFullBlock by default: the
+//     emitting goroutine waits up to a bounded time, then the new record is
+//     dropped). Every drop is counted, by reason, in the self-metrics and in
+//     the next ForceFlush's error, and reported (coalesced) to the error
+//     handler. Nothing is dropped silently.
+//   - A batch whose Export fails stays queued, in order, and is retried with
+//     exponential backoff and full jitter, for as long as it takes: an
+//     exporter down for 30 seconds loses nothing while the queue has room.
+//     An error the exporter marks final (a method Retryable() bool that
+//     returns false, as bridge.Exporter's error for a partly written batch
+//     has) is not retried; its records are counted as lost.
+//   - ForceFlush returns nil only when every record emitted before it was
+//     exported and the exporter's own ForceFlush returned nil, and nothing
+//     was dropped since the previous flush. When its context ends first, it
+//     returns an error wrapping ctx.Err() and every record it did not export
+//     is still queued, in order.
+//   - Shutdown flushes within its context, then shuts the exporter down,
+//     always: with an ended context it still stops its goroutine and the
+//     exporter, and its error says how many records were not exported.
+//
+// Records reach the exporter in the order they were emitted (per emitting
+// goroutine, and overall in the order OnEmit took them), one Export at a
+// time. OnEmit copies the record (the SDK reuses it after OnEmit returns)
+// into a preallocated ring, without allocating for records whose attributes
+// fit the SDK's inline array, and with one allocation above that.
+//
+// How the retry budgets combine: each Export is bounded by the export
+// timeout (30s). An exporter that retries inside Export (otlploghttp does,
+// for up to a minute by default) spends that time within the timeout, and
+// Batch waits its own backoff (at most WithMaxRetryBackoff, 5s) only after
+// Export has returned an error, so the waits add up, never multiply. To let
+// Batch own the retries, turn the exporter's off (otlploghttp.WithRetry with
+// Enabled false).
+//
+// Batch is safe for concurrent use.
+type Batch struct {
+	exporter sdklog.Exporter
+	cfg      batchConfig
+
+	mu       sync.Mutex
+	ring     []sdklog.Record // the queue: ring[head], ... n records, in order
+	head, n  int
+	inflight []sdklog.Record // taken for export; kept while retried
+	enqueued uint64          // records ever queued
+	done     uint64          // records ever removed: exported, given up or dropped from the queue
+	flushTo  uint64          // the worker exports without waiting until done reaches it
+	flushGen uint64          // counts flush requests: each may cut one retry backoff short
+	started  bool
+	stopped  bool // no more records are accepted
+	quitting bool // the worker ends once the queue is empty
+	// progress is closed and replaced when done advances, so flushes and
+	// blocked emitters waiting for it wake up.
+	progress chan struct{}
+	wake     chan struct{} // capacity 1: work for the worker
+	reports  []error       // found under mu, reported once it is released
+
+	ledger      flushacct.Ledger
+	counts      counters
+	dropsUnrep  int
+	lastDropRep time.Time
+	failsUnrep  int
+	lastFailRep time.Time
+
+	exportCtx    context.Context // cancelled when Shutdown gives up on the queue
+	cancelExport context.CancelFunc
+	workerDone   chan struct{}
+
+	shutOnce sync.Once
+	shutDone chan struct{}
+	shutErr  error
+	metrics  *batchMetrics
+}
+
+var _ sdklog.Processor = (*Batch)(nil)
+
+// NewBatch returns a Batch exporting to exporter. Its goroutine starts with
+// the first record and ends with Shutdown.
+func NewBatch(exporter sdklog.Exporter, opts ...BatchOption) *Batch {
+	cfg := newBatchConfig(opts)
+	ctx, cancel := context.WithCancel(context.Background())
+	b := &Batch{
+		exporter:     exporter,
+		cfg:          cfg,
+		ring:         make([]sdklog.Record, cfg.maxQueue),
+		progress:     make(chan struct{}),
+		wake:         make(chan struct{}, 1),
+		exportCtx:    ctx,
+		cancelExport: cancel,
+		workerDone:   make(chan struct{}),
+		shutDone:     make(chan struct{}),
+	}
+	if b.cfg.name == "" {
+		b.cfg.name = fmt.Sprintf("batching_log_processor/%d", batchSeq.Add(1)-1)
+	}
+	b.metrics = newBatchMetrics(b)
+	return b
+}
+
+var batchSeq atomic.Int64
+
+// Drop reasons, the error.type of otel.sdk.processor.log.processed.
+const (
+	reasonQueueFull   = "queue_full"             // drop_newest, or block timed out
+	reasonDropOldest  = "queue_full_drop_oldest" // pushed out by a newer record
+	reasonShutdown    = "shutdown"               // still queued when Shutdown gave up, or emitted after it
+	reasonFinalExport = "export_failed"          // the exporter said retrying would not help
+)
+
+type counters struct {
+	exported, queueFull, dropOldest, shutdown, exportFailed atomic.Int64
+}
+
+// Enabled reports true: Batch exports every record it is given.
+func (b *Batch) Enabled(context.Context, sdklog.EnabledParameters) bool { return true }
+
+// OnEmit queues a copy of record. It waits only under QueueFullBlock with
+// a full queue, at most the block timeout and never past ctx. It always
+// returns nil: a dropped record is counted and reported, not returned per
+// record (that would flood the error handler in exactly the overload that
+// causes drops).
+func (b *Batch) OnEmit(ctx context.Context, record *sdklog.Record) error {
+	b.mu.Lock()
+	if b.stopped {
+		b.mu.Unlock()
+		b.counts.shutdown.Add(1)
+		return nil
+	}
+	if !b.started {
+		b.started = true
+		go b.run()
+	}
+	var deadline *time.Timer
+	for b.n+len(b.inflight) >= len(b.ring) {
+		switch {
+		case b.cfg.policy == QueueFullDropOldest && b.n > 0:
+			b.ring[b.head] = sdklog.Record{}
+			b.head = (b.head + 1) % len(b.ring)
+			b.n--
+			b.advanceLocked(1)
+			b.dropLocked(1, reasonDropOldest)
+			continue
+		case b.cfg.policy == QueueFullBlock && !b.stopped:
+			if deadline == nil {
+				deadline = time.NewTimer(b.cfg.blockTimeout)
+				defer deadline.Stop()
+			}
+			b.signalLocked() // the worker may be waiting out an interval
+			ch := b.progress
+			b.mu.Unlock()
+			timedOut := false
+			select {
+			case <-ch:
+			case <-deadline.C:
+				timedOut = true
+			case <-ctx.Done():
+				timedOut = true
+			}
+			b.mu.Lock()
+			if !timedOut || b.n+len(b.inflight) < len(b.ring) {
+				continue
+			}
+		}
+		if b.stopped {
+			b.mu.Unlock()
+			b.counts.shutdown.Add(1)
+			return nil
+		}
+		b.dropLocked(1, reasonQueueFull)
+		b.unlock()
+		return nil
+	}
+	b.ring[(b.head+b.n)%len(b.ring)] = record.Clone()
+	b.n++
+	b.enqueued++
+	if b.n >= b.cfg.batchSize {
+		b.signalLocked()
+	}
+	b.unlock()
+	return nil
+}
+
+func (b *Batch) signalLocked() {
+	select {
+	case b.wake <- struct{}{}:
+	default:
+	}
+}
+
+// advanceLocked records that n more records left the queue for good.
+func (b *Batch) advanceLocked(n int) {
+	b.done += uint64(n)
+	close(b.progress)
+	b.progress = make(chan struct{})
+}
+
+// dropLocked counts n dropped records for the metrics and the next flush,
+// and reports drops to the handler at most once a second.
+func (b *Batch) dropLocked(n int, reason string) {
+	switch reason {
+	case reasonQueueFull:
+		b.counts.queueFull.Add(int64(n))
+	case reasonDropOldest:
+		b.counts.dropOldest.Add(int64(n))
+	case reasonShutdown:
+		b.counts.shutdown.Add(int64(n))
+	}
+	b.ledger.Lost(n, fmt.Errorf("%w (%s, policy %v)", ErrDropped, reason, b.cfg.policy))
+	b.dropsUnrep += n
+	if now := time.Now(); now.Sub(b.lastDropRep) >= time.Second {
+		b.reportDropsLocked()
+		b.lastDropRep = now
+	}
+}
+
+func (b *Batch) reportDropsLocked() {
+	if b.dropsUnrep > 0 {
+		b.reports = append(b.reports, fmt.Errorf("processor: %s: %w: %d records (queue of %d, policy %v)",
+			b.cfg.name, ErrDropped, b.dropsUnrep, len(b.ring), b.cfg.policy))
+		b.dropsUnrep = 0
+	}
+}
+
+// ErrDropped is wrapped by the errors that report dropped records.
+var ErrDropped = errors.New("records dropped")
+
+// unlock releases mu, then reports what was found while holding it: the
+// handler may log, and logging comes back to OnEmit.
+func (b *Batch) unlock() {
+	reports := b.reports
+	b.reports = nil
+	b.mu.Unlock()
+	for _, err := range reports {
+		b.cfg.onError(err)
+	}
+}
+
+// run is the one goroutine that calls Export.
+func (b *Batch) run() {
+	defer close(b.workerDone)
+	interval := time.NewTimer(b.cfg.interval)
+	defer interval.Stop()
+	var retry *time.Timer
+	var retryC <-chan time.Time
+	failures := 0
+	due := false
+	var seenGen uint64
+	for {
+		if b.exportCtx.Err() != nil {
+			return // Shutdown gave up: what is queued is counted there
+		}
+		b.mu.Lock()
+		if len(b.inflight) == 0 && b.n > 0 &&
+			(due || b.n >= b.cfg.batchSize || b.flushTo > b.done || b.quitting) {
+			b.takeLocked()
+			due = false
+		}
+		if len(b.inflight) == 0 || retryC != nil {
+			if b.quitting && len(b.inflight) == 0 && b.n == 0 {
+				b.mu.Unlock()
+				return
+			}
+			// A new flush request cuts the current backoff short, once:
+			// a flush waiting on a failing exporter tries it now, but a
+			// loop of flushes cannot turn retries into a busy loop.
+			newFlush := b.flushGen != seenGen
+			seenGen = b.flushGen
+			b.mu.Unlock()
+			if newFlush && retryC != nil {
+				retry.Stop()
+				retryC = nil
+				continue
+			}
+			select {
+			case <-b.wake:
+			case <-interval.C:
+				due = true
+				interval.Reset(b.cfg.interval)
+			case <-retryC:
+				retryC = nil
+			}
+			continue
+		}
+		batch := b.inflight
+		b.mu.Unlock()
+
+		ctx, cancel := context.WithTimeout(b.exportCtx, b.cfg.timeout)
+		err := b.exporter.Export(ctx, batch)
+		cancel()
+
+		b.mu.Lock()
+		if err != nil && retryable(err) && b.exportCtx.Err() == nil {
+			failures++
+			b.failsUnrep++
+			if now := time.Now(); now.Sub(b.lastFailRep) >= time.Second {
+				b.reports = append(b.reports, fmt.Errorf("processor: %s: export of %d records failed %d times, retrying: %w",
+					b.cfg.name, len(batch), b.failsUnrep, err))
+				b.lastFailRep, b.failsUnrep = now, 0
+			}
+			retry = time.NewTimer(b.backoff(failures))
+			retryC = retry.C
+			b.unlock()
+			continue
+		}
+		if b.exportCtx.Err() != nil && err != nil {
+			b.mu.Unlock()
+			return
+		}
+		n := len(batch)
+		clear(b.inflight)
+		b.inflight = b.inflight[:0]
+		failures = 0
+		if err != nil {
+			b.counts.exportFailed.Add(int64(n))
+			b.ledger.Lost(n, err)
+			b.reports = append(b.reports, fmt.Errorf("processor: %s: %d records not exported: %w", b.cfg.name, n, err))
+		} else {
+			b.counts.exported.Add(int64(n))
+		}
+		b.advanceLocked(n)
+		if b.n == 0 {
+			interval.Reset(b.cfg.interval)
+		}
+		b.unlock()
+	}
+}
+
+// takeLocked moves up to a batch of the oldest records into inflight.
+func (b *Batch) takeLocked() {
+	k := min(b.n, b.cfg.batchSize)
+	if b.inflight == nil {
+		b.inflight = make([]sdklog.Record, 0, b.cfg.batchSize)
+	}
+	for range k {
+		b.inflight = append(b.inflight, b.ring[b.head])
+		b.ring[b.head] = sdklog.Record{}
+		b.head = (b.head + 1) % len(b.ring)
+	}
+	b.n -= k
+}
+
+// backoff is exponential from 100ms up to the maximum, with full jitter so
+// that many processes recovering together do not retry in lockstep.
+func (b *Batch) backoff(failures int) time.Duration {
+	ceiling := b.cfg.maxBackoff
+	if failures < 20 {
+		ceiling = min(ceiling, 100*time.Millisecond<<(failures-1))
+	}
+	return rand.N(ceiling) + time.Millisecond
+}
+
+// retryable reports whether a failed Export may be tried again. An error
+// says no with a method Retryable() bool returning false.
+func retryable(err error) bool {
+	if errors.Is(err, sdklog.ErrExporterShutdown) {
+		return false
+	}
+	var r interface{ Retryable() bool }
+	if errors.As(err, &r) {
+		return r.Retryable()
+	}
+	return true
+}
+
+// ForceFlush exports every record emitted before the call, then flushes
+// the exporter. It returns nil only when both succeeded and no record was
+// dropped since the previous flush (each drop is reported by exactly one
+// flush). If ctx ends first, it returns an error wrapping ctx.Err(): the
+// records it did not export stay queued, in order, for the next attempt.
+// After Shutdown it returns nil.
+func (b *Batch) ForceFlush(ctx context.Context) error {
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("processor: %s: flush: %w", b.cfg.name, err)
+	}
+	b.mu.Lock()
+	if b.stopped {
+		b.mu.Unlock()
+		return nil
+	}
+	err := b.exportAllLocked(ctx)
+	b.reportDropsLocked()
+	b.unlock()
+	if err != nil {
+		return err
+	}
+	return errors.Join(b.takeLoss(), b.exporter.ForceFlush(ctx))
+}
+
+// exportAllLocked waits, releasing mu meanwhile, until every record queued
+// so far is exported (or given up), or ctx ends.
+func (b *Batch) exportAllLocked(ctx context.Context) error {
+	target := b.enqueued
+	if b.done >= target {
+		return nil
+	}
+	b.flushTo = max(b.flushTo, target)
+	b.flushGen++
+	b.signalLocked()
+	for b.done < target {
+		ch := b.progress
+		b.mu.Unlock()
+		select {
+		case <-ch:
+			b.mu.Lock()
+		case <-ctx.Done():
+			b.mu.Lock()
+			if b.done >= target {
+				return nil
+			}
+			return fmt.Errorf("processor: %s: flush: %d records not yet exported, still queued: %w",
+				b.cfg.name, target-b.done, ctx.Err())
+		}
+	}
+	return nil
+}
+
+func (b *Batch) takeLoss() error {
+	if err := b.ledger.Take(); err != nil {
+		return fmt.Errorf("processor: %s: %w", b.cfg.name, err)
+	}
+	return nil
+}
+
+// Shutdown exports what is queued within ctx, stops the goroutine and shuts
+// the exporter down. It always does all three: if ctx ends first (or has
+// already ended), the export in progress is cancelled, the records still
+// queued are counted as dropped, and the error says how many; the
+// exporter's Shutdown is still called, with ctx, so that it can release its
+// own resources. Later and concurrent calls wait for the first within their
+// own ctx and return its result. No goroutine outlives a Shutdown that
+// returned.
+func (b *Batch) Shutdown(ctx context.Context) error {
+	first := false
+	b.shutOnce.Do(func() {
+		first = true
+		b.shutErr = b.shutdown(ctx)
+		close(b.shutDone)
+	})
+	if first {
+		return b.shutErr
+	}
+	select {
+	case <-b.shutDone:
+		return b.shutErr
+	case <-ctx.Done():
+		return fmt.Errorf("processor: %s: shutdown: waiting for a concurrent Shutdown: %w", b.cfg.name, ctx.Err())
+	}
+}
+
+func (b *Batch) shutdown(ctx context.Context) error {
+	defer b.metrics.close()
+	b.mu.Lock()
+	b.stopped = true
+	started := b.started
+	var flushErr error
+	if started {
+		if ctx.Err() != nil {
+			flushErr = fmt.Errorf("processor: %s: shutdown: %w", b.cfg.name, ctx.Err())
+		} else {
+			flushErr = b.exportAllLocked(ctx)
+		}
+		b.quitting = true
+		b.signalLocked()
+	}
+	// Blocked emitters give up now: stopped refuses them.
+	close(b.progress)
+	b.progress = make(chan struct{})
+	b.unlock()
+
+	var lossErr error
+	if started {
+		if flushErr != nil {
+			b.cancelExport()
+		}
+		<-b.workerDone
+		b.mu.Lock()
+		if left := b.n + len(b.inflight); left > 0 {
+			clear(b.ring)
+			clear(b.inflight)
+			b.n, b.inflight = 0, nil
+			b.dropLocked(left, reasonShutdown)
+		}
+		b.reportDropsLocked()
+		b.unlock()
+		lossErr = b.takeLoss()
+	}
+	b.cancelExport()
+	expErr := b.exporter.Shutdown(ctx)
+	if expErr != nil {
+		expErr = fmt.Errorf("processor: %s: exporter shutdown: %w", b.cfg.name, expErr)
+	}
+	if flushErr != nil {
+		// The count is in lossErr; flushErr says why.
+		return errors.Join(lossErr, flushErr, expErr)
+	}
+	return errors.Join(lossErr, expErr)
+}

@@ -1,0 +1,215 @@
+package processor
+
+import (
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/metric"
+)
+
+// QueueFullPolicy says what OnEmit does when the Batch queue is full.
+type QueueFullPolicy uint8
+
+const (
+	// QueueFullBlock makes the emitting goroutine wait for room, at most
+	// the block timeout (WithBlockTimeout), then drops the new record. The
+	// default: a burst slows the application briefly instead of losing
+	// logs, and a stuck exporter cannot hang it.
+	QueueFullBlock QueueFullPolicy = iota
+	// QueueFullDropNewest drops the record being emitted at once.
+	QueueFullDropNewest
+	// QueueFullDropOldest drops the oldest queued record that is not being
+	// exported, as the SDK's BatchProcessor does, and keeps the new one.
+	QueueFullDropOldest
+)
+
+func (p QueueFullPolicy) String() string {
+	switch p {
+	case QueueFullBlock:
+		return "block"
+	case QueueFullDropNewest:
+		return "drop_newest"
+	case QueueFullDropOldest:
+		return "drop_oldest"
+	}
+	return fmt.Sprintf("QueueFullPolicy(%d)", uint8(p))
+}
+
+// Defaults of Batch, the same as the SDK's BatchProcessor where it has the
+// setting.
+const (
+	DefaultMaxQueueSize       = 2048
+	DefaultExportInterval     = time.Second
+	DefaultExportTimeout      = 30 * time.Second
+	DefaultMaxExportBatchSize = 512
+	DefaultBlockTimeout       = time.Second
+	DefaultMaxRetryBackoff    = 5 * time.Second
+)
+
+// Environment variables Batch reads, with the SDK's precedence: an option
+// given a positive value wins, then the variable, then the default.
+// Durations are in milliseconds, as the OpenTelemetry specification says.
+const (
+	EnvMaxQueueSize       = "OTEL_BLRP_MAX_QUEUE_SIZE"
+	EnvScheduleDelay      = "OTEL_BLRP_SCHEDULE_DELAY"
+	EnvExportTimeout      = "OTEL_BLRP_EXPORT_TIMEOUT"
+	EnvMaxExportBatchSize = "OTEL_BLRP_MAX_EXPORT_BATCH_SIZE"
+	// EnvOnQueueFull is block, drop_oldest or drop_newest: the setting
+	// proposed in the OpenTelemetry specification discussion.
+	EnvOnQueueFull = "OTEL_BLRP_ON_QUEUE_FULL"
+)
+
+// BatchOption configures a Batch.
+type BatchOption interface{ applyBatch(*batchConfig) }
+
+type batchOption func(*batchConfig)
+
+func (f batchOption) applyBatch(c *batchConfig) { f(c) }
+
+type batchConfig struct {
+	maxQueue     int
+	interval     time.Duration
+	timeout      time.Duration
+	batchSize    int
+	policy       QueueFullPolicy
+	policySet    bool
+	blockTimeout time.Duration
+	maxBackoff   time.Duration
+	meter        metric.MeterProvider
+	onError      func(error)
+	name         string
+}
+
+// WithMaxQueueSize bounds the records waiting for export, those being
+// exported or retried included. Zero or negative keeps the default
+// (OTEL_BLRP_MAX_QUEUE_SIZE, else 2048).
+func WithMaxQueueSize(n int) BatchOption { return batchOption(func(c *batchConfig) { c.maxQueue = n }) }
+
+// WithExportInterval sets the longest a record waits before its batch is
+// exported. Zero or negative keeps the default (OTEL_BLRP_SCHEDULE_DELAY,
+// else 1s).
+func WithExportInterval(d time.Duration) BatchOption {
+	return batchOption(func(c *batchConfig) { c.interval = d })
+}
+
+// WithExportTimeout bounds each call to the exporter's Export. Zero or
+// negative keeps the default (OTEL_BLRP_EXPORT_TIMEOUT, else 30s).
+func WithExportTimeout(d time.Duration) BatchOption {
+	return batchOption(func(c *batchConfig) { c.timeout = d })
+}
+
+// WithMaxExportBatchSize sets how many records one Export carries at most
+// (never more than the queue size). Zero or negative keeps the default
+// (OTEL_BLRP_MAX_EXPORT_BATCH_SIZE, else 512).
+func WithMaxExportBatchSize(n int) BatchOption {
+	return batchOption(func(c *batchConfig) { c.batchSize = n })
+}
+
+// WithQueueFullPolicy sets what happens to a record emitted while the
+// queue is full. The default is OTEL_BLRP_ON_QUEUE_FULL, else
+// QueueFullBlock. Every dropped record is counted and reported.
+func WithQueueFullPolicy(p QueueFullPolicy) BatchOption {
+	return batchOption(func(c *batchConfig) { c.policy, c.policySet = p, true })
+}
+
+// WithBlockTimeout bounds how long QueueFullBlock makes the emitting
+// goroutine wait for room (and never longer than its context). Zero or
+// negative keeps the default, 1s.
+func WithBlockTimeout(d time.Duration) BatchOption {
+	return batchOption(func(c *batchConfig) { c.blockTimeout = d })
+}
+
+// WithMaxRetryBackoff caps the wait between attempts to export a batch the
+// exporter refused. Zero or negative keeps the default, 5s.
+func WithMaxRetryBackoff(d time.Duration) BatchOption {
+	return batchOption(func(c *batchConfig) { c.maxBackoff = d })
+}
+
+// WithBatchMeterProvider sets where the processor's self-metrics go. The
+// default is the global MeterProvider.
+func WithBatchMeterProvider(mp metric.MeterProvider) BatchOption {
+	return batchOption(func(c *batchConfig) { c.meter = mp })
+}
+
+// WithBatchErrorHandler receives export failures and drop reports (drops
+// coalesced to one report a second). The default is otel.Handle.
+func WithBatchErrorHandler(f func(error)) BatchOption {
+	return batchOption(func(c *batchConfig) { c.onError = f })
+}
+
+// WithBatchName names the processor in errors and in the
+// otel.component.name metric attribute. The default is
+// "batching_log_processor/N", N counting processors in the process.
+func WithBatchName(name string) BatchOption {
+	return batchOption(func(c *batchConfig) { c.name = name })
+}
+
+func newBatchConfig(opts []BatchOption) batchConfig {
+	var c batchConfig
+	for _, o := range opts {
+		o.applyBatch(&c)
+	}
+	c.maxQueue = resolveInt(c.maxQueue, EnvMaxQueueSize, DefaultMaxQueueSize)
+	c.interval = resolveDuration(c.interval, EnvScheduleDelay, DefaultExportInterval)
+	c.timeout = resolveDuration(c.timeout, EnvExportTimeout, DefaultExportTimeout)
+	c.batchSize = min(resolveInt(c.batchSize, EnvMaxExportBatchSize, DefaultMaxExportBatchSize), c.maxQueue)
+	if !c.policySet {
+		c.policy = QueueFullBlock
+		if v, ok := os.LookupEnv(EnvOnQueueFull); ok {
+			switch strings.ToLower(strings.TrimSpace(v)) {
+			case "block":
+			case "drop_newest":
+				c.policy = QueueFullDropNewest
+			case "drop_oldest":
+				c.policy = QueueFullDropOldest
+			default:
+				otel.Handle(fmt.Errorf("processor: %s=%q is not block, drop_oldest or drop_newest; using block", EnvOnQueueFull, v))
+			}
+		}
+	}
+	if c.blockTimeout <= 0 {
+		c.blockTimeout = DefaultBlockTimeout
+	}
+	if c.maxBackoff <= 0 {
+		c.maxBackoff = DefaultMaxRetryBackoff
+	}
+	if c.meter == nil {
+		c.meter = otel.GetMeterProvider()
+	}
+	if c.onError == nil {
+		c.onError = otel.Handle
+	}
+	return c
+}
+
+func resolveInt(v int, env string, def int) int {
+	if v > 0 {
+		return v
+	}
+	if s, ok := os.LookupEnv(env); ok {
+		n, err := strconv.Atoi(strings.TrimSpace(s))
+		if err == nil && n > 0 {
+			return n
+		}
+		otel.Handle(fmt.Errorf("processor: %s=%q is not a positive integer; using %d", env, s, def))
+	}
+	return def
+}
+
+func resolveDuration(v time.Duration, env string, def time.Duration) time.Duration {
+	if v > 0 {
+		return v
+	}
+	if s, ok := os.LookupEnv(env); ok {
+		ms, err := strconv.Atoi(strings.TrimSpace(s))
+		if err == nil && ms > 0 {
+			return time.Duration(ms) * time.Millisecond
+		}
+		otel.Handle(fmt.Errorf("processor: %s=%q is not a positive number of milliseconds; using %v", env, s, def))
+	}
+	return def
+}

@@ -1,0 +1,431 @@
+package processor
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/log"
+	sdklog "go.opentelemetry.io/otel/sdk/log"
+	"go.opentelemetry.io/otel/sdk/log/logtest"
+
+	"github.com/fapilog/fapilog-otel/internal/testrace"
+)
+
+// recExporter records every exported record's "seq" attribute (and "g",
+// the emitting goroutine, when set), and can be slowed, blocked or failed.
+type recExporter struct {
+	mu       sync.Mutex
+	seqs     []int64
+	byG      map[int64][]int64
+	exports  int
+	inExport atomic.Int32
+	overlap  atomic.Bool
+	delay    time.Duration
+	gate     chan struct{} // Export waits on it when set
+	failFor  func(call int) error
+	flushes  atomic.Int32
+	shutdown atomic.Int32
+}
+
+func (e *recExporter) Export(ctx context.Context, recs []sdklog.Record) error {
+	if e.inExport.Add(1) > 1 {
+		e.overlap.Store(true)
+	}
+	defer e.inExport.Add(-1)
+	e.mu.Lock()
+	call := e.exports
+	e.exports++
+	gate, fail, delay := e.gate, e.failFor, e.delay
+	e.mu.Unlock()
+	if gate != nil {
+		select {
+		case <-gate:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	if delay > 0 {
+		time.Sleep(delay) // a slow destination
+	}
+	if fail != nil {
+		if err := fail(call); err != nil {
+			return err
+		}
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	for i := range recs {
+		var seq, g int64 = -1, -1
+		recs[i].WalkAttributes(func(kv attribute.KeyValue) bool {
+			switch kv.Key {
+			case "seq":
+				seq = kv.Value.AsInt64()
+			case "g":
+				g = kv.Value.AsInt64()
+			}
+			return true
+		})
+		e.seqs = append(e.seqs, seq)
+		if g >= 0 {
+			if e.byG == nil {
+				e.byG = map[int64][]int64{}
+			}
+			e.byG[g] = append(e.byG[g], seq)
+		}
+	}
+	return nil
+}
+
+func (e *recExporter) ForceFlush(context.Context) error { e.flushes.Add(1); return nil }
+func (e *recExporter) Shutdown(context.Context) error   { e.shutdown.Add(1); return nil }
+
+func (e *recExporter) got() []int64 {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return append([]int64(nil), e.seqs...)
+}
+
+func (e *recExporter) setGate(ch chan struct{}) {
+	e.mu.Lock()
+	e.gate = ch
+	e.mu.Unlock()
+}
+
+func emit(t testing.TB, p sdklog.Processor, from, to int) {
+	t.Helper()
+	for i := from; i < to; i++ {
+		r := logtest.RecordFactory{Body: attribute.StringValue("m"),
+			Attributes: []attribute.KeyValue{attribute.Int("seq", i)}}.NewRecord()
+		if err := p.OnEmit(context.Background(), &r); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+func requireSeqs(t *testing.T, got []int64, from, to int) {
+	t.Helper()
+	require.Len(t, got, to-from)
+	for i, s := range got {
+		require.EqualValues(t, from+i, s, "record %d lost, repeated or reordered", from+i)
+	}
+}
+
+// Through a real provider with default settings: a burst of 10x the queue
+// against a slow exporter loses nothing under the default block policy.
+func TestBatchBurstTenTimesTheQueueLosesNothing(t *testing.T) {
+	exp := &recExporter{delay: 2 * time.Millisecond}
+	b := NewBatch(exp)
+	provider := sdklog.NewLoggerProvider(sdklog.WithProcessor(b))
+	logger := provider.Logger("burst")
+	const n = 10 * DefaultMaxQueueSize
+	for i := range n {
+		var r log.Record
+		r.SetBody(attribute.StringValue("burst"))
+		r.AddAttributes(attribute.Int("seq", i))
+		logger.Emit(context.Background(), r)
+	}
+	require.NoError(t, provider.ForceFlush(context.Background()))
+	requireSeqs(t, exp.got(), 0, n)
+	assert.Zero(t, b.Dropped())
+	require.NoError(t, provider.Shutdown(context.Background()))
+	assert.False(t, exp.overlap.Load(), "Export was called concurrently")
+}
+
+func TestBatchDropPoliciesCountEveryDrop(t *testing.T) {
+	for _, c := range []struct {
+		policy QueueFullPolicy
+		kept   func(t *testing.T, got []int64)
+	}{
+		{QueueFullDropNewest, func(t *testing.T, got []int64) { requireSeqs(t, got, 0, 64) }},
+		{QueueFullDropOldest, func(t *testing.T, got []int64) {
+			// The batch being exported (0..15) cannot be dropped; the
+			// rest of the queue is the newest records.
+			require.Len(t, got, 64)
+			requireSeqs(t, got[:16], 0, 16)
+			requireSeqs(t, got[16:], 100-48, 100)
+		}},
+		{QueueFullBlock, func(t *testing.T, got []int64) { requireSeqs(t, got, 0, 64) }},
+	} {
+		t.Run(c.policy.String(), func(t *testing.T) {
+			gate := make(chan struct{})
+			exp := &recExporter{gate: gate}
+			var mu sync.Mutex
+			var reports []error
+			b := NewBatch(exp, WithMaxQueueSize(64), WithMaxExportBatchSize(16), WithQueueFullPolicy(c.policy),
+				WithBlockTimeout(time.Millisecond),
+				WithBatchErrorHandler(func(err error) { mu.Lock(); reports = append(reports, err); mu.Unlock() }))
+			emit(t, b, 0, 16)
+			require.Eventually(t, func() bool { return exp.inExport.Load() == 1 }, 5*time.Second, time.Millisecond)
+			emit(t, b, 16, 100)
+			assert.EqualValues(t, 36, b.Dropped(), "100 emitted, room for 64")
+			close(gate)
+			err := b.ForceFlush(context.Background())
+			require.ErrorIs(t, err, ErrDropped)
+			assert.Contains(t, err.Error(), "36 entries lost")
+			require.NoError(t, b.ForceFlush(context.Background()), "each drop is reported by one flush")
+			c.kept(t, exp.got())
+			mu.Lock()
+			assert.NotEmpty(t, reports, "drops reached the error handler")
+			mu.Unlock()
+			require.NoError(t, b.Shutdown(context.Background()))
+		})
+	}
+}
+
+// A 1ms-deadline ForceFlush in the middle of a burst returns on time and
+// drops nothing: what it did not export is still queued, in order.
+func TestBatchShortFlushDeadlineLosesNothing(t *testing.T) {
+	gate := make(chan struct{})
+	exp := &recExporter{gate: gate}
+	b := NewBatch(exp)
+	emit(t, b, 0, 1500)
+	require.Eventually(t, func() bool { return exp.inExport.Load() == 1 }, 5*time.Second, time.Millisecond)
+	emit(t, b, 1500, 2000)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	err := b.ForceFlush(ctx)
+	took := time.Since(start)
+	require.ErrorIs(t, err, context.DeadlineExceeded)
+	assert.Less(t, took, 500*time.Millisecond)
+	assert.Contains(t, err.Error(), "2000 records not yet exported, still queued")
+	close(gate)
+	emit(t, b, 2000, 4000)
+	require.NoError(t, b.ForceFlush(context.Background()))
+	requireSeqs(t, exp.got(), 0, 4000)
+	require.NoError(t, b.Shutdown(context.Background()))
+}
+
+// An exporter that fails for a while loses nothing: the batch stays queued
+// and is retried until it succeeds.
+func TestBatchRetriesUntilTheExporterRecovers(t *testing.T) {
+	var healthy atomic.Bool
+	exp := &recExporter{failFor: func(int) error {
+		if healthy.Load() {
+			return nil
+		}
+		return errors.New("collector restarting")
+	}}
+	var failures atomic.Int32
+	b := NewBatch(exp, WithExportInterval(5*time.Millisecond), WithMaxRetryBackoff(20*time.Millisecond),
+		WithBatchErrorHandler(func(error) { failures.Add(1) }))
+	emit(t, b, 0, 1000)
+	require.Eventually(t, func() bool { return failures.Load() > 0 }, 5*time.Second, time.Millisecond)
+	emit(t, b, 1000, 1500)
+	healthy.Store(true)
+	require.NoError(t, b.ForceFlush(context.Background()))
+	requireSeqs(t, exp.got(), 0, 1500)
+	assert.Zero(t, b.Dropped())
+	require.NoError(t, b.Shutdown(context.Background()))
+}
+
+type finalErr struct{}
+
+func (finalErr) Error() string   { return "refused for good" }
+func (finalErr) Retryable() bool { return false }
+
+func TestBatchFinalErrorIsNotRetried(t *testing.T) {
+	exp := &recExporter{failFor: func(call int) error {
+		if call == 0 {
+			return finalErr{}
+		}
+		return nil
+	}}
+	b := NewBatch(exp, WithMaxExportBatchSize(10), WithBatchErrorHandler(func(error) {}))
+	emit(t, b, 0, 10)
+	err := b.ForceFlush(context.Background())
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "10 entries lost")
+	emit(t, b, 10, 20)
+	require.NoError(t, b.ForceFlush(context.Background()))
+	requireSeqs(t, exp.got(), 10, 20)
+	assert.EqualValues(t, 10, b.Dropped())
+	require.NoError(t, b.Shutdown(context.Background()))
+}
+
+// A flush against a failing exporter tries it once more, promptly, but a
+// loop of flushes does not turn the retries into a busy loop.
+func TestBatchFlushesDoNotSpinRetries(t *testing.T) {
+	exp := &recExporter{failFor: func(int) error { return errors.New("down") }}
+	b := NewBatch(exp, WithMaxRetryBackoff(time.Hour), WithBatchErrorHandler(func(error) {}))
+	emit(t, b, 0, 1)
+	for range 20 {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Millisecond)
+		assert.ErrorIs(t, b.ForceFlush(ctx), context.DeadlineExceeded)
+		cancel()
+	}
+	exp.mu.Lock()
+	calls := exp.exports
+	exp.mu.Unlock()
+	assert.LessOrEqual(t, calls, 22, "about one attempt per flush")
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	err := b.Shutdown(ctx)
+	assert.ErrorIs(t, err, context.Canceled)
+	assert.Contains(t, err.Error(), "1 entries lost")
+}
+
+// Shutdown with an ended context (what LoggerProvider passes when its own
+// deadline has passed) still stops the goroutine and the exporter, and
+// says how many records were not exported.
+func TestBatchShutdownEndedContext(t *testing.T) {
+	gate := make(chan struct{})
+	defer close(gate)
+	exp := &recExporter{gate: gate}
+	b := NewBatch(exp, WithMaxExportBatchSize(10))
+	emit(t, b, 0, 25)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	err := b.Shutdown(ctx)
+	require.ErrorIs(t, err, context.Canceled)
+	assert.Contains(t, err.Error(), "25 entries lost")
+	assert.EqualValues(t, 1, exp.shutdown.Load(), "the exporter is shut down all the same")
+	assert.EqualValues(t, 25, b.Dropped())
+	assert.Equal(t, err, b.Shutdown(context.Background()), "a later Shutdown returns the first one's result")
+	emit(t, b, 25, 26)
+	assert.EqualValues(t, 26, b.Dropped(), "records after Shutdown are counted")
+	assert.NoError(t, b.ForceFlush(context.Background()))
+	// goleak in TestMain checks that the goroutine ended.
+}
+
+func TestBatchShutdownTwiceAndConcurrently(t *testing.T) {
+	exp := &recExporter{}
+	b := NewBatch(exp)
+	emit(t, b, 0, 100)
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			assert.NoError(t, b.Shutdown(context.Background()))
+		}()
+	}
+	wg.Wait()
+	requireSeqs(t, exp.got(), 0, 100)
+	assert.EqualValues(t, 1, exp.shutdown.Load())
+	unused := NewBatch(&recExporter{})
+	require.NoError(t, unused.Shutdown(context.Background()))
+	require.NoError(t, unused.Shutdown(context.Background()))
+}
+
+func TestBatchKeepsOrderPerGoroutine(t *testing.T) {
+	exp := &recExporter{}
+	b := NewBatch(exp, WithMaxQueueSize(128), WithMaxExportBatchSize(32))
+	var wg sync.WaitGroup
+	for g := range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range 2000 {
+				r := logtest.RecordFactory{Attributes: []attribute.KeyValue{attribute.Int("seq", i), attribute.Int("g", g)}}.NewRecord()
+				_ = b.OnEmit(context.Background(), &r)
+			}
+		}()
+	}
+	wg.Wait()
+	require.NoError(t, b.Shutdown(context.Background()))
+	exp.mu.Lock()
+	defer exp.mu.Unlock()
+	for g := range int64(4) {
+		got := exp.byG[g]
+		require.Len(t, got, 2000, "goroutine %d", g)
+		for i, s := range got {
+			require.EqualValues(t, i, s, "goroutine %d out of order", g)
+		}
+	}
+	assert.False(t, exp.overlap.Load())
+}
+
+// OnEmit copies the record without allocating when its attributes fit the
+// SDK's inline array, and with one allocation above it.
+func TestBatchOnEmitDoesNotAllocate(t *testing.T) {
+	if testrace.Enabled {
+		t.Skip("the race detector allocates")
+	}
+	b := NewBatch(&recExporter{}, WithMaxQueueSize(1<<16), WithMaxExportBatchSize(1<<16), WithExportInterval(time.Hour))
+	defer func() { _ = b.Shutdown(context.Background()) }()
+	small := logtest.RecordFactory{Attributes: []attribute.KeyValue{
+		attribute.Int("a", 1), attribute.Int("b", 2), attribute.Int("c", 3), attribute.Int("d", 4), attribute.Int("e", 5)}}.NewRecord()
+	big := logtest.RecordFactory{Attributes: []attribute.KeyValue{
+		attribute.Int("a", 1), attribute.Int("b", 2), attribute.Int("c", 3), attribute.Int("d", 4), attribute.Int("e", 5),
+		attribute.Int("f", 6), attribute.Int("g", 7), attribute.Int("h", 8), attribute.Int("i", 9), attribute.Int("j", 10)}}.NewRecord()
+	_ = b.OnEmit(context.Background(), &small) // starts the goroutine
+	assert.Zero(t, testing.AllocsPerRun(1000, func() { _ = b.OnEmit(context.Background(), &small) }))
+	assert.LessOrEqual(t, testing.AllocsPerRun(1000, func() { _ = b.OnEmit(context.Background(), &big) }), 1.0)
+}
+
+func TestBatchEnvironmentPrecedence(t *testing.T) {
+	t.Setenv(EnvMaxQueueSize, "100")
+	t.Setenv(EnvScheduleDelay, "250")
+	t.Setenv(EnvExportTimeout, "7000")
+	t.Setenv(EnvMaxExportBatchSize, "500") // above the queue: clamped
+	t.Setenv(EnvOnQueueFull, "drop_oldest")
+	c := newBatchConfig(nil)
+	assert.Equal(t, 100, c.maxQueue)
+	assert.Equal(t, 250*time.Millisecond, c.interval)
+	assert.Equal(t, 7*time.Second, c.timeout)
+	assert.Equal(t, 100, c.batchSize)
+	assert.Equal(t, QueueFullDropOldest, c.policy)
+
+	c = newBatchConfig([]BatchOption{WithMaxQueueSize(10), WithExportInterval(time.Minute),
+		WithExportTimeout(time.Second), WithMaxExportBatchSize(5), WithQueueFullPolicy(QueueFullDropNewest)})
+	assert.Equal(t, 10, c.maxQueue, "an option wins over the environment")
+	assert.Equal(t, time.Minute, c.interval)
+	assert.Equal(t, time.Second, c.timeout)
+	assert.Equal(t, 5, c.batchSize)
+	assert.Equal(t, QueueFullDropNewest, c.policy)
+
+	t.Setenv(EnvMaxQueueSize, "lots")
+	t.Setenv(EnvOnQueueFull, "sometimes")
+	c = newBatchConfig([]BatchOption{WithMaxQueueSize(-1)})
+	assert.Equal(t, DefaultMaxQueueSize, c.maxQueue, "a bad variable falls back to the default")
+	assert.Equal(t, QueueFullBlock, c.policy)
+}
+
+func TestBatchDefaults(t *testing.T) {
+	c := newBatchConfig(nil)
+	assert.Equal(t, DefaultMaxQueueSize, c.maxQueue)
+	assert.Equal(t, DefaultExportInterval, c.interval)
+	assert.Equal(t, DefaultExportTimeout, c.timeout)
+	assert.Equal(t, DefaultMaxExportBatchSize, c.batchSize)
+	assert.Equal(t, QueueFullBlock, c.policy)
+	assert.Equal(t, DefaultBlockTimeout, c.blockTimeout)
+	assert.True(t, strings.HasPrefix(NewBatch(&recExporter{}).cfg.name, "batching_log_processor/"))
+	assert.Equal(t, "QueueFullPolicy(9)", fmt.Sprint(QueueFullPolicy(9)))
+}
+
+// The export interval sends a partial batch without any flush.
+func TestBatchExportsPartialBatchAfterInterval(t *testing.T) {
+	exp := &recExporter{}
+	b := NewBatch(exp, WithExportInterval(10*time.Millisecond))
+	emit(t, b, 0, 3)
+	require.Eventually(t, func() bool { return len(exp.got()) == 3 }, 5*time.Second, time.Millisecond)
+	require.NoError(t, b.Shutdown(context.Background()))
+}
+
+// A blocked emitter waits at most the block timeout.
+func TestBatchBlockTimeoutBoundsTheWait(t *testing.T) {
+	gate := make(chan struct{})
+	exp := &recExporter{gate: gate}
+	b := NewBatch(exp, WithMaxQueueSize(4), WithMaxExportBatchSize(4), WithBlockTimeout(30*time.Millisecond),
+		WithBatchErrorHandler(func(error) {}))
+	emit(t, b, 0, 4)
+	start := time.Now()
+	emit(t, b, 4, 5)
+	took := time.Since(start)
+	assert.GreaterOrEqual(t, took, 25*time.Millisecond, "it waited for room")
+	assert.Less(t, took, 2*time.Second)
+	assert.EqualValues(t, 1, b.Dropped())
+	close(gate)
+	require.ErrorIs(t, b.ForceFlush(context.Background()), ErrDropped)
+	require.NoError(t, b.Shutdown(context.Background()))
+}

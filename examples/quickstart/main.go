@@ -1,5 +1,5 @@
 // Command quickstart logs through the whole pipeline: slog, the otelslog
-// bridge, an OpenTelemetry LoggerProvider with a BatchProcessor, and the
+// bridge, an OpenTelemetry LoggerProvider with processor.NewBatch, and the
 // stdoutjson exporter writing fapilog envelope lines to stdout.
 //
 // It flushes on SIGTERM or SIGINT (try -wait 30s and press Ctrl-C), or at the
@@ -25,6 +25,7 @@ import (
 
 	"github.com/fapilog/fapilog-otel/bridge"
 	"github.com/fapilog/fapilog-otel/exporters/stdoutjson"
+	"github.com/fapilog/fapilog-otel/processor"
 	"github.com/fapilog/fapilog-otel/shutdown"
 )
 
@@ -60,7 +61,10 @@ func run(format string, wait time.Duration) error {
 	)
 	provider := sdklog.NewLoggerProvider(
 		sdklog.WithResource(res),
-		sdklog.WithProcessor(sdklog.NewBatchProcessor(exp)),
+		// processor.NewBatch in place of sdklog.NewBatchProcessor: same
+		// defaults, but a full queue or a failed export loses nothing
+		// silently.
+		sdklog.WithProcessor(processor.NewBatch(exp)),
 	)
 
 	// On SIGTERM or SIGINT: flush within 5s, then the context ends.

@@ -1,0 +1,118 @@
+package integration
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"net/http"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/exporters/otlp/otlplog/otlploghttp"
+	"go.opentelemetry.io/otel/log"
+	sdklog "go.opentelemetry.io/otel/sdk/log"
+
+	"github.com/fapilog/fapilog-otel/processor"
+)
+
+// restartingReceiver is an OTLP/HTTP endpoint on a fixed loopback address
+// that can go away and come back, as a Collector does when it restarts.
+type restartingReceiver struct {
+	t    *testing.T
+	addr string
+	recv *sink
+	mu   sync.Mutex
+	srv  *http.Server
+}
+
+func newRestartingReceiver(t *testing.T) *restartingReceiver {
+	r := &restartingReceiver{t: t, addr: freeAddr(t), recv: &sink{}}
+	r.start()
+	t.Cleanup(r.stop)
+	return r
+}
+
+func (r *restartingReceiver) start() {
+	l, err := net.Listen("tcp", r.addr)
+	require.NoError(r.t, err)
+	srv := &http.Server{Handler: r.recv, ReadHeaderTimeout: 5 * time.Second}
+	r.mu.Lock()
+	r.srv = srv
+	r.mu.Unlock()
+	go func() { _ = srv.Serve(l) }()
+}
+
+func (r *restartingReceiver) stop() {
+	r.mu.Lock()
+	srv := r.srv
+	r.srv = nil
+	r.mu.Unlock()
+	if srv != nil {
+		_ = srv.Close()
+	}
+}
+
+// delivered returns how many distinct records arrived and how many twice.
+func (r *restartingReceiver) delivered() (distinct, dup int) {
+	r.recv.mu.Lock()
+	defer r.recv.mu.Unlock()
+	seen := map[string]bool{}
+	for _, lr := range r.recv.records {
+		b := lr.Body.GetStringValue()
+		if seen[b] {
+			dup++
+		}
+		seen[b] = true
+	}
+	return len(seen), dup
+}
+
+// outage logs n records at a steady pace while the receiver is down for
+// the middle part of the run, then flushes, and returns what arrived.
+func outage(t *testing.T, newProcessor func(sdklog.Exporter) sdklog.Processor) (sent, distinct, dup int, flushErr error) {
+	r := newRestartingReceiver(t)
+	// The exporter's own retries are off, so the processor's behaviour on
+	// a failed Export is what the test sees.
+	otlp, err := otlploghttp.New(context.Background(), otlploghttp.WithEndpoint(r.addr), otlploghttp.WithInsecure(),
+		otlploghttp.WithRetry(otlploghttp.RetryConfig{Enabled: false}))
+	require.NoError(t, err)
+	provider := sdklog.NewLoggerProvider(sdklog.WithProcessor(newProcessor(otlp)))
+	defer func() { _ = provider.Shutdown(context.Background()) }()
+	logger := provider.Logger("outage")
+	const n = 1500
+	for i := range n {
+		switch i {
+		case 300:
+			r.stop()
+		case 1200:
+			r.start()
+		}
+		var rec log.Record
+		rec.SetBody(attribute.StringValue(fmt.Sprintf("record %d", i)))
+		logger.Emit(context.Background(), rec)
+		time.Sleep(time.Millisecond) // about 1.5 s of logging, 0.9 s of it during the outage
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	flushErr = provider.ForceFlush(ctx)
+	distinct, dup = r.delivered()
+	return n, distinct, dup, flushErr
+}
+
+// TestOTLPThroughReceiverRestart: otlploghttp behind processor.NewBatch,
+// at default settings, loses nothing while its receiver restarts; behind
+// the SDK's BatchProcessor the batches whose Export failed are gone.
+func TestOTLPThroughReceiverRestart(t *testing.T) {
+	sent, distinct, dup, err := outage(t, func(e sdklog.Exporter) sdklog.Processor {
+		return processor.NewBatch(e, processor.WithBatchErrorHandler(func(error) {}))
+	})
+	require.NoError(t, err)
+	require.Equal(t, sent, distinct, "processor.NewBatch lost %d records across the restart", sent-distinct)
+	t.Logf("processor.NewBatch: %d sent, %d delivered, %d delivered twice", sent, distinct, dup)
+
+	sent, distinct, dup, err = outage(t, func(e sdklog.Exporter) sdklog.Processor { return sdklog.NewBatchProcessor(e) })
+	t.Logf("sdklog.NewBatchProcessor: %d sent, %d delivered (%d lost), %d twice; ForceFlush: %v", sent, distinct, sent-distinct, dup, err)
+}

@@ -27,9 +27,11 @@ import (
 
 	"log/slog"
 
+	"github.com/fapilog/fapilog-otel/bridge"
 	httpexporter "github.com/fapilog/fapilog-otel/exporters/http"
 	"github.com/fapilog/fapilog-otel/exporters/rotatingfile"
 	"github.com/fapilog/fapilog-otel/exporters/stdoutjson"
+	"github.com/fapilog/fapilog-otel/processor"
 	"github.com/fapilog/fapilog-otel/shutdown"
 )
 
@@ -39,6 +41,7 @@ import (
 // installed, until the parent signals it.
 const (
 	childDirEnv      = "FAPILOG_NOLOSS_DIR"
+	childModeEnv     = "FAPILOG_NOLOSS_MODE" // tuned, defaults-ours or defaults-sdk
 	childReceiverEnv = "FAPILOG_NOLOSS_RECEIVER"
 	goroutines       = 4
 	flushDeadline    = 5 * time.Second
@@ -59,6 +62,9 @@ type counted struct {
 	provider *sdklog.LoggerProvider
 	emitted  *[goroutines]atomic.Int64
 	stopping *atomic.Bool
+	// drops returns, per destination (stdout, files, http), the records
+	// counted as dropped or lost so far; nil when nothing counts them.
+	drops func() [3]int64
 }
 
 func (c counted) ForceFlush(ctx context.Context) error {
@@ -73,7 +79,13 @@ func (c counted) ForceFlush(ctx context.Context) error {
 	c.stopping.Store(true)
 	start := time.Now()
 	err := c.provider.ForceFlush(ctx)
-	fmt.Fprintf(os.Stderr, "flushed %d %v\n", time.Since(start).Microseconds(), err)
+	took := time.Since(start)
+	if c.drops != nil {
+		d := c.drops()
+		fmt.Fprintf(os.Stderr, "dropped %d %d %d\n", d[0], d[1], d[2])
+	}
+	// One line: the error may span several.
+	fmt.Fprintf(os.Stderr, "flushed %d %s\n", took.Microseconds(), strings.ReplaceAll(fmt.Sprint(err), "\n", "; "))
 	return err
 }
 
@@ -93,25 +105,59 @@ func loadgen() {
 	if err != nil {
 		fail(err)
 	}
-	// A generator logging as fast as it can outruns one loopback HTTP
-	// stream: back-pressure (Block) instead of the default DropNewest, so
-	// this run tests loss, not the overload policy (tested on its own).
-	post, err := httpexporter.New(httpexporter.WithEndpoint(os.Getenv(childReceiverEnv)),
-		httpexporter.WithMaxPendingBytes(64<<20, httpexporter.Block, 30*time.Second), httpexporter.WithConcurrency(2))
-	if err != nil {
-		fail(err)
+	mode := os.Getenv(childModeEnv)
+	var provider *sdklog.LoggerProvider
+	var drops func() [3]int64
+	switch mode {
+	case "tuned":
+		// A generator logging as fast as it can outruns one loopback
+		// HTTP stream: back-pressure (Block) instead of the default
+		// DropNewest, and a queue sized for the burst, so this run tests
+		// loss, not the overload policies (tested on their own and in
+		// the default modes).
+		post, err := httpexporter.New(httpexporter.WithEndpoint(os.Getenv(childReceiverEnv)),
+			httpexporter.WithMaxPendingBytes(64<<20, httpexporter.Block, 30*time.Second), httpexporter.WithConcurrency(2))
+		if err != nil {
+			fail(err)
+		}
+		queue := sdklog.WithMaxQueueSize(1 << 18)
+		provider = sdklog.NewLoggerProvider(
+			sdklog.WithProcessor(sdklog.NewBatchProcessor(out, queue)),
+			sdklog.WithProcessor(sdklog.NewBatchProcessor(files, queue)),
+			sdklog.WithProcessor(sdklog.NewBatchProcessor(post, queue)),
+		)
+	case "defaults-ours", "defaults-sdk":
+		// Everything at the defaults a user gets.
+		post, err := httpexporter.New(httpexporter.WithEndpoint(os.Getenv(childReceiverEnv)))
+		if err != nil {
+			fail(err)
+		}
+		exps := []*bridge.Exporter{out, files, post}
+		if mode == "defaults-sdk" {
+			provider = sdklog.NewLoggerProvider(
+				sdklog.WithProcessor(sdklog.NewBatchProcessor(out)),
+				sdklog.WithProcessor(sdklog.NewBatchProcessor(files)),
+				sdklog.WithProcessor(sdklog.NewBatchProcessor(post)),
+			)
+			break
+		}
+		quiet := processor.WithBatchErrorHandler(func(error) {})
+		procs := []*processor.Batch{processor.NewBatch(out, quiet), processor.NewBatch(files, quiet), processor.NewBatch(post, quiet)}
+		provider = sdklog.NewLoggerProvider(
+			sdklog.WithProcessor(procs[0]), sdklog.WithProcessor(procs[1]), sdklog.WithProcessor(procs[2]))
+		drops = func() (d [3]int64) {
+			for i := range d {
+				d[i] = procs[i].Dropped() + exps[i].Sink().(bridge.LossReporter).Lost()
+			}
+			return d
+		}
+	default:
+		fail(fmt.Errorf("%s=%q", childModeEnv, mode))
 	}
-	// The SDK drops the oldest queued records when a BatchProcessor queue
-	// is full; size it for the burst so that policy is not what is tested.
-	queue := sdklog.WithMaxQueueSize(1 << 18)
-	provider := sdklog.NewLoggerProvider(
-		sdklog.WithProcessor(sdklog.NewBatchProcessor(out, queue)),
-		sdklog.WithProcessor(sdklog.NewBatchProcessor(files, queue)),
-		sdklog.WithProcessor(sdklog.NewBatchProcessor(post, queue)),
-	)
 	var emitted [goroutines]atomic.Int64
 	var stopping atomic.Bool
-	shutdown.Notify([]shutdown.Flusher{counted{provider: provider, emitted: &emitted, stopping: &stopping}}, shutdown.WithTimeout(flushDeadline))
+	shutdown.Notify([]shutdown.Flusher{counted{provider: provider, emitted: &emitted, stopping: &stopping, drops: drops}},
+		shutdown.WithTimeout(flushDeadline), shutdown.WithErrorHandler(func(error) {}))
 	logger := slog.New(otelslog.NewHandler("loadgen", otelslog.WithLoggerProvider(provider)))
 	fmt.Fprintln(os.Stderr, "ready")
 	for g := range goroutines {
@@ -164,6 +210,25 @@ func (s seen) check(t *testing.T, where string, handled [goroutines]int) int {
 	return verified
 }
 
+// tally counts, of the records emitted before the signal was handled, how
+// many are missing, and how many records appear more than once.
+func (s seen) tally(handled [goroutines]int) (owed, missing, dup int) {
+	for g := range goroutines {
+		for i := range handled[g] {
+			owed++
+			if s[[2]int{g, i}] == 0 {
+				missing++
+			}
+		}
+	}
+	for _, n := range s {
+		if n > 1 {
+			dup += n - 1
+		}
+	}
+	return owed, missing, dup
+}
+
 type lineReceiver struct {
 	mu    sync.Mutex
 	lines [][]byte
@@ -203,13 +268,23 @@ func TestNoLossOnSignals(t *testing.T) {
 }
 
 func oneRun(t *testing.T, sig syscall.Signal) (verified, nFiles int) {
-	return runWith(t, sig, false)
+	st := runWith(t, sig, false, "tuned")
+	return st.verified, st.files
+}
+
+// runStats is what one run of the generator left at its destinations.
+type runStats struct {
+	verified, files int
+	owed            [3]int // per destination: stdout, files, http
+	missing, dup    [3]int
+	dropped         [3]int64 // counted by the processor and the sink
+	flushErr        string
 }
 
 // runWith runs the generator once. With hang, the HTTP receiver never
 // answers: the flush must still end by its deadline, the process must still
 // die by the signal, and stdout and the files must still be complete.
-func runWith(t *testing.T, sig syscall.Signal, hang bool) (verified, nFiles int) {
+func runWith(t *testing.T, sig syscall.Signal, hang bool, mode string) (st runStats) {
 	t.Helper()
 	recv := &lineReceiver{}
 	var handler http.Handler = recv
@@ -228,7 +303,7 @@ func runWith(t *testing.T, sig syscall.Signal, hang bool) (verified, nFiles int)
 	dir := t.TempDir()
 
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
-	cmd.Env = append(os.Environ(), childDirEnv+"="+dir, childReceiverEnv+"="+srv.URL)
+	cmd.Env = append(os.Environ(), childDirEnv+"="+dir, childReceiverEnv+"="+srv.URL, childModeEnv+"="+mode)
 	var stdout bytes.Buffer
 	cmd.Stdout = &stdout
 	errPipe, err := cmd.StderrPipe()
@@ -256,11 +331,21 @@ func runWith(t *testing.T, sig syscall.Signal, hang bool) (verified, nFiles int)
 	}
 	signalled := time.Now()
 	if !hang {
+		if mode == "defaults-ours" {
+			d := strings.Fields(readLine("dropped"))
+			for i := range st.dropped {
+				st.dropped[i], err = strconv.ParseInt(d[i+1], 10, 64)
+				require.NoError(t, err)
+			}
+		}
 		flushed := strings.Fields(readLine("flushed"))
 		us, err := strconv.Atoi(flushed[1])
 		require.NoError(t, err)
 		require.Less(t, time.Duration(us)*time.Microsecond, flushDeadline, "the flush overran its deadline")
-		require.Equal(t, "<nil>", strings.Join(flushed[2:], " "), "the flush failed")
+		st.flushErr = strings.Join(flushed[2:], " ")
+		if mode == "tuned" {
+			require.Equal(t, "<nil>", st.flushErr, "the flush failed")
+		}
 	}
 	// With a hung receiver the deadline ends the flush and the process
 	// exits by the signal, possibly before it can report the flush.
@@ -275,11 +360,21 @@ func runWith(t *testing.T, sig syscall.Signal, hang bool) (verified, nFiles int)
 	require.True(t, ws.Signaled(), "exit %v (%v): the process must die by the signal", ws, werr)
 	require.Equal(t, sig, ws.Signal())
 
+	// In the tuned mode nothing may be missing; at the defaults, records
+	// may be dropped by the overload policies, and are counted.
+	account := func(i int, s seen, where string) {
+		if mode == "tuned" {
+			st.verified += s.check(t, where, handled)
+			return
+		}
+		st.owed[i], st.missing[i], st.dup[i] = s.tally(handled)
+		st.verified += st.owed[i] - st.missing[i]
+	}
 	out := seen{}
 	for _, l := range bytes.Split(bytes.TrimSpace(stdout.Bytes()), []byte("\n")) {
 		out.add(t, l, "stdout")
 	}
-	verified += out.check(t, "stdout", handled)
+	account(0, out, "stdout")
 
 	onDisk := seen{}
 	entries, err := os.ReadDir(dir)
@@ -294,10 +389,11 @@ func runWith(t *testing.T, sig syscall.Signal, hang bool) (verified, nFiles int)
 			}
 		}
 	}
-	verified += onDisk.check(t, "files", handled)
+	account(1, onDisk, "files")
+	st.files = len(entries)
 
 	if hang {
-		return verified, len(entries)
+		return st
 	}
 	recv.mu.Lock()
 	lines := recv.lines
@@ -306,14 +402,57 @@ func runWith(t *testing.T, sig syscall.Signal, hang bool) (verified, nFiles int)
 	for _, l := range lines {
 		remote.add(t, l, "receiver")
 	}
-	verified += remote.check(t, "http receiver", handled)
-	return verified, len(entries)
+	account(2, remote, "http receiver")
+	return st
 }
 
 // TestSignalWhileReceiverHangs: the HTTP receiver never answers when
 // SIGTERM arrives. The flush deadline holds, the process exits by the
 // signal, and the local destinations lose nothing.
 func TestSignalWhileReceiverHangs(t *testing.T) {
-	verified, _ := runWith(t, syscall.SIGTERM, true)
-	t.Logf("receiver hung: %d records verified on stdout and in files", verified)
+	st := runWith(t, syscall.SIGTERM, true, "tuned")
+	t.Logf("receiver hung: %d records verified on stdout and in files", st.verified)
+}
+
+// TestNoLossAtDefaults runs the generator at the settings a user gets, with
+// processor.NewBatch and then with the SDK's BatchProcessor, and reports
+// per destination: records emitted before the signal, missing, and counted
+// as dropped. With NewBatch nothing may be missing that was not counted;
+// the SDK's processor counts nothing, so its figures are reported only.
+func TestNoLossAtDefaults(t *testing.T) {
+	runs := 20
+	if v, err := strconv.Atoi(os.Getenv("FAPILOG_NOLOSS_DEFAULT_RUNS")); err == nil && v > 0 {
+		runs = v
+	}
+	names := [3]string{"stdout", "files", "http"}
+	for _, mode := range []string{"defaults-ours", "defaults-sdk"} {
+		var owed, missing, dup [3]int
+		var dropped [3]int64
+		flushFailed := 0
+		for run := range runs {
+			sig := syscall.SIGTERM
+			if run%10 == 9 {
+				sig = syscall.SIGINT
+			}
+			st := runWith(t, sig, false, mode)
+			for i := range 3 {
+				owed[i] += st.owed[i]
+				missing[i] += st.missing[i]
+				dup[i] += st.dup[i]
+				dropped[i] += st.dropped[i]
+				if mode == "defaults-ours" {
+					require.LessOrEqual(t, int64(st.missing[i]), st.dropped[i],
+						"%s: %d records missing at %s but only %d counted as dropped", mode, st.missing[i], names[i], st.dropped[i])
+					require.Zero(t, st.dup[i], "%s: duplicates at %s", mode, names[i])
+				}
+			}
+			if st.flushErr != "<nil>" {
+				flushFailed++
+			}
+		}
+		for i := range 3 {
+			t.Logf("%s, %d runs, %s: %d records emitted before the signal, %d missing, %d counted as dropped, %d duplicated; %d flushes reported an error",
+				mode, runs, names[i], owed[i], missing[i], dropped[i], dup[i], flushFailed)
+		}
+	}
 }

@@ -1,0 +1,144 @@
+package processor_test
+
+import (
+	"bytes"
+	"context"
+	"regexp"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/log"
+	sdklog "go.opentelemetry.io/otel/sdk/log"
+	"go.opentelemetry.io/otel/sdk/log/logtest"
+
+	"github.com/fapilog/fapilog-otel/bridge"
+	"github.com/fapilog/fapilog-otel/exporters/stdoutjson"
+	"github.com/fapilog/fapilog-otel/internal/testrace"
+	"github.com/fapilog/fapilog-otel/processor"
+)
+
+// dedupCases are records as an application emits them: most with unique
+// keys, some with duplicates at the top level and inside nested values.
+func dedupCases() []log.Record {
+	at := time.Date(2026, 11, 29, 1, 2, 3, 0, time.UTC)
+	mk := func(kvs ...attribute.KeyValue) log.Record {
+		var r log.Record
+		r.SetTimestamp(at)
+		r.SetObservedTimestamp(at)
+		r.SetSeverity(log.SeverityInfo)
+		r.SetBody(attribute.StringValue("order placed"))
+		r.AddAttributes(kvs...)
+		return r
+	}
+	ten := []attribute.KeyValue{
+		attribute.String("a", "1"), attribute.Int("b", 2), attribute.Bool("c", true), attribute.Float64("d", 1.5),
+		attribute.String("e", "5"), attribute.String("f", "6"), attribute.String("g", "7"), attribute.String("h", "8"),
+		attribute.String("i", "9"), attribute.String("j", "10"),
+	}
+	return []log.Record{
+		mk(ten...),
+		mk(attribute.String("user_id", "u-1")),
+		mk(),
+		mk(attribute.Map("m", attribute.String("x", "1"), attribute.String("y", "2"))),
+		// Duplicates: the last value wins, at the first position.
+		mk(attribute.String("a", "first"), attribute.Int("b", 1), attribute.String("a", "last")),
+		mk(append(append([]attribute.KeyValue{}, ten...), attribute.String("c", "again"))...),
+		mk(attribute.Map("m", attribute.String("x", "1"), attribute.String("x", "2"))),
+		mk(attribute.Slice("s", attribute.MapValue(attribute.Int("k", 1), attribute.Int("k", 2)))),
+	}
+}
+
+func emitAll(t *testing.T, format bridge.Format, opts ...sdklog.LoggerProviderOption) []byte {
+	t.Helper()
+	var out bytes.Buffer
+	exp, err := stdoutjson.New(stdoutjson.WithWriter(&out), stdoutjson.WithFormat(format))
+	require.NoError(t, err)
+	provider := sdklog.NewLoggerProvider(append(opts, sdklog.WithProcessor(sdklog.NewSimpleProcessor(exp)))...)
+	logger := provider.Logger("dedup")
+	for _, r := range dedupCases() {
+		logger.Emit(context.Background(), r)
+	}
+	require.NoError(t, provider.Shutdown(context.Background()))
+	return out.Bytes()
+}
+
+var (
+	messageID = regexp.MustCompile(`"message_id":"[0-9a-f-]{36}"`)
+	dropped   = regexp.MustCompile(`,?"(dropped_attributes|droppedAttributesCount)":\d+`)
+)
+
+// The fast setup writes the same bytes as the SDK's default, except for the
+// dropped-attributes count of records that had duplicates.
+func TestDedupFastPathMatchesDefaultOutput(t *testing.T) {
+	for _, format := range []bridge.Format{bridge.FormatEnvelope, bridge.FormatOTLPJSON} {
+		def := emitAll(t, format)
+		fast := emitAll(t, format, sdklog.WithAllowKeyDuplication(), sdklog.WithProcessor(processor.NewDedup()))
+		def = messageID.ReplaceAll(def, []byte(`"message_id":"-"`))
+		fast = messageID.ReplaceAll(fast, []byte(`"message_id":"-"`))
+		defLines := bytes.Split(def, []byte("\n"))
+		fastLines := bytes.Split(fast, []byte("\n"))
+		require.Len(t, fastLines, len(defLines))
+		for i := range defLines {
+			if i < 4 || i >= len(dedupCases()) {
+				assert.Equal(t, string(defLines[i]), string(fastLines[i]), "%v record %d: not byte-identical", format, i)
+				continue
+			}
+			assert.Equal(t, string(dropped.ReplaceAll(defLines[i], nil)), string(fastLines[i]),
+				"%v record %d: differs beyond the dropped count", format, i)
+		}
+	}
+}
+
+// keysSeen records the keys every record carries when it reaches it.
+type keysSeen struct {
+	mu   sync.Mutex
+	keys [][]string
+}
+
+func (k *keysSeen) OnEmit(_ context.Context, r *sdklog.Record) error {
+	var ks []string
+	r.WalkAttributes(func(kv attribute.KeyValue) bool { ks = append(ks, string(kv.Key)+"="+kv.Value.Emit()); return true })
+	k.mu.Lock()
+	k.keys = append(k.keys, ks)
+	k.mu.Unlock()
+	return nil
+}
+func (*keysSeen) Enabled(context.Context, sdklog.EnabledParameters) bool { return true }
+func (*keysSeen) ForceFlush(context.Context) error                       { return nil }
+func (*keysSeen) Shutdown(context.Context) error                         { return nil }
+
+// Processors after Dedup (otlploghttp's among them) see unique keys, as
+// they would from the SDK's default; without it they would not.
+func TestDedupGivesLaterProcessorsUniqueKeys(t *testing.T) {
+	seen := func(opts ...sdklog.LoggerProviderOption) [][]string {
+		k := &keysSeen{}
+		p := sdklog.NewLoggerProvider(append(opts, sdklog.WithProcessor(k))...)
+		var r log.Record
+		r.AddAttributes(attribute.String("a", "first"), attribute.Int("b", 1), attribute.String("a", "last"))
+		p.Logger("x").Emit(context.Background(), r)
+		return k.keys
+	}
+	want := [][]string{{"a=last", "b=1"}}
+	assert.Equal(t, want, seen(), "the SDK's default")
+	assert.Equal(t, want, seen(sdklog.WithAllowKeyDuplication(), sdklog.WithProcessor(processor.NewDedup())), "the fast setup")
+	assert.Equal(t, [][]string{{"a=first", "b=1", "a=last"}}, seen(sdklog.WithAllowKeyDuplication()), "without Dedup")
+}
+
+// Records with unique keys and no map values are only read. (A map value
+// costs the copy attribute.Value.AsMap makes.)
+func TestDedupDoesNotAllocateForUniqueKeys(t *testing.T) {
+	if testrace.Enabled {
+		t.Skip("the race detector allocates")
+	}
+	r := logtest.RecordFactory{Attributes: []attribute.KeyValue{
+		attribute.String("a", "1"), attribute.Int("b", 2), attribute.Bool("c", true), attribute.Float64("d", 1.5),
+		attribute.String("e", "5"), attribute.String("f", "6"), attribute.String("g", "7"), attribute.String("h", "8"),
+		attribute.String("i", "9"), attribute.String("j", "10"),
+	}}.NewRecord()
+	d := processor.NewDedup()
+	assert.Zero(t, testing.AllocsPerRun(100, func() { _ = d.OnEmit(context.Background(), &r) }))
+}

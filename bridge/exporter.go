@@ -128,21 +128,23 @@ func (e *Exporter) Export(ctx context.Context, records []sdklog.Record) error {
 	if len(records) == 0 {
 		return nil
 	}
+	start := e.metrics.startExport(ctx, len(records))
 	// An ended context does not refuse records that can be taken without
 	// waiting: the BatchProcessor drops what Export refuses, and a flush
 	// whose deadline passed must not turn queued records into lost ones.
 	if err := e.mu.LockAccepting(ctx); err != nil {
-		e.metrics.recordWrite(ctx, 0, len(records))
+		e.metrics.endExport(ctx, start, 0, len(records))
 		return &ExportError{Sink: e.name, Failed: len(records), Total: len(records), retry: true,
 			Err: fmt.Errorf("waiting for the sink: %w", err)}
 	}
 	defer e.mu.Unlock()
 	if e.stopped.Load() {
+		e.metrics.endExport(ctx, start, 0, len(records))
 		return sdklog.ErrExporterShutdown
 	}
 	if !e.started {
 		if err := e.start(ctx); err != nil {
-			e.metrics.recordWrite(ctx, 0, len(records))
+			e.metrics.endExport(ctx, start, 0, len(records))
 			return &ExportError{Sink: e.name, Failed: len(records), Total: len(records), retry: true,
 				Err: fmt.Errorf("start failed: %w", err)}
 		}
@@ -162,7 +164,7 @@ func (e *Exporter) Export(ctx context.Context, records []sdklog.Record) error {
 		}
 	}
 	e.shrinkBuf()
-	e.metrics.recordWrite(ctx, len(records)-failed, failed)
+	e.metrics.endExport(ctx, start, len(records)-failed, failed)
 	if firstErr != nil {
 		return &ExportError{Sink: e.name, Failed: failed, Total: len(records), Err: firstErr}
 	}

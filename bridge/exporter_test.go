@@ -393,10 +393,15 @@ func TestMetrics(t *testing.T) {
 			switch d := m.Data.(type) {
 			case metricdata.Sum[int64]:
 				for _, dp := range d.DataPoints {
-					name, _ := dp.Attributes.Value("fapilog.sink.name")
+					name, _ := dp.Attributes.Value("otel.component.name")
 					assert.Equal(t, "m", name.AsString())
+					typ, _ := dp.Attributes.Value("otel.component.type")
+					assert.Equal(t, "fapilog_sink", typ.AsString())
 					key := m.Name
 					if o, ok := dp.Attributes.Value("outcome"); ok {
+						key += "/" + o.AsString()
+					}
+					if o, ok := dp.Attributes.Value("error.type"); ok {
 						key += "/" + o.AsString()
 					}
 					got[key] += dp.Value
@@ -409,11 +414,13 @@ func TestMetrics(t *testing.T) {
 		}
 	}
 	assert.Equal(t, map[string]int64{
-		"fapilog.sink.entries.written": 2,
-		"fapilog.sink.entries.failed":  1,
-		"fapilog.sink.flushes/ok":      1,
-		"fapilog.sink.flushes/error":   1,
-		"fapilog.sink.flush.duration":  2,
+		"otel.sdk.exporter.log.exported":              2,
+		"otel.sdk.exporter.log.exported/write_failed": 1,
+		"otel.sdk.exporter.log.inflight":              0,
+		"otel.sdk.exporter.operation.duration":        1,
+		"fapilog.sink.flushes/ok":                     1,
+		"fapilog.sink.flushes/error":                  1,
+		"fapilog.sink.flush.duration":                 2,
 	}, got)
 	s.flushErr = nil
 	require.NoError(t, e.Shutdown(ctx))

@@ -16,14 +16,23 @@ const meterName = "github.com/fapilog/fapilog-otel/bridge"
 // entry, so their cost does not grow with traffic. Measurements are taken
 // with the caller's context even when it has ended: the metrics SDK records
 // them regardless, and detaching it would allocate on every Export.
+//
+// Export metrics use the OpenTelemetry SDK self-observability names
+// (otel.sdk.exporter.log.exported, .inflight, otel.sdk.exporter.operation
+// .duration) with otel.component.type "fapilog_sink" and otel.component.name
+// the sink's name, so dashboards built for the SDK's exporters show ours
+// too; flush and loss metrics, which have no such name, are fapilog.sink.*
+// with the same attributes.
 type instruments struct {
-	written       metric.Int64Counter
-	failed        metric.Int64Counter
+	exported      metric.Int64Counter
+	inflight      metric.Int64UpDownCounter
+	duration      metric.Float64Histogram
 	flushes       metric.Int64Counter
 	flushDuration metric.Float64Histogram
 	// Option slices are built once: passing a fresh variadic option per
 	// call would allocate on every Export.
 	sinkAttr []metric.AddOption
+	failAdd  []metric.AddOption
 	okAdd    []metric.AddOption
 	errAdd   []metric.AddOption
 	okRec    []metric.RecordOption
@@ -34,33 +43,45 @@ type instruments struct {
 	lost metric.Registration
 }
 
+// componentType is otel.component.type for every bridge exporter.
+const componentType = "fapilog_sink"
+
 func newInstruments(mp metric.MeterProvider, sinkName string, sink Sink) *instruments {
 	if mp == nil {
 		mp = otel.GetMeterProvider()
 	}
 	m := mp.Meter(meterName)
-	name := attribute.String("fapilog.sink.name", sinkName)
-	ok := metric.WithAttributeSet(attribute.NewSet(name, attribute.String("outcome", "ok")))
-	bad := metric.WithAttributeSet(attribute.NewSet(name, attribute.String("outcome", "error")))
+	base := []attribute.KeyValue{
+		attribute.String("otel.component.type", componentType),
+		attribute.String("otel.component.name", sinkName),
+	}
+	set := func(extra ...attribute.KeyValue) attribute.Set {
+		return attribute.NewSet(append(append([]attribute.KeyValue(nil), base...), extra...)...)
+	}
+	ok := metric.WithAttributeSet(set(attribute.String("outcome", "ok")))
+	bad := metric.WithAttributeSet(set(attribute.String("outcome", "error")))
 	in := &instruments{
-		sinkAttr: []metric.AddOption{metric.WithAttributeSet(attribute.NewSet(name))},
+		sinkAttr: []metric.AddOption{metric.WithAttributeSet(set())},
+		failAdd:  []metric.AddOption{metric.WithAttributeSet(set(attribute.String("error.type", "write_failed")))},
 		okAdd:    []metric.AddOption{ok},
 		errAdd:   []metric.AddOption{bad},
 		okRec:    []metric.RecordOption{ok},
 		errRec:   []metric.RecordOption{bad},
 	}
-	var errs [4]error
-	in.written, errs[0] = m.Int64Counter("fapilog.sink.entries.written",
-		metric.WithUnit("{entry}"), metric.WithDescription("Entries the sink accepted."))
-	in.failed, errs[1] = m.Int64Counter("fapilog.sink.entries.failed",
-		metric.WithUnit("{entry}"), metric.WithDescription("Entries that did not reach the sink: write errors, panics, ended contexts, a failed start."))
-	in.flushes, errs[2] = m.Int64Counter("fapilog.sink.flushes",
+	var errs [5]error
+	in.exported, errs[0] = m.Int64Counter("otel.sdk.exporter.log.exported",
+		metric.WithUnit("{log_record}"), metric.WithDescription("Log records the exporter handled: written to the sink, or not (error.type says why)."))
+	in.inflight, errs[1] = m.Int64UpDownCounter("otel.sdk.exporter.log.inflight",
+		metric.WithUnit("{log_record}"), metric.WithDescription("Log records inside an Export call."))
+	in.duration, errs[2] = m.Float64Histogram("otel.sdk.exporter.operation.duration",
+		metric.WithUnit("s"), metric.WithDescription("Time an Export call took."))
+	in.flushes, errs[3] = m.Int64Counter("fapilog.sink.flushes",
 		metric.WithUnit("{flush}"), metric.WithDescription("Sink flushes, by outcome."))
-	in.flushDuration, errs[3] = m.Float64Histogram("fapilog.sink.flush.duration",
+	in.flushDuration, errs[4] = m.Float64Histogram("fapilog.sink.flush.duration",
 		metric.WithUnit("s"), metric.WithDescription("Time a sink flush took, including waiting for the sink."))
 	err := errors.Join(errs[:]...)
 	if lr, ok := sink.(LossReporter); ok {
-		err = errors.Join(err, in.observeLost(m, lr, name))
+		err = errors.Join(err, in.observeLost(m, lr, set()))
 	}
 	if err != nil {
 		// A broken meter provider must not stop logging: it hands back
@@ -70,13 +91,13 @@ func newInstruments(mp metric.MeterProvider, sinkName string, sink Sink) *instru
 	return in
 }
 
-func (in *instruments) observeLost(m metric.Meter, lr LossReporter, name attribute.KeyValue) error {
+func (in *instruments) observeLost(m metric.Meter, lr LossReporter, attrSet attribute.Set) error {
 	lost, err := m.Int64ObservableCounter("fapilog.sink.entries.lost",
 		metric.WithUnit("{entry}"), metric.WithDescription("Entries the sink accepted and then could not deliver."))
 	if err != nil {
 		return err
 	}
-	attrs := metric.WithAttributeSet(attribute.NewSet(name))
+	attrs := metric.WithAttributeSet(attrSet)
 	in.lost, err = m.RegisterCallback(func(_ context.Context, o metric.Observer) error {
 		o.ObserveInt64(lost, lr.Lost(), attrs)
 		return nil
@@ -93,13 +114,25 @@ func (in *instruments) close() {
 	}
 }
 
-func (in *instruments) recordWrite(ctx context.Context, written, failed int) {
+// startExport counts n records in flight and returns when it started.
+func (in *instruments) startExport(ctx context.Context, n int) time.Time {
+	in.inflight.Add(ctx, int64(n), in.sinkAttr...)
+	return time.Now()
+}
+
+// endExport records an Export that started at start: written entries,
+// failed ones, and the call's duration.
+func (in *instruments) endExport(ctx context.Context, start time.Time, written, failed int) {
+	in.inflight.Add(ctx, -int64(written+failed), in.sinkAttr...)
 	if written > 0 {
-		in.written.Add(ctx, int64(written), in.sinkAttr...)
+		in.exported.Add(ctx, int64(written), in.sinkAttr...)
 	}
+	rec := in.okRec
 	if failed > 0 {
-		in.failed.Add(ctx, int64(failed), in.sinkAttr...)
+		in.exported.Add(ctx, int64(failed), in.failAdd...)
+		rec = in.errRec
 	}
+	in.duration.Record(ctx, time.Since(start).Seconds(), rec...)
 }
 
 func (in *instruments) recordFlush(ctx context.Context, start time.Time, err error) {

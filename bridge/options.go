@@ -39,7 +39,7 @@ func WithFormat(f Format) Option {
 	return optionFunc(func(c *config) { c.format = f })
 }
 
-// WithName names the sink in errors and in the fapilog.sink.name metric
+// WithName names the sink in errors and in the otel.component.name metric
 // attribute. The default is the sink's Go type, such as "*stdoutjson.Sink".
 func WithName(name string) Option {
 	return optionFunc(func(c *config) { c.name = name })

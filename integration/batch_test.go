@@ -73,6 +73,12 @@ func (r *restartingReceiver) delivered() (distinct, dup int) {
 // outage logs n records at a steady pace while the receiver is down for
 // the middle part of the run, then flushes, and returns what arrived.
 func outage(t *testing.T, newProcessor func(sdklog.Exporter) sdklog.Processor) (sent, distinct, dup int, flushErr error) {
+	return outageFor(t, newProcessor, 1500, 300, 1200, time.Millisecond)
+}
+
+// outageFor logs n records, one every pace, with the receiver down from
+// record down to record up.
+func outageFor(t *testing.T, newProcessor func(sdklog.Exporter) sdklog.Processor, n, down, up int, pace time.Duration) (sent, distinct, dup int, flushErr error) {
 	r := newRestartingReceiver(t)
 	// The exporter's own retries are off, so the processor's behaviour on
 	// a failed Export is what the test sees.
@@ -82,18 +88,17 @@ func outage(t *testing.T, newProcessor func(sdklog.Exporter) sdklog.Processor) (
 	provider := sdklog.NewLoggerProvider(sdklog.WithProcessor(newProcessor(otlp)))
 	defer func() { _ = provider.Shutdown(context.Background()) }()
 	logger := provider.Logger("outage")
-	const n = 1500
 	for i := range n {
 		switch i {
-		case 300:
+		case down:
 			r.stop()
-		case 1200:
+		case up:
 			r.start()
 		}
 		var rec log.Record
 		rec.SetBody(attribute.StringValue(fmt.Sprintf("record %d", i)))
 		logger.Emit(context.Background(), rec)
-		time.Sleep(time.Millisecond) // about 1.5 s of logging, 0.9 s of it during the outage
+		time.Sleep(pace) // a steady trickle, as a quiet service logs
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
@@ -115,4 +120,18 @@ func TestOTLPThroughReceiverRestart(t *testing.T) {
 
 	sent, distinct, dup, err = outage(t, func(e sdklog.Exporter) sdklog.Processor { return sdklog.NewBatchProcessor(e) })
 	t.Logf("sdklog.NewBatchProcessor: %d sent, %d delivered (%d lost), %d twice; ForceFlush: %v", sent, distinct, sent-distinct, dup, err)
+}
+
+// TestOTLPThroughThirtySecondOutage: a Collector restart of 30 s, at
+// default settings, loses nothing behind processor.NewBatch.
+func TestOTLPThroughThirtySecondOutage(t *testing.T) {
+	if testing.Short() {
+		t.Skip("30 s outage")
+	}
+	sent, distinct, dup, err := outageFor(t, func(e sdklog.Exporter) sdklog.Processor {
+		return processor.NewBatch(e, processor.WithBatchErrorHandler(func(error) {}))
+	}, 340, 20, 320, 100*time.Millisecond)
+	require.NoError(t, err)
+	require.Equal(t, sent, distinct, "lost %d records across a 30 s outage", sent-distinct)
+	t.Logf("30 s outage, processor.NewBatch: %d sent, %d delivered, %d twice", sent, distinct, dup)
 }

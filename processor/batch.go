@@ -42,8 +42,10 @@ import (
 // Records reach the exporter in the order they were emitted (per emitting
 // goroutine, and overall in the order OnEmit took them), one Export at a
 // time. OnEmit copies the record (the SDK reuses it after OnEmit returns)
-// into a preallocated ring, without allocating for records whose attributes
-// fit the SDK's inline array, and with one allocation above that.
+// into reused chunks of one export batch each, without allocating for
+// records whose attributes fit the SDK's inline array, and with one
+// allocation above that; a chunk is exported as it is, without a second
+// copy.
 //
 // How the retry budgets combine: each Export is bounded by the export
 // timeout (30s). An exporter that retries inside Export (otlploghttp does,
@@ -59,13 +61,12 @@ type Batch struct {
 	cfg      batchConfig
 
 	mu       sync.Mutex
-	ring     []sdklog.Record // the queue: ring[head], ... n records, in order
-	head, n  int
-	inflight []sdklog.Record // taken for export; kept while retried
-	enqueued uint64          // records ever queued
-	done     uint64          // records ever removed: exported, given up or dropped from the queue
-	flushTo  uint64          // the worker exports without waiting until done reaches it
-	flushGen uint64          // counts flush requests: each may cut one retry backoff short
+	q        recordQueue // records waiting, in order
+	inflight *chunk      // taken for export; kept while retried; nil when none
+	enqueued uint64      // records ever queued
+	done     uint64      // records ever removed: exported, given up or dropped from the queue
+	flushTo  uint64      // the worker exports without waiting until done reaches it
+	flushGen uint64      // counts flush requests: each may cut one retry backoff short
 	started  bool
 	stopped  bool // no more records are accepted
 	quitting bool // the worker ends once the queue is empty
@@ -102,7 +103,7 @@ func NewBatch(exporter sdklog.Exporter, opts ...BatchOption) *Batch {
 	b := &Batch{
 		exporter:     exporter,
 		cfg:          cfg,
-		ring:         make([]sdklog.Record, cfg.maxQueue),
+		q:            recordQueue{size: cfg.batchSize},
 		progress:     make(chan struct{}),
 		wake:         make(chan struct{}, 1),
 		exportCtx:    ctx,
@@ -151,12 +152,9 @@ func (b *Batch) OnEmit(ctx context.Context, record *sdklog.Record) error {
 		go b.run()
 	}
 	var deadline *time.Timer
-	for b.n+len(b.inflight) >= len(b.ring) {
+	for b.queuedLocked() >= b.cfg.maxQueue {
 		switch {
-		case b.cfg.policy == QueueFullDropOldest && b.n > 0:
-			b.ring[b.head] = sdklog.Record{}
-			b.head = (b.head + 1) % len(b.ring)
-			b.n--
+		case b.cfg.policy == QueueFullDropOldest && b.q.dropOldest():
 			b.advanceLocked(1)
 			b.dropLocked(1, reasonDropOldest)
 			continue
@@ -177,7 +175,7 @@ func (b *Batch) OnEmit(ctx context.Context, record *sdklog.Record) error {
 				timedOut = true
 			}
 			b.mu.Lock()
-			if !timedOut || b.n+len(b.inflight) < len(b.ring) {
+			if !timedOut || b.queuedLocked() < b.cfg.maxQueue {
 				continue
 			}
 		}
@@ -190,14 +188,22 @@ func (b *Batch) OnEmit(ctx context.Context, record *sdklog.Record) error {
 		b.unlock()
 		return nil
 	}
-	b.ring[(b.head+b.n)%len(b.ring)] = record.Clone()
-	b.n++
+	b.q.push(record)
 	b.enqueued++
-	if b.n >= b.cfg.batchSize {
+	if b.q.n >= b.cfg.batchSize {
 		b.signalLocked()
 	}
 	b.unlock()
 	return nil
+}
+
+// queuedLocked counts the records held, those being exported included.
+func (b *Batch) queuedLocked() int {
+	n := b.q.n
+	if b.inflight != nil {
+		n += b.inflight.len()
+	}
+	return n
 }
 
 func (b *Batch) signalLocked() {
@@ -236,7 +242,7 @@ func (b *Batch) dropLocked(n int, reason string) {
 func (b *Batch) reportDropsLocked() {
 	if b.dropsUnrep > 0 {
 		b.reports = append(b.reports, fmt.Errorf("processor: %s: %w: %d records (queue of %d, policy %v)",
-			b.cfg.name, ErrDropped, b.dropsUnrep, len(b.ring), b.cfg.policy))
+			b.cfg.name, ErrDropped, b.dropsUnrep, b.cfg.maxQueue, b.cfg.policy))
 		b.dropsUnrep = 0
 	}
 }
@@ -270,13 +276,13 @@ func (b *Batch) run() {
 			return // Shutdown gave up: what is queued is counted there
 		}
 		b.mu.Lock()
-		if len(b.inflight) == 0 && b.n > 0 &&
-			(due || b.n >= b.cfg.batchSize || b.flushTo > b.done || b.quitting) {
-			b.takeLocked()
+		if b.inflight == nil && b.q.n > 0 &&
+			(due || b.q.n >= b.cfg.batchSize || b.flushTo > b.done || b.quitting) {
+			b.inflight = b.q.take()
 			due = false
 		}
-		if len(b.inflight) == 0 || retryC != nil {
-			if b.quitting && len(b.inflight) == 0 && b.n == 0 {
+		if b.inflight == nil || retryC != nil {
+			if b.quitting && b.inflight == nil && b.q.n == 0 {
 				b.mu.Unlock()
 				return
 			}
@@ -301,7 +307,7 @@ func (b *Batch) run() {
 			}
 			continue
 		}
-		batch := b.inflight
+		batch := b.inflight.records()
 		b.mu.Unlock()
 
 		ctx, cancel := context.WithTimeout(b.exportCtx, b.cfg.timeout)
@@ -327,8 +333,8 @@ func (b *Batch) run() {
 			return
 		}
 		n := len(batch)
-		clear(b.inflight)
-		b.inflight = b.inflight[:0]
+		b.q.put(b.inflight)
+		b.inflight = nil
 		failures = 0
 		if err != nil {
 			b.counts.exportFailed.Add(int64(n))
@@ -338,25 +344,11 @@ func (b *Batch) run() {
 			b.counts.exported.Add(int64(n))
 		}
 		b.advanceLocked(n)
-		if b.n == 0 {
+		if b.q.n == 0 {
 			interval.Reset(b.cfg.interval)
 		}
 		b.unlock()
 	}
-}
-
-// takeLocked moves up to a batch of the oldest records into inflight.
-func (b *Batch) takeLocked() {
-	k := min(b.n, b.cfg.batchSize)
-	if b.inflight == nil {
-		b.inflight = make([]sdklog.Record, 0, b.cfg.batchSize)
-	}
-	for range k {
-		b.inflight = append(b.inflight, b.ring[b.head])
-		b.ring[b.head] = sdklog.Record{}
-		b.head = (b.head + 1) % len(b.ring)
-	}
-	b.n -= k
 }
 
 // backoff is exponential from 100ms up to the maximum, with full jitter so
@@ -494,10 +486,13 @@ func (b *Batch) shutdown(ctx context.Context) error {
 		}
 		<-b.workerDone
 		b.mu.Lock()
-		if left := b.n + len(b.inflight); left > 0 {
-			clear(b.ring)
-			clear(b.inflight)
-			b.n, b.inflight = 0, nil
+		left := b.q.clear()
+		if b.inflight != nil {
+			left += b.inflight.len()
+			b.q.put(b.inflight)
+			b.inflight = nil
+		}
+		if left > 0 {
 			b.dropLocked(left, reasonShutdown)
 		}
 		b.reportDropsLocked()

@@ -53,7 +53,7 @@ func newBatchMetrics(b *Batch) *batchMetrics {
 		o.ObserveInt64(processed, c.shutdown.Load(), byReason[reasonShutdown])
 		o.ObserveInt64(processed, c.exportFailed.Load(), byReason[reasonFinalExport])
 		o.ObserveInt64(size, int64(b.QueueLen()), ok)
-		o.ObserveInt64(capacity, int64(len(b.ring)), ok)
+		o.ObserveInt64(capacity, int64(b.cfg.maxQueue), ok)
 		return nil
 	}, processed, size, capacity)
 	if err = errors.Join(errors.Join(errs[:]...), err); err != nil {
@@ -73,7 +73,7 @@ func (m *batchMetrics) close() {
 func (b *Batch) QueueLen() int {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	return b.n + len(b.inflight)
+	return b.queuedLocked()
 }
 
 // Dropped returns how many records were dropped since NewBatch, for any

@@ -338,3 +338,46 @@ func TestStopDoesNotWaitForSignalReopen(t *testing.T) {
 	}
 	assert.Len(t, readLines(t, dir), 1)
 }
+
+// A directory that cannot be used fails New, naming the path and the
+// system's reason, instead of the first write.
+func TestBadDirectoryFailsAtNew(t *testing.T) {
+	base := t.TempDir()
+	file := filepath.Join(base, "a-file")
+	require.NoError(t, os.WriteFile(file, nil, 0o600))
+	cases := map[string]struct {
+		dir  string
+		want string
+	}{
+		"a regular file":        {file, "not a directory"},
+		"below a regular file":  {filepath.Join(file, "logs"), "cannot create it"},
+		"in a read-only procfs": {"/proc/fapilog-test-logs", "cannot create it"},
+	}
+	if os.Geteuid() != 0 { // root writes anywhere; the check is for everyone else
+		ro := filepath.Join(base, "ro")
+		require.NoError(t, os.Mkdir(ro, 0o500))
+		cases["read-only"] = struct{ dir, want string }{ro, "not writable"}
+	}
+	for name, c := range cases {
+		_, err := New(WithDirectory(c.dir))
+		require.Error(t, err, name)
+		assert.Contains(t, err.Error(), c.dir, name)
+		assert.Contains(t, err.Error(), c.want, name)
+		_, err = NewSink(WithDirectory(c.dir))
+		assert.Error(t, err, name)
+	}
+}
+
+// HealthCheck notices a directory removed while the sink runs, before any
+// write fails.
+func TestHealthCheckReportsDirectory(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "logs")
+	s, err := NewSink(WithDirectory(dir))
+	require.NoError(t, err)
+	require.NoError(t, s.HealthCheck(context.Background()))
+	require.NoError(t, os.RemoveAll(dir))
+	err = s.HealthCheck(context.Background())
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), dir)
+	require.NoError(t, s.Stop(context.Background()))
+}

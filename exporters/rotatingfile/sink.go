@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"sync"
+	"syscall"
 
 	"go.opentelemetry.io/otel"
 
@@ -46,11 +48,17 @@ var (
 )
 
 // NewSink returns a sink configured by opts, or an error naming the first
-// invalid option. No file is opened before the first write.
+// invalid option. It creates the directory if it is missing and checks that
+// a file can be created in it, so a read-only, misspelt or non-directory
+// path fails here, naming the path and the system's reason, not at the
+// first write. No log file is opened before the first write.
 func NewSink(opts ...Option) (*Sink, error) {
 	c, err := newConfig(opts)
 	if err == nil {
 		err = sinkopts.RefuseExporterOptions("rotatingfile", len(c.exporter))
+	}
+	if err == nil {
+		err = probeDir(c)
 	}
 	if err != nil {
 		return nil, err
@@ -62,6 +70,9 @@ func NewSink(opts ...Option) (*Sink, error) {
 // an exporter option names it otherwise.
 func New(opts ...Option) (*bridge.Exporter, error) {
 	c, err := newConfig(opts)
+	if err == nil {
+		err = probeDir(c)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -215,9 +226,49 @@ func (s *Sink) stop(ctx context.Context) error {
 // is written, the files are closed and compression has finished.
 func (s *Sink) Closed() <-chan struct{} { return s.closed }
 
-// HealthCheck reports the error of the most recent write or sync, nil if it
-// succeeded.
-func (s *Sink) HealthCheck(context.Context) error { return s.aw.HealthCheck() }
+// HealthCheck reports the error of the most recent write or sync, and
+// otherwise whether the directory is still there and writable (it may be
+// removed or made read-only while the sink runs); nil when all is well.
+func (s *Sink) HealthCheck(context.Context) error {
+	if err := s.aw.HealthCheck(); err != nil {
+		return err
+	}
+	return checkDir(s.cfg)
+}
+
+// probeDir creates the directory if needed and creates and removes a file
+// in it: the only sure test that the sink will be able to write there.
+func probeDir(c config) error {
+	if err := c.fs.MkdirAll(c.dir, c.dirMode); err != nil {
+		return fmt.Errorf("rotatingfile: WithDirectory(%q): cannot create it: %w", c.dir, err)
+	}
+	if err := checkDir(c); err != nil {
+		return err
+	}
+	probe := filepath.Join(c.dir, fmt.Sprintf(".%s-probe-%d", c.prefix, os.Getpid()))
+	f, err := c.fs.OpenFile(probe, os.O_CREATE|os.O_EXCL|os.O_WRONLY|syscall.O_NOFOLLOW, c.fileMode)
+	if err != nil {
+		return fmt.Errorf("rotatingfile: WithDirectory(%q): cannot create files in it: %w", c.dir, err)
+	}
+	_ = f.Close()
+	_ = c.fs.Remove(probe)
+	return nil
+}
+
+// checkDir is the cheap part: the path is a directory we may write to.
+func checkDir(c config) error {
+	fi, err := c.fs.Stat(c.dir)
+	if err != nil {
+		return fmt.Errorf("rotatingfile: directory %q: %w", c.dir, err)
+	}
+	if !fi.IsDir() {
+		return fmt.Errorf("rotatingfile: directory %q: is not a directory (mode %v)", c.dir, fi.Mode())
+	}
+	if err := syscall.Access(c.dir, 0x2 /* W_OK */); err != nil {
+		return fmt.Errorf("rotatingfile: directory %q: not writable: %w", c.dir, &os.PathError{Op: "access", Path: c.dir, Err: err})
+	}
+	return nil
+}
 
 // Lost returns how many entries failed writes have lost since the sink was
 // created.

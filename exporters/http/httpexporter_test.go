@@ -216,12 +216,15 @@ func TestBoundedMemoryDropsAreCounted(t *testing.T) {
 
 func TestConfigurationErrors(t *testing.T) {
 	for opt, opts := range map[string][]Option{
-		"WithEndpoint":       {},
-		"not an http(s)":     {WithEndpoint("ftp://example.com")},
-		"needs WithInsecure": {WithEndpoint("http://example.com/logs")},
-		"WithBodyFormat":     {WithEndpoint("https://example.com"), WithBodyFormat(9)},
-		"WithCompression":    {WithEndpoint("https://example.com"), WithCompression(9)},
-		"pending":            {WithEndpoint("https://example.com"), WithBatching(0, 1<<20, 0), WithMaxPendingBytes(10, DropNewest, 0)},
+		"WithEndpoint":            {},
+		"not an http(s)":          {WithEndpoint("ftp://example.com")},
+		"needs WithInsecure":      {WithEndpoint("http://example.com/logs")},
+		"WithBodyFormat":          {WithEndpoint("https://example.com"), WithBodyFormat(9)},
+		"WithCompression":         {WithEndpoint("https://example.com"), WithCompression(9)},
+		"WithMaxPendingBytes(10)": {WithEndpoint("https://example.com"), WithBatching(0, 1<<20, 0), WithMaxPendingBytes(10, DropNewest, 0)},
+		"WithConcurrency(-1)":     {WithEndpoint("https://example.com"), WithConcurrency(-1)},
+		"WithRequestTimeout(-1s)": {WithEndpoint("https://example.com"), WithRequestTimeout(-time.Second)},
+		"WithRetry(2s, 1s, 5m0s)": {WithEndpoint("https://example.com"), WithRetry(2*time.Second, time.Second, 5*time.Minute)},
 	} {
 		_, err := NewSink(opts...)
 		assert.ErrorContains(t, err, opt)

@@ -76,18 +76,37 @@ func (c Config) withDefaults() (Config, error) {
 	if c.Retryable == nil {
 		c.Retryable = DefaultRetryable
 	}
+	// Messages name the exporters' options: this engine is theirs, and a
+	// user must be able to find what they typed.
 	var errs []error
-	if c.MaxBatchEntries < 0 || c.MaxBatchBytes < 0 || c.MaxPendingBytes < 0 || c.Concurrency < 0 {
-		errs = append(errs, errors.New("batch sizes, pending bytes and concurrency must not be negative"))
+	bad := func(format string, a ...any) { errs = append(errs, fmt.Errorf(format, a...)) }
+	if c.MaxBatchEntries < 0 {
+		bad("WithBatching: %d entries per batch is negative", c.MaxBatchEntries)
 	}
-	if c.MaxPendingBytes < c.MaxBatchBytes {
-		errs = append(errs, fmt.Errorf("max pending bytes %d is below the batch size %d", c.MaxPendingBytes, c.MaxBatchBytes))
+	if c.MaxBatchBytes < 0 {
+		bad("WithBatching: %d bytes per batch is negative", c.MaxBatchBytes)
 	}
-	if c.InitialBackoff < 0 || c.MaxBackoff < c.InitialBackoff || c.RetryBudget < 0 || c.RequestTimeout < 0 || c.MaxBatchAge < 0 {
-		errs = append(errs, errors.New("durations must not be negative, and the maximum backoff not below the initial one"))
+	if c.MaxBatchAge < 0 {
+		bad("WithBatching: a batch age of %v is negative", c.MaxBatchAge)
+	}
+	if c.MaxPendingBytes < 0 {
+		bad("WithMaxPendingBytes(%d): negative", c.MaxPendingBytes)
+	} else if c.MaxPendingBytes < c.MaxBatchBytes {
+		bad("WithMaxPendingBytes(%d) is below the batch size of %d bytes (WithBatching)", c.MaxPendingBytes, c.MaxBatchBytes)
+	}
+	if c.Concurrency < 0 {
+		bad("WithConcurrency(%d): negative", c.Concurrency)
+	}
+	if c.InitialBackoff < 0 || c.MaxBackoff < 0 || c.RetryBudget < 0 {
+		bad("WithRetry(%v, %v, %v): negative", c.InitialBackoff, c.MaxBackoff, c.RetryBudget)
+	} else if c.MaxBackoff < c.InitialBackoff {
+		bad("WithRetry(%v, %v, %v): the maximum backoff is below the initial one", c.InitialBackoff, c.MaxBackoff, c.RetryBudget)
+	}
+	if c.RequestTimeout < 0 {
+		bad("WithRequestTimeout(%v): negative", c.RequestTimeout)
 	}
 	if c.Overflow > Block {
-		errs = append(errs, fmt.Errorf("unknown overflow policy %d", c.Overflow))
+		bad("WithMaxPendingBytes: unknown overflow policy %d", c.Overflow)
 	}
 	return c, errors.Join(errs...)
 }

@@ -225,7 +225,7 @@ func TestNonRetryableStatus(t *testing.T) {
 
 func TestConfigValidation(t *testing.T) {
 	_, err := New(Config{MaxPendingBytes: 10, MaxBatchBytes: 100}, &fakeSender{}, nil)
-	assert.ErrorContains(t, err, "pending")
+	assert.ErrorContains(t, err, "WithMaxPendingBytes(10)")
 	_, err = New(Config{InitialBackoff: time.Second, MaxBackoff: time.Millisecond}, &fakeSender{}, nil)
 	assert.ErrorContains(t, err, "backoff")
 	_, err = New(Config{Overflow: 7}, &fakeSender{}, nil)

@@ -55,7 +55,7 @@ func New(c Config) (*Poster, error) {
 	}
 	u, err := url.Parse(c.Endpoint)
 	if err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https") {
-		return nil, fmt.Errorf("%s: %q is not an http(s) URL", c.Option, Redact(c.Endpoint))
+		return nil, fmt.Errorf("%s(%q): not an http(s) URL%s", c.Option, redactRaw(c.Endpoint), urlHint(c.Endpoint, u))
 	}
 	if u.Scheme == "http" && !c.Insecure && !isLoopback(u.Hostname()) {
 		return nil, fmt.Errorf("%s: plain http to %s needs WithInsecure (https is the default off loopback)", c.Option, u.Host)
@@ -140,13 +140,43 @@ func isLoopback(host string) bool {
 // carry credentials, and errors end up in logs.
 func Redact(raw string) string {
 	u, err := url.Parse(raw)
-	if err != nil {
-		return "(unparsable URL)"
-	}
-	if u.Scheme == "" && u.Host == "" {
-		return u.Path // a relative Location
+	if err != nil || u.Host == "" {
+		return redactRaw(raw) // what was typed, not a re-encoding of it
 	}
 	return (&url.URL{Scheme: u.Scheme, Host: u.Host, Path: u.Path}).String()
+}
+
+// redactRaw cuts what may be credentials out of a string that is not a
+// usable URL, and otherwise keeps it as it was typed: user info before an
+// '@' and everything from '?' or '#'.
+func redactRaw(raw string) string {
+	if i := strings.IndexAny(raw, "?#"); i >= 0 {
+		raw = raw[:i]
+	}
+	if at := strings.LastIndexByte(raw, '@'); at >= 0 {
+		start := 0
+		if i := strings.Index(raw, "://"); i >= 0 && i < at {
+			start = i + 3
+		}
+		raw = raw[:start] + "…@" + raw[at+1:]
+	}
+	return raw
+}
+
+// urlHint says what is likely wrong with an endpoint that is not an
+// http(s) URL.
+func urlHint(raw string, u *url.URL) string {
+	switch {
+	case raw == "":
+		return ""
+	case !strings.Contains(raw, "://"):
+		return fmt.Sprintf(` (no scheme: did you mean "http://%s" or "https://%s"?)`, redactRaw(raw), redactRaw(raw))
+	case u != nil && u.Scheme != "http" && u.Scheme != "https":
+		return fmt.Sprintf(" (scheme %q)", u.Scheme)
+	case u != nil && u.Host == "":
+		return " (no host)"
+	}
+	return ""
 }
 
 // Endpoint returns the endpoint without credentials or query.

@@ -35,3 +35,23 @@ func TestEndpointRules(t *testing.T) {
 		}
 	}
 }
+
+// Errors show what was typed, with anything that may be a credential cut
+// out, and say what is likely wrong.
+func TestEndpointErrorsEchoTheValue(t *testing.T) {
+	for raw, want := range map[string][]string{
+		"127.0.0.1:18099/ingest":          {`WithEndpoint("127.0.0.1:18099/ingest")`, `did you mean "http://127.0.0.1:18099/ingest"`},
+		"not a url":                       {`WithEndpoint("not a url")`, "no scheme"},
+		"ftp://example.com/x":             {`WithEndpoint("ftp://example.com/x")`, `scheme "ftp"`},
+		"https://user:pw@/x?token=secret": {`WithEndpoint("https://…@/x")`, "no host"},
+	} {
+		_, err := New(Config{Endpoint: raw, Option: "WithEndpoint"})
+		for _, w := range want {
+			assert.ErrorContains(t, err, w, raw)
+		}
+		for _, secret := range []string{"pw", "secret", "%20"} {
+			assert.NotContains(t, err.Error(), secret, raw)
+		}
+	}
+	assert.Equal(t, "not a url", Redact("not a url"), "not percent-encoded")
+}

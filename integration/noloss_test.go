@@ -156,7 +156,7 @@ func loadgen() {
 	}
 	var emitted [goroutines]atomic.Int64
 	var stopping atomic.Bool
-	shutdown.Notify([]shutdown.Flusher{counted{provider: provider, emitted: &emitted, stopping: &stopping, drops: drops}},
+	shutdown.Notify(counted{provider: provider, emitted: &emitted, stopping: &stopping, drops: drops},
 		shutdown.WithTimeout(flushDeadline), shutdown.WithErrorHandler(func(error) {}))
 	logger := slog.New(otelslog.NewHandler("loadgen", otelslog.WithLoggerProvider(provider)))
 	fmt.Fprintln(os.Stderr, "ready")

@@ -18,7 +18,7 @@ import (
 func ExampleNotify() {
 	exp, _ := stdoutjson.New()
 	provider := sdklog.NewLoggerProvider(sdklog.WithProcessor(sdklog.NewBatchProcessor(exp)))
-	stop := shutdown.Notify([]shutdown.Flusher{provider}, shutdown.WithTimeout(10*time.Second))
+	stop := shutdown.Notify(provider, shutdown.WithTimeout(10*time.Second))
 	defer stop()
 
 	slog.New(otelslog.NewHandler("svc", otelslog.WithLoggerProvider(provider))).Info("serving")
@@ -29,7 +29,7 @@ func ExampleNotify() {
 func ExampleNotifyContext() {
 	exp, _ := stdoutjson.New()
 	provider := sdklog.NewLoggerProvider(sdklog.WithProcessor(sdklog.NewBatchProcessor(exp)))
-	ctx, stop := shutdown.NotifyContext(context.Background(), []shutdown.Flusher{provider})
+	ctx, stop := shutdown.NotifyContext(context.Background(), provider)
 	defer stop()
 
 	srv := &http.Server{Addr: "127.0.0.1:0"}

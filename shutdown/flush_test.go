@@ -54,11 +54,33 @@ func (f *flushOnly) ForceFlush(context.Context) error { f.n.Add(1); return nil }
 func TestFlushJoinsErrors(t *testing.T) {
 	e1, e2 := errors.New("one"), errors.New("two")
 	a, b, c := &target{flushErr: e1}, &target{flushErr: e2}, &flushOnly{}
-	err := shutdown.Flush(context.Background(), a, b, c)
+	err := shutdown.Flush(context.Background(), shutdown.Group{a, b, c})
 	assert.ErrorIs(t, err, e1)
 	assert.ErrorIs(t, err, e2)
 	assert.EqualValues(t, 1, c.n.Load())
-	assert.NoError(t, shutdown.Flush(context.Background()))
+	assert.NoError(t, shutdown.Flush(context.Background(), shutdown.Group{}))
+	// The error names each target that failed.
+	var te *shutdown.TargetError
+	require.ErrorAs(t, err, &te)
+	assert.Contains(t, err.Error(), "flush of target 0 (*shutdown_test.target): one")
+	assert.Contains(t, err.Error(), "flush of target 1 (*shutdown_test.target): two")
+	assert.NotContains(t, err.Error(), "target 2")
+}
+
+// A target with a Name method is named by it.
+type named struct{ flushOnly }
+
+func (*named) Name() string { return "rotatingfile" }
+
+func TestGroupNamesTargets(t *testing.T) {
+	stuck := &target{block: make(chan struct{})}
+	defer close(stuck.block)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
+	defer cancel()
+	err := shutdown.Flush(ctx, shutdown.Group{&named{}, stuck})
+	assert.ErrorIs(t, err, context.DeadlineExceeded)
+	assert.Contains(t, err.Error(), "target 1 (*shutdown_test.target)")
+	assert.NotContains(t, err.Error(), "rotatingfile", "the target that finished is not blamed")
 }
 
 func TestFlushRespectsDeadline(t *testing.T) {
@@ -67,14 +89,14 @@ func TestFlushRespectsDeadline(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Millisecond)
 	defer cancel()
 	start := time.Now()
-	err := shutdown.Flush(ctx, stuck, &flushOnly{})
+	err := shutdown.Flush(ctx, shutdown.Group{stuck, &flushOnly{}})
 	assert.ErrorIs(t, err, context.DeadlineExceeded)
 	assert.Less(t, time.Since(start), time.Second)
 }
 
 func TestFlushAndShutdownOrder(t *testing.T) {
 	a, b := &target{}, &flushOnly{}
-	require.NoError(t, shutdown.FlushAndShutdown(context.Background(), a, b))
+	require.NoError(t, shutdown.FlushAndShutdown(context.Background(), shutdown.Group{a, b}))
 	assert.Equal(t, []string{"flush", "shutdown"}, a.order)
 	assert.EqualValues(t, 1, b.n.Load())
 
@@ -102,7 +124,7 @@ func (fakeSignal) Signal()          {}
 
 func TestNotifyContextStopsWithParent(t *testing.T) {
 	parent, cancel := context.WithCancel(context.Background())
-	ctx, stop := shutdown.NotifyContext(parent, []shutdown.Flusher{&flushOnly{}})
+	ctx, stop := shutdown.NotifyContext(parent, &flushOnly{})
 	cancel()
 	<-ctx.Done()
 	stop()

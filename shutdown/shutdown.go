@@ -19,6 +19,14 @@
 // again, and only then, with what is left of the same deadline, calls
 // Shutdown on targets that have it. Applications using NotifyContext should
 // do the same in their own shutdown path: Flush, then Shutdown.
+//
+// # One target, or a Group
+//
+// Every function takes one target. Several (the log, trace and meter
+// providers) go in a Group, which flushes them concurrently and names each
+// one that failed:
+//
+//	stop := shutdown.Notify(shutdown.Group{loggerProvider, tracerProvider})
 package shutdown
 
 import (
@@ -49,47 +57,120 @@ type Shutdowner interface {
 // DefaultTimeout bounds the flush that follows a signal.
 const DefaultTimeout = 5 * time.Second
 
-// Flush calls ForceFlush on every target at once and waits for all of them
-// or for ctx, whichever is first. It returns the targets' errors joined, and
-// ctx's error if ctx ended first. It is meant for defer and for shutdown
-// paths that do not start with a signal.
-func Flush(ctx context.Context, targets ...Flusher) error {
-	return each(ctx, targets, func(ctx context.Context, t Flusher) error { return t.ForceFlush(ctx) })
+// Flush calls target's ForceFlush within ctx. A target that ignores ctx
+// cannot hold the caller past it: Flush stops waiting when ctx ends. To
+// flush several targets at once, pass a Group. It is meant for defer and
+// for shutdown paths that do not start with a signal.
+func Flush(ctx context.Context, target Flusher) error {
+	if g, ok := target.(Group); ok {
+		return g.ForceFlush(ctx) // it bounds its members itself, and names them
+	}
+	return call(ctx, target.ForceFlush)
 }
 
-// FlushAndShutdown flushes every target, then shuts down those that
-// implement Shutdowner, all within ctx. See the package documentation for why
-// the flush comes first.
-func FlushAndShutdown(ctx context.Context, targets ...Flusher) error {
-	flushErr := Flush(ctx, targets...)
-	if ctx.Err() != nil {
+// FlushAndShutdown flushes target, then shuts it down if it implements
+// Shutdowner, all within ctx. See the package documentation for why the
+// flush comes first.
+func FlushAndShutdown(ctx context.Context, target Flusher) error {
+	flushErr := Flush(ctx, target)
+	s, ok := target.(Shutdowner)
+	if !ok || ctx.Err() != nil {
 		return flushErr
 	}
-	return errors.Join(flushErr, each(ctx, targets, func(ctx context.Context, t Flusher) error {
+	if g, ok := target.(Group); ok {
+		return errors.Join(flushErr, g.Shutdown(ctx))
+	}
+	return errors.Join(flushErr, call(ctx, s.Shutdown))
+}
+
+// call runs f on a goroutine and waits for it or for ctx.
+func call(ctx context.Context, f func(context.Context) error) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	done := make(chan error, 1)
+	go func() { done <- f(ctx) }()
+	select {
+	case err := <-done:
+		return err
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// Group is several targets handled as one: the log, trace and meter
+// providers of a service, say. Its ForceFlush flushes every member at once
+// and its Shutdown shuts down every member that can be; both wait for all
+// members or for ctx, and their error names each member that failed.
+type Group []Flusher
+
+// ForceFlush flushes every member concurrently.
+func (g Group) ForceFlush(ctx context.Context) error {
+	return g.each(ctx, "flush", func(ctx context.Context, t Flusher) error { return t.ForceFlush(ctx) })
+}
+
+// Shutdown shuts down every member that implements Shutdowner,
+// concurrently.
+func (g Group) Shutdown(ctx context.Context) error {
+	return g.each(ctx, "shutdown", func(ctx context.Context, t Flusher) error {
 		if s, ok := t.(Shutdowner); ok {
 			return s.Shutdown(ctx)
 		}
 		return nil
-	}))
+	})
 }
 
-// each runs call for every target concurrently. A target that ignores ctx
-// cannot hold the caller past it: each stops waiting when ctx ends.
-func each(ctx context.Context, targets []Flusher, call func(context.Context, Flusher) error) error {
+// TargetError is one member's failure in a Group.
+type TargetError struct {
+	Index  int    // the member's position in the Group
+	Target string // its name (a Name method's result, else its Go type)
+	Op     string // flush or shutdown
+	Err    error
+}
+
+func (e *TargetError) Error() string {
+	return fmt.Sprintf("shutdown: %s of target %d (%s): %v", e.Op, e.Index, e.Target, e.Err)
+}
+
+func (e *TargetError) Unwrap() error { return e.Err }
+
+func targetName(t Flusher) string {
+	if n, ok := t.(interface{ Name() string }); ok {
+		return n.Name()
+	}
+	return fmt.Sprintf("%T", t)
+}
+
+func (g Group) each(ctx context.Context, op string, f func(context.Context, Flusher) error) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	results := make(chan error, len(targets))
-	for _, t := range targets {
-		go func() { results <- call(ctx, t) }()
+	type result struct {
+		i   int
+		err error
 	}
-	var errs []error
-	for range targets {
+	results := make(chan result, len(g))
+	for i, t := range g {
+		go func() { results <- result{i, f(ctx, t)} }()
+	}
+	errs := make([]error, len(g))
+	finished := make([]bool, len(g))
+	pending := len(g)
+	for pending > 0 {
 		select {
-		case err := <-results:
-			errs = append(errs, err)
+		case r := <-results:
+			pending--
+			finished[r.i] = true
+			if r.err != nil {
+				errs[r.i] = &TargetError{Index: r.i, Target: targetName(g[r.i]), Op: op, Err: r.err}
+			}
 		case <-ctx.Done():
-			return errors.Join(append(errs, ctx.Err())...)
+			for i := range errs {
+				if !finished[i] {
+					errs[i] = &TargetError{Index: i, Target: targetName(g[i]), Op: op, Err: ctx.Err()}
+				}
+			}
+			return errors.Join(errs...)
 		}
 	}
 	return errors.Join(errs...)
@@ -111,42 +192,43 @@ func (e *SignalError) Error() string {
 
 func (e *SignalError) Unwrap() error { return e.Err }
 
-// Notify flushes targets when one of the signals arrives, shuts down those
-// that can be, and then re-raises the signal with its default disposition,
+// Notify flushes target when one of the signals arrives, shuts it down if
+// it can be (a Group: each member that can be), and then re-raises the signal with its default disposition,
 // so the process ends as it would have without a handler. A second signal
 // during the flush ends the process at once.
 //
 // stop stops the handling and restores what was there before: other
 // signal.Notify channels are untouched, and a signal that was ignored is
 // ignored again. It waits for a flush in progress.
-func Notify(targets []Flusher, opts ...Option) (stop func()) {
+func Notify(target Flusher, opts ...Option) (stop func()) {
 	cfg := newConfig(opts)
 	h := listen(context.Background(), cfg, func(sig os.Signal) {
 		ctx, cancel := context.WithTimeout(context.Background(), cfg.timeout)
 		defer cancel()
-		if err := FlushAndShutdown(ctx, targets...); err != nil {
-			cfg.onError(fmt.Errorf("shutdown: flush on %v: %w", sig, err))
+		if err := FlushAndShutdown(ctx, target); err != nil {
+			cfg.onError(timeoutErr(sig, cfg.timeout, err))
 		}
 		exit(sig)
 	})
 	return h.stop
 }
 
-// NotifyContext flushes targets when one of the signals arrives and then
+// NotifyContext flushes target when one of the signals arrives and then
 // cancels the returned context, with a *SignalError as its cause, so the
 // application can shut down: stop accepting work, then call Flush or
 // FlushAndShutdown and return from main. A signal after the first ends the
 // process at once. stop cancels the context and restores the previous signal
 // handling, like signal.NotifyContext's stop.
-func NotifyContext(parent context.Context, targets []Flusher, opts ...Option) (ctx context.Context, stop context.CancelFunc) {
+func NotifyContext(parent context.Context, target Flusher, opts ...Option) (ctx context.Context, stop context.CancelFunc) {
 	cfg := newConfig(opts)
 	ctx, cancel := context.WithCancelCause(parent)
 	h := listen(ctx, cfg, func(sig os.Signal) {
 		fctx, fcancel := context.WithTimeout(context.Background(), cfg.timeout)
 		defer fcancel()
-		err := Flush(fctx, targets...)
+		err := Flush(fctx, target)
 		if err != nil {
-			cfg.onError(fmt.Errorf("shutdown: flush on %v: %w", sig, err))
+			err = timeoutErr(sig, cfg.timeout, err)
+			cfg.onError(err)
 		}
 		cancel(&SignalError{Signal: sig, Err: err})
 	})
@@ -154,6 +236,16 @@ func NotifyContext(parent context.Context, targets []Flusher, opts ...Option) (c
 		h.stop()
 		cancel(context.Canceled)
 	}
+}
+
+// timeoutErr is the report of a flush that failed after sig: it names the
+// deadline when that is what ended it, and each failing target (a Group's
+// errors name theirs).
+func timeoutErr(sig os.Signal, timeout time.Duration, err error) error {
+	if errors.Is(err, context.DeadlineExceeded) {
+		return fmt.Errorf("shutdown: flush on %v did not finish within %v (WithTimeout): %w", sig, timeout, err)
+	}
+	return fmt.Errorf("shutdown: flush on %v: %w", sig, err)
 }
 
 type handler struct {

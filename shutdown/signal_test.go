@@ -58,13 +58,13 @@ func runChild() bool {
 
 	switch mode {
 	case "notify":
-		shutdown.Notify([]shutdown.Flusher{provider})
+		shutdown.Notify(provider)
 		logContinuously(logger)
 	case "notify-int":
-		shutdown.Notify([]shutdown.Flusher{provider}, shutdown.WithSignals(os.Interrupt))
+		shutdown.Notify(provider, shutdown.WithSignals(os.Interrupt))
 		logContinuously(logger)
 	case "context":
-		ctx, stop := shutdown.NotifyContext(context.Background(), []shutdown.Flusher{provider})
+		ctx, stop := shutdown.NotifyContext(context.Background(), provider)
 		defer stop()
 		for i := range 1000 {
 			logger.Info("record", "seq", i)
@@ -82,19 +82,25 @@ func runChild() bool {
 			<-ctx.Done()
 			return ctx.Err()
 		})
-		shutdown.Notify([]shutdown.Flusher{stuck}, shutdown.WithTimeout(20*time.Second))
+		shutdown.Notify(stuck, shutdown.WithTimeout(20*time.Second))
 		fmt.Fprintln(os.Stderr, "ready 0")
 		select {}
 	case "error-handler":
 		failing := flushFunc(func(context.Context) error { return errors.New("receiver down") })
-		shutdown.Notify([]shutdown.Flusher{failing}, shutdown.WithTimeout(time.Second),
+		shutdown.Notify(failing, shutdown.WithTimeout(time.Second),
 			shutdown.WithErrorHandler(func(err error) { fmt.Fprintln(os.Stderr, "handled:", err) }))
+		fmt.Fprintln(os.Stderr, "ready 0")
+		select {}
+	case "timeout-report":
+		stuck := flushFunc(func(ctx context.Context) error { <-ctx.Done(); return ctx.Err() })
+		shutdown.Notify(shutdown.Group{provider, stuck}, shutdown.WithTimeout(200*time.Millisecond),
+			shutdown.WithErrorHandler(func(err error) { fmt.Fprintln(os.Stderr, "handled:", strings.ReplaceAll(err.Error(), "\n", " | ")) }))
 		fmt.Fprintln(os.Stderr, "ready 0")
 		select {}
 	case "stop-restores":
 		// After stop, SIGTERM must act as it did before: here, ignored.
 		signal.Ignore(syscall.SIGTERM)
-		stop := shutdown.Notify([]shutdown.Flusher{provider})
+		stop := shutdown.Notify(provider)
 		stop()
 		fmt.Fprintln(os.Stderr, "ready 0")
 		time.Sleep(300 * time.Millisecond)
@@ -252,6 +258,19 @@ func TestErrorHandlerHearsFailedFlush(t *testing.T) {
 	line := c.readLine(t, "handled:")
 	assert.Contains(t, line, "receiver down")
 	assert.Contains(t, line, "flush on terminated")
+	status, _ := c.wait(t)
+	require.True(t, status.Signaled(), "status %v", status)
+}
+
+// The report of a flush cut short by its deadline names the timeout and
+// the target that did not finish, not the one that did.
+func TestTimeoutReportNamesTargetAndTimeout(t *testing.T) {
+	c := startChild(t, "timeout-report")
+	require.NoError(t, c.cmd.Process.Signal(syscall.SIGTERM))
+	line := c.readLine(t, "handled:")
+	assert.Contains(t, line, "did not finish within 200ms (WithTimeout)")
+	assert.Contains(t, line, "flush of target 1 (shutdown_test.flushFunc)")
+	assert.NotContains(t, line, "target 0")
 	status, _ := c.wait(t)
 	require.True(t, status.Signaled(), "status %v", status)
 }

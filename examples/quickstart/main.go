@@ -68,7 +68,7 @@ func run(format string, wait time.Duration) error {
 	)
 
 	// On SIGTERM or SIGINT: flush within 5s, then the context ends.
-	ctx, stop := shutdown.NotifyContext(context.Background(), []shutdown.Flusher{provider})
+	ctx, stop := shutdown.NotifyContext(context.Background(), provider)
 	defer stop()
 
 	logger := slog.New(otelslog.NewHandler("quickstart", otelslog.WithLoggerProvider(provider)))

@@ -26,7 +26,7 @@ func main() {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
-	ctx, stop := shutdown.NotifyContext(ctx, []shutdown.Flusher{p.Provider})
+	ctx, stop := shutdown.NotifyContext(ctx, p.Provider)
 	defer stop()
 
 	logger := slog.New(otelslog.NewHandler("checkout", otelslog.WithLoggerProvider(p.Provider)))

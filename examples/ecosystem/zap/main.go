@@ -24,7 +24,7 @@ func main() {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
-	stop := shutdown.Notify([]shutdown.Flusher{p.Provider})
+	stop := shutdown.Notify(p.Provider)
 	defer stop()
 
 	logger := zap.New(otelzap.NewCore("checkout", otelzap.WithLoggerProvider(p.Provider)))

@@ -4,19 +4,17 @@ package envelopetest
 
 import (
 	"bytes"
-	_ "embed"
 	"fmt"
 	"sync"
 	"testing"
 
 	"github.com/santhosh-tekuri/jsonschema/v6"
+
+	"github.com/fapilog/fapilog-otel/schemas"
 )
 
-// Schema is a copy of ../shared/schemas/log_envelope_v1.json, embedded so tests
-// run from any directory; TestSchemaCopyIsCurrent keeps it in step.
-//
-//go:embed log_envelope_v1.json
-var Schema []byte
+// Schema is the envelope schema shipped in package schemas.
+var Schema = schemas.LogEnvelopeV1
 
 var compiled = sync.OnceValues(func() (*jsonschema.Schema, error) {
 	doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(Schema))

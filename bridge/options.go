@@ -40,13 +40,16 @@ func WithFormat(f Format) Option {
 }
 
 // WithName names the sink in errors and in the otel.component.name metric
-// attribute. The default is the sink's Go type, such as "*stdoutjson.Sink".
+// attribute. The default (and "") is the sink's Go type, such as
+// "*stdoutjson.Sink"; New in each exporter package names its sink after the
+// package.
 func WithName(name string) Option {
 	return optionFunc(func(c *config) { c.name = name })
 }
 
-// WithMeterProvider sets where the exporter's metrics go. The default is the
-// global MeterProvider, which discards them until one is installed.
+// WithMeterProvider sets where the exporter's metrics go. The default (and
+// nil) is the global MeterProvider, which discards them until one is
+// installed.
 func WithMeterProvider(mp metric.MeterProvider) Option {
 	return optionFunc(func(c *config) { c.meterProvider = mp })
 }

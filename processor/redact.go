@@ -88,15 +88,24 @@ func WithPatterns(patterns ...*regexp.Regexp) RedactOption {
 // WithoutURLCredentials stops masking user:password@ in URLs (on by default).
 func WithoutURLCredentials() RedactOption { return redactOption(func(r *Redact) { r.urls = false }) }
 
-// WithMask sets the replacement text. The default is "***".
+// WithMask sets the replacement text. The default is "***"; "" masks with
+// an empty string.
 func WithMask(mask string) RedactOption {
 	return redactOption(func(r *Redact) { r.maskText, r.mask = mask, attribute.StringValue(mask) })
 }
 
 // WithLimits bounds the work per record: maxDepth levels of nesting and
-// maxKeys values inspected. Defaults: 16 and 1024.
+// maxKeys values inspected. Defaults: 16 and 1024; zero or negative keeps
+// that part's default.
 func WithLimits(maxDepth, maxKeys int) RedactOption {
-	return redactOption(func(r *Redact) { r.maxDepth, r.maxKeys = maxDepth, maxKeys })
+	return redactOption(func(r *Redact) {
+		if maxDepth > 0 {
+			r.maxDepth = maxDepth
+		}
+		if maxKeys > 0 {
+			r.maxKeys = maxKeys
+		}
+	})
 }
 
 // NewRedact returns a Redact with the default key list and URL credential

@@ -98,9 +98,14 @@ func FlushAt(min log.Severity) FlushOption {
 	return flushOption(func(p *FlushOnSeverity) { p.min = min })
 }
 
-// WithFlushTimeout bounds each triggered flush. The default is 5s.
+// WithFlushTimeout bounds each triggered flush. The default is 5s; zero or
+// negative keeps it.
 func WithFlushTimeout(d time.Duration) FlushOption {
-	return flushOption(func(p *FlushOnSeverity) { p.timeout = d })
+	return flushOption(func(p *FlushOnSeverity) {
+		if d > 0 {
+			p.timeout = d
+		}
+	})
 }
 
 // WithFlushWait makes the logging call that triggered a flush wait for it,
@@ -110,9 +115,14 @@ func WithFlushWait(d time.Duration) FlushOption {
 }
 
 // WithFlushErrorHandler receives errors of triggered flushes. The default
-// drops them: the downstream processor's exporter reports its own failures.
+// (and nil) drops them: the downstream processor's exporter reports its own
+// failures.
 func WithFlushErrorHandler(f func(error)) FlushOption {
-	return flushOption(func(p *FlushOnSeverity) { p.onError = f })
+	return flushOption(func(p *FlushOnSeverity) {
+		if f != nil {
+			p.onError = f
+		}
+	})
 }
 
 // NewFlushOnSeverity wraps next.

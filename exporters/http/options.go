@@ -80,29 +80,41 @@ func WithHeader(key, value string) Option {
 	return optionFunc(func(c *config) { c.headers.Add(key, value) })
 }
 
-// WithHTTPClient sends through client instead of one of the sink's own. The
-// sink then leaves the client's connections alone on Stop.
+// WithHTTPClient sends through client instead of one of the sink's own
+// (nil, the default, means the sink's own). The sink then leaves the
+// client's connections alone on Stop, and never follows redirects, whatever
+// the client's CheckRedirect says.
 func WithHTTPClient(client *http.Client) Option {
 	return optionFunc(func(c *config) { c.client = client })
 }
 
-// WithTLSConfig sets the TLS configuration of the sink's own client.
+// WithTLSConfig sets the TLS configuration of the sink's own client (nil,
+// the default, means Go's). It is ignored with WithHTTPClient.
 func WithTLSConfig(cfg *tls.Config) Option { return optionFunc(func(c *config) { c.tls = cfg }) }
 
 // WithBodyFormat sets how batches are laid out. The default is NDJSON.
 func WithBodyFormat(f BodyFormat) Option { return optionFunc(func(c *config) { c.body = f }) }
 
-// WithWrapKey sets the key of the Wrapped format. The default is "logs".
-func WithWrapKey(key string) Option { return optionFunc(func(c *config) { c.wrapKey = key }) }
+// WithWrapKey sets the key of the Wrapped format. The default is "logs";
+// "" keeps it.
+func WithWrapKey(key string) Option {
+	return optionFunc(func(c *config) {
+		if key != "" {
+			c.wrapKey = key
+		}
+	})
+}
 
-// WithCompression compresses request bodies.
+// WithCompression compresses request bodies. The default is
+// NoCompression.
 func WithCompression(comp Compression) Option {
 	return optionFunc(func(c *config) { c.compression = comp })
 }
 
 // WithBatching sets the batch limits: a batch is sent when it holds entries
 // entries, or bytes uncompressed bytes, or its first entry is age old,
-// whichever comes first. Defaults: 512 entries, 1 MiB, 1s.
+// whichever comes first. Defaults: 512 entries, 1 MiB, 1s; a zero keeps
+// that part's default, a negative one is an error.
 func WithBatching(entries, bytes int, age time.Duration) Option {
 	return optionFunc(func(c *config) {
 		c.engine.MaxBatchEntries, c.engine.MaxBatchBytes, c.engine.MaxBatchAge = entries, bytes, age
@@ -110,8 +122,9 @@ func WithBatching(entries, bytes int, age time.Duration) Option {
 }
 
 // WithMaxPendingBytes bounds the memory held for entries not yet delivered
-// (default 16 MiB) and sets what happens at the bound: DropNewest (the
-// default), DropOldest, or Block, which waits up to blockTimeout for room.
+// (default 16 MiB; 0 keeps it) and sets what happens at the bound:
+// DropNewest (the default), DropOldest, or Block, which waits up to
+// blockTimeout for room (default 1s; 0 keeps it).
 // Every dropped entry is counted and reported.
 func WithMaxPendingBytes(n int, policy Overflow, blockTimeout time.Duration) Option {
 	return optionFunc(func(c *config) {
@@ -121,7 +134,8 @@ func WithMaxPendingBytes(n int, policy Overflow, blockTimeout time.Duration) Opt
 
 // WithRetry sets the backoff (exponential with full jitter between initial
 // and max) and the total time a batch may spend being retried. Defaults:
-// 500ms, 30s, 5m.
+// 500ms, 30s, 5m; a zero keeps that part's default, a negative one is an
+// error.
 func WithRetry(initial, max, budget time.Duration) Option {
 	return optionFunc(func(c *config) {
 		c.engine.InitialBackoff, c.engine.MaxBackoff, c.engine.RetryBudget = initial, max, budget
@@ -129,7 +143,8 @@ func WithRetry(initial, max, budget time.Duration) Option {
 }
 
 // WithRetryableStatuses replaces the statuses that are retried (by default
-// 408, 429 and 5xx except 501). Network errors are always retried.
+// 408, 429 and 5xx except 501). With no statuses, no status is retried.
+// Network errors are always retried.
 func WithRetryableStatuses(statuses ...int) Option {
 	return optionFunc(func(c *config) {
 		set := map[int]bool{}
@@ -140,13 +155,14 @@ func WithRetryableStatuses(statuses ...int) Option {
 	})
 }
 
-// WithRequestTimeout bounds each attempt. The default is 30s.
+// WithRequestTimeout bounds each attempt. The default is 30s; 0 keeps it,
+// negative is an error.
 func WithRequestTimeout(d time.Duration) Option {
 	return optionFunc(func(c *config) { c.engine.RequestTimeout = d })
 }
 
 // WithConcurrency sets how many requests may be in flight. The default, 1,
-// keeps batches in order.
+// keeps batches in order; 0 keeps it, negative is an error.
 func WithConcurrency(n int) Option { return optionFunc(func(c *config) { c.engine.Concurrency = n }) }
 
 // WithFormat sets the encoding of each entry in an exporter made by New:

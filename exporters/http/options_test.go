@@ -86,3 +86,8 @@ func TestWithWrapKey(t *testing.T) {
 	require.NoError(t, json.Unmarshal(body, &got), "%s", body)
 	assert.Equal(t, map[string][]map[string]int{"records": {{"n": 1}}}, got)
 }
+
+func TestEmptyWrapKeyKeepsDefault(t *testing.T) {
+	c := newConfig([]Option{WithWrapKey("")})
+	assert.Equal(t, "logs", c.wrapKey)
+}

@@ -381,3 +381,10 @@ func TestHealthCheckReportsDirectory(t *testing.T) {
 	assert.Contains(t, err.Error(), dir)
 	require.NoError(t, s.Stop(context.Background()))
 }
+
+func TestZeroModesKeepDefaults(t *testing.T) {
+	c, err := newConfig([]Option{WithDirectory(t.TempDir()), WithFileMode(0), WithDirMode(0)})
+	require.NoError(t, err)
+	assert.Equal(t, os.FileMode(DefaultFileMode), c.fileMode)
+	assert.Equal(t, os.FileMode(DefaultDirMode), c.dirMode)
+}

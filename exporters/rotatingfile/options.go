@@ -96,11 +96,12 @@ const (
 // created, with the directory mode, when missing.
 func WithDirectory(dir string) Option { return optionFunc(func(c *config) { c.dir = dir }) }
 
-// WithPrefix sets the file name prefix. The default is DefaultPrefix.
+// WithPrefix sets the file name prefix. The default is DefaultPrefix; an
+// empty prefix is an error.
 func WithPrefix(p string) Option { return optionFunc(func(c *config) { c.prefix = p }) }
 
 // WithExtension sets the file name extension, with its dot. The default is
-// ".jsonl".
+// ".jsonl"; "" means files without an extension.
 func WithExtension(ext string) Option { return optionFunc(func(c *config) { c.ext = ext }) }
 
 // WithFixedName writes to {prefix}{ext} and gives files their timestamped
@@ -110,16 +111,17 @@ func WithExtension(ext string) Option { return optionFunc(func(c *config) { c.ex
 func WithFixedName() Option { return optionFunc(func(c *config) { c.fixedName = true }) }
 
 // WithSymlink keeps a symbolic link of this name, in the directory, pointing
-// at the active file.
+// at the active file. The default, "", keeps none.
 func WithSymlink(name string) Option { return optionFunc(func(c *config) { c.symlink = name }) }
 
 // WithMaxSize rotates before a file would exceed n bytes. A single line
-// larger than n is written whole to a fresh file. 0 disables size rotation.
-// The default is DefaultMaxSize.
+// larger than n is written whole to a fresh file. 0 disables size rotation;
+// a negative size is an error. The default is DefaultMaxSize.
 func WithMaxSize(n int64) Option { return optionFunc(func(c *config) { c.maxSize = n }) }
 
 // WithInterval rotates a file once it has been open for d, whether or not
-// anything is written. Zero disables time rotation.
+// anything is written. Zero (the default) disables time rotation; a
+// positive d under one second is an error.
 func WithInterval(d time.Duration) Option {
 	return optionFunc(func(c *config) { c.interval, c.alignIn = d, nil })
 }
@@ -142,7 +144,8 @@ func WithMaxTotalBytes(n int64) Option { return optionFunc(func(c *config) { c.m
 // WithMaxAge deletes rotated files last written more than d ago. 0 disables.
 func WithMaxAge(d time.Duration) Option { return optionFunc(func(c *config) { c.maxAge = d }) }
 
-// WithCompression compresses rotated files in the background.
+// WithCompression compresses rotated files in the background. The default
+// is NoCompression.
 func WithCompression(comp Compression) Option {
 	return optionFunc(func(c *config) { c.compress = comp })
 }
@@ -150,12 +153,25 @@ func WithCompression(comp Compression) Option {
 // WithSync sets the durability policy. The default is SyncOnFlush.
 func WithSync(p SyncPolicy) Option { return optionFunc(func(c *config) { c.sync = p }) }
 
-// WithFileMode sets the permissions of new files. The default is 0640.
-func WithFileMode(m os.FileMode) Option { return optionFunc(func(c *config) { c.fileMode = m }) }
+// WithFileMode sets the permissions of new files. The default is 0640; 0
+// keeps it.
+func WithFileMode(m os.FileMode) Option {
+	return optionFunc(func(c *config) {
+		if m != 0 {
+			c.fileMode = m
+		}
+	})
+}
 
 // WithDirMode sets the permissions of a directory the sink creates. The
-// default is 0750.
-func WithDirMode(m os.FileMode) Option { return optionFunc(func(c *config) { c.dirMode = m }) }
+// default is 0750; 0 keeps it.
+func WithDirMode(m os.FileMode) Option {
+	return optionFunc(func(c *config) {
+		if m != 0 {
+			c.dirMode = m
+		}
+	})
+}
 
 // WithReopenOn reopens the active file when one of sigs arrives (typically
 // syscall.SIGHUP, after logrotate has moved the file away). The listener
@@ -164,12 +180,13 @@ func WithReopenOn(sigs ...os.Signal) Option {
 	return optionFunc(func(c *config) { c.reopenOn = sigs })
 }
 
-// WithBufferSize sets the size of the chunks lines collect in before they
-// are written. The default is DefaultBufferSize.
+// WithBufferSize sets how many bytes collect before they are handed to the
+// disk. The default is DefaultBufferSize; zero or negative is an error.
 func WithBufferSize(n int) Option { return optionFunc(func(c *config) { c.bufferSize = n }) }
 
 // WithMaxBuffered sets how many bytes may wait for a slow disk before Write
-// applies back-pressure. The default is DefaultMaxBuffered.
+// applies back-pressure (never less than twice the buffer size: 0 means
+// that minimum; negative is an error). The default is DefaultMaxBuffered.
 func WithMaxBuffered(n int) Option { return optionFunc(func(c *config) { c.maxBuf = n }) }
 
 // WithFormat sets the line format of an exporter made by New.

@@ -69,20 +69,22 @@ type optionFunc func(*config)
 
 func (f optionFunc) apply(c *config) { f(c) }
 
-// WithWriter sets where lines go. The default is os.Stdout.
+// WithWriter sets where lines go. The default is os.Stdout; nil is an
+// error.
 func WithWriter(w io.Writer) Option {
 	return optionFunc(func(c *config) { c.w = w })
 }
 
 // WithBufferSize sets the size in bytes of the chunks lines are collected in;
 // lines reach the writer when a chunk fills, or on Flush. The default is
-// DefaultBufferSize.
+// DefaultBufferSize; zero or negative is an error.
 func WithBufferSize(n int) Option {
 	return optionFunc(func(c *config) { c.bufferSize = n })
 }
 
 // WithMaxBuffered sets how many bytes may wait for a slow or blocked writer
-// (never less than two chunks). Beyond it, Write waits up to its context and
+// (never less than two chunks: 0 means that minimum; negative is an
+// error). Beyond it, Write waits up to its context and
 // then fails, so the loss is counted and reported instead of memory growing
 // without bound. The default is DefaultMaxBuffered.
 func WithMaxBuffered(n int) Option {

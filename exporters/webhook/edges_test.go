@@ -103,3 +103,10 @@ func TestWithHTTPClientSendsThroughIt(t *testing.T) {
 	require.NoError(t, s.Stop(context.Background()))
 	assert.EqualValues(t, 1, tr.n.Load())
 }
+
+func TestZeroToleranceKeepsDefault(t *testing.T) {
+	c := verifyConfig{tolerance: DefaultTolerance}
+	Tolerance(0).apply(&c)
+	Tolerance(-time.Second).apply(&c)
+	assert.Equal(t, DefaultTolerance, c.tolerance)
+}

@@ -51,9 +51,13 @@ func VerifyScheme(s Scheme) VerifyOption {
 }
 
 // Tolerance sets how old or how far in the future a timestamp may be. The
-// default is DefaultTolerance.
+// default is DefaultTolerance; zero or negative keeps it.
 func Tolerance(d time.Duration) VerifyOption {
-	return verifyOptionFunc(func(c *verifyConfig) { c.tolerance = d })
+	return verifyOptionFunc(func(c *verifyConfig) {
+		if d > 0 {
+			c.tolerance = d
+		}
+	})
 }
 
 // RejectReplays rejects a message id that g has already seen.

@@ -83,14 +83,16 @@ func WithHeader(key, value string) Option {
 	return optionFunc(func(c *config) { c.headers.Add(key, value) })
 }
 
-// WithHTTPClient sends through client instead of one of the sink's own.
+// WithHTTPClient sends through client instead of one of the sink's own
+// (nil, the default, means the sink's own). Redirects are never followed.
 func WithHTTPClient(client *http.Client) Option {
 	return optionFunc(func(c *config) { c.client = client })
 }
 
 // WithBatching sets how many entries (and uncompressed bytes) one request
 // carries at most, and how long the first entry of a batch may wait.
-// Defaults: 512 entries, 1 MiB, 1s.
+// Defaults: 512 entries, 1 MiB, 1s; a zero keeps that part's default, a
+// negative one is an error.
 func WithBatching(entries, bytes int, age time.Duration) Option {
 	return optionFunc(func(c *config) {
 		c.engine.MaxBatchEntries, c.engine.MaxBatchBytes, c.engine.MaxBatchAge = entries, bytes, age
@@ -98,7 +100,8 @@ func WithBatching(entries, bytes int, age time.Duration) Option {
 }
 
 // WithRetry sets the backoff bounds and the total retry time per request.
-// Defaults: 500ms, 30s, 5m.
+// Defaults: 500ms, 30s, 5m; a zero keeps that part's default, a negative
+// one is an error.
 func WithRetry(initial, max, budget time.Duration) Option {
 	return optionFunc(func(c *config) {
 		c.engine.InitialBackoff, c.engine.MaxBackoff, c.engine.RetryBudget = initial, max, budget

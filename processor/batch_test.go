@@ -16,8 +16,6 @@ import (
 	"go.opentelemetry.io/otel/log"
 	sdklog "go.opentelemetry.io/otel/sdk/log"
 	"go.opentelemetry.io/otel/sdk/log/logtest"
-
-	"github.com/fapilog/fapilog-otel/internal/testrace"
 )
 
 // recExporter records every exported record's "seq" attribute (and "g",
@@ -343,24 +341,6 @@ func TestBatchKeepsOrderPerGoroutine(t *testing.T) {
 		}
 	}
 	assert.False(t, exp.overlap.Load())
-}
-
-// OnEmit copies the record without allocating when its attributes fit the
-// SDK's inline array, and with one allocation above it.
-func TestBatchOnEmitDoesNotAllocate(t *testing.T) {
-	if testrace.Enabled {
-		t.Skip("the race detector allocates")
-	}
-	b := NewBatch(&recExporter{}, WithMaxQueueSize(1<<16), WithMaxExportBatchSize(1<<16), WithExportInterval(time.Hour))
-	defer func() { _ = b.Shutdown(context.Background()) }()
-	small := logtest.RecordFactory{Attributes: []attribute.KeyValue{
-		attribute.Int("a", 1), attribute.Int("b", 2), attribute.Int("c", 3), attribute.Int("d", 4), attribute.Int("e", 5)}}.NewRecord()
-	big := logtest.RecordFactory{Attributes: []attribute.KeyValue{
-		attribute.Int("a", 1), attribute.Int("b", 2), attribute.Int("c", 3), attribute.Int("d", 4), attribute.Int("e", 5),
-		attribute.Int("f", 6), attribute.Int("g", 7), attribute.Int("h", 8), attribute.Int("i", 9), attribute.Int("j", 10)}}.NewRecord()
-	_ = b.OnEmit(context.Background(), &small) // starts the goroutine
-	assert.Zero(t, testing.AllocsPerRun(1000, func() { _ = b.OnEmit(context.Background(), &small) }))
-	assert.LessOrEqual(t, testing.AllocsPerRun(1000, func() { _ = b.OnEmit(context.Background(), &big) }), 1.0)
 }
 
 func TestBatchEnvironmentPrecedence(t *testing.T) {

@@ -1,12 +1,10 @@
 package schemas
 
 import (
-	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"os"
 	"testing"
 )
 
@@ -24,19 +22,6 @@ func TestCopyIsThePublishedSchema(t *testing.T) {
 	}
 	if doc.ID != "https://fapilog.dev/schemas/log_envelope_v1.json" || doc.Title != "Fapilog Log Envelope v1.1" {
 		t.Fatalf("unexpected schema %q %q", doc.ID, doc.Title)
-	}
-}
-
-// Where the project's shared folder sits beside the checkout (a developer's
-// machine), the copy must also equal it byte for byte. The published digest
-// above is the check that runs everywhere.
-func TestCopyMatchesSharedFolderWhenPresent(t *testing.T) {
-	shared, err := os.ReadFile("../../shared/schemas/log_envelope_v1.json")
-	if err != nil {
-		t.Skipf("no shared folder beside the checkout (%v); the digest check covers this clone", err)
-	}
-	if !bytes.Equal(shared, LogEnvelopeV1) {
-		t.Fatal("schemas/log_envelope_v1.json differs from ../shared/schemas")
 	}
 }
 

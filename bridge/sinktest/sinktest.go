@@ -352,32 +352,28 @@ func testFailuresAreErrors(t *testing.T, h Harness) {
 // in the background (no flush running), the destination heals, and only
 // then does a flush come. Unless every entry was delivered after all, that
 // flush must fail, and the one after it must not fail again for the same
-// loss. It needs Harness.Fail and a HealthChecker that notices the failure.
+// loss. It needs Harness.Fail.
 func testEarlierLossReported(t *testing.T, h Harness) {
 	if h.Fail == nil {
 		t.Skip("Harness.Fail not set")
-	}
-	hc, ok := h.Sink.(bridge.HealthChecker)
-	if !ok {
-		t.Skip("the sink has no HealthCheck to tell when it failed")
 	}
 	e := newEnv(t, h)
 	e.mustExport(1) // started, and healthy
 	e.mustFlush()
 	heal := h.Fail()
 	exportErr := e.export(10)
-	failed := false
-	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); {
-		if hc.HealthCheck(context.Background()) != nil {
-			failed = true
-			break
+	// A sink with a HealthCheck says when its background attempt failed;
+	// wait for that (up to 5 s). A sink without one may not try until the
+	// flush: the assertion below holds either way.
+	if hc, ok := h.Sink.(bridge.HealthChecker); ok {
+		for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); {
+			if hc.HealthCheck(context.Background()) != nil {
+				break
+			}
+			time.Sleep(5 * time.Millisecond) // polling a health check: no event to wait on
 		}
-		time.Sleep(5 * time.Millisecond) // polling a health check: no event to wait on
 	}
 	heal()
-	if !failed {
-		t.Skip("the sink did not try its destination within 5s without a flush")
-	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	flushErr := e.exp.ForceFlush(ctx)

@@ -3,7 +3,6 @@ package stdoutjson_test
 import (
 	"context"
 	"encoding/json"
-	"io"
 	"log/slog"
 	"testing"
 	"time"
@@ -11,18 +10,13 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.opentelemetry.io/contrib/bridges/otelslog"
-	"go.opentelemetry.io/otel/attribute"
-	"go.opentelemetry.io/otel/log"
 	sdklog "go.opentelemetry.io/otel/sdk/log"
-	"go.opentelemetry.io/otel/sdk/log/logtest"
 	"go.uber.org/goleak"
 
 	"github.com/fapilog/fapilog-otel/bridge"
 	"github.com/fapilog/fapilog-otel/exporters/stdoutjson"
 	"github.com/fapilog/fapilog-otel/internal/envelopetest"
 	"github.com/fapilog/fapilog-otel/internal/testdest"
-	"github.com/fapilog/fapilog-otel/internal/testrace"
-	"github.com/fapilog/fapilog-otel/internal/testrecords"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -152,27 +146,4 @@ func TestHealthCheckReportsLastWrite(t *testing.T) {
 	require.NoError(t, provider.ForceFlush(context.Background()))
 	assert.NoError(t, exp.HealthCheck(context.Background()))
 	require.NoError(t, provider.Shutdown(context.Background()))
-}
-
-// The exporter path as a BatchProcessor drives it (bridge, encoder, sink)
-// allocates nothing per record once warm.
-func TestExportDoesNotAllocate(t *testing.T) {
-	if testrace.Enabled {
-		t.Skip("the race detector randomises sync.Pool; run without -race")
-	}
-	exp, err := stdoutjson.New(stdoutjson.WithWriter(io.Discard))
-	require.NoError(t, err)
-	recs := []sdklog.Record{logtest.RecordFactory{
-		Timestamp: time.Now(), Severity: log.SeverityInfo, SeverityText: "INFO",
-		Body: attribute.StringValue(testrecords.Message), Attributes: testrecords.TenAttributes(),
-	}.NewRecord()}
-	ctx := context.Background()
-	require.NoError(t, exp.Export(ctx, recs))
-	allocs := testing.AllocsPerRun(2000, func() {
-		if err := exp.Export(ctx, recs); err != nil {
-			t.Fatal(err)
-		}
-	})
-	assert.Zero(t, allocs)
-	require.NoError(t, exp.Shutdown(ctx))
 }

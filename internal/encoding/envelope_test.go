@@ -14,8 +14,6 @@ import (
 	"go.opentelemetry.io/otel/sdk/log/logtest"
 
 	"github.com/fapilog/fapilog-otel/internal/envelopetest"
-	"github.com/fapilog/fapilog-otel/internal/testrace"
-	"github.com/fapilog/fapilog-otel/internal/testrecords"
 )
 
 var uuidV4 = regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$`)
@@ -230,23 +228,5 @@ func TestEnvelopeMessageIDsUnique(t *testing.T) {
 		require.Regexp(t, uuidV4, id)
 		require.False(t, seen[id], "message_id repeated")
 		seen[id] = true
-	}
-}
-
-func TestAppendDoesNotAllocate(t *testing.T) {
-	if testrace.Enabled {
-		t.Skip("the race detector randomises sync.Pool; run without -race")
-	}
-	r := logtest.RecordFactory{
-		Timestamp: testTime, Severity: log.SeverityInfo, SeverityText: "INFO",
-		Body: attribute.StringValue(testrecords.Message), Attributes: testrecords.TenAttributes(),
-		Resource: testRes, InstrumentationScope: testScope,
-		TraceID: testTraceID, SpanID: testSpanID, TraceFlags: 1,
-	}.NewRecord()
-	for _, f := range []Format{Envelope, OTLPJSON} {
-		enc := New(f)
-		buf := enc.Append(nil, &r)
-		allocs := testing.AllocsPerRun(1000, func() { buf = enc.Append(buf[:0], &r) })
-		assert.Zero(t, allocs, "%s allocates per record", f)
 	}
 }

@@ -1,0 +1,31 @@
+//go:build !race
+
+// Allocation tests: the race detector allocates and randomises sync.Pool,
+// so they are built only without it (.ci/run runs them so).
+
+package processor
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/sdk/log/logtest"
+)
+
+// OnEmit copies the record without allocating when its attributes fit the
+// SDK's inline array, and with one allocation above it.
+func TestBatchOnEmitDoesNotAllocate(t *testing.T) {
+	b := NewBatch(&recExporter{}, WithMaxQueueSize(1<<16), WithMaxExportBatchSize(1<<16), WithExportInterval(time.Hour))
+	defer func() { _ = b.Shutdown(context.Background()) }()
+	small := logtest.RecordFactory{Attributes: []attribute.KeyValue{
+		attribute.Int("a", 1), attribute.Int("b", 2), attribute.Int("c", 3), attribute.Int("d", 4), attribute.Int("e", 5)}}.NewRecord()
+	big := logtest.RecordFactory{Attributes: []attribute.KeyValue{
+		attribute.Int("a", 1), attribute.Int("b", 2), attribute.Int("c", 3), attribute.Int("d", 4), attribute.Int("e", 5),
+		attribute.Int("f", 6), attribute.Int("g", 7), attribute.Int("h", 8), attribute.Int("i", 9), attribute.Int("j", 10)}}.NewRecord()
+	_ = b.OnEmit(context.Background(), &small) // starts the goroutine
+	assert.Zero(t, testing.AllocsPerRun(1000, func() { _ = b.OnEmit(context.Background(), &small) }))
+	assert.LessOrEqual(t, testing.AllocsPerRun(1000, func() { _ = b.OnEmit(context.Background(), &big) }), 1.0)
+}

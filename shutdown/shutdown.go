@@ -35,6 +35,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -170,11 +171,41 @@ func (g Group) each(ctx context.Context, op string, f func(context.Context, Flus
 					errs[i] = &TargetError{Index: i, Target: targetName(g[i]), Op: op, Err: ctx.Err()}
 				}
 			}
-			return errors.Join(errs...)
+			return g.report(op, errs)
 		}
 	}
-	return errors.Join(errs...)
+	return g.report(op, errs)
 }
+
+// report joins the members' failures and, when any failed, also says which
+// members succeeded, so the final report of a shutdown names every target:
+// what was flushed, and what failed with the loss it counted.
+func (g Group) report(op string, errs []error) error {
+	failed := errors.Join(errs...)
+	if failed == nil {
+		return nil
+	}
+	var ok []string
+	for i, err := range errs {
+		if err == nil {
+			ok = append(ok, fmt.Sprintf("target %d (%s)", i, targetName(g[i])))
+		}
+	}
+	if len(ok) == 0 {
+		return failed
+	}
+	return &groupError{error: failed, summary: fmt.Sprintf("shutdown: %s of %s succeeded", op, strings.Join(ok, ", "))}
+}
+
+// groupError is a Group's failures plus the list of members that were
+// fine; it unwraps to the failures only.
+type groupError struct {
+	error
+	summary string
+}
+
+func (e *groupError) Error() string { return e.error.Error() + "\n" + e.summary }
+func (e *groupError) Unwrap() error { return e.error }
 
 // SignalError is the cause of a context cancelled by NotifyContext.
 type SignalError struct {

@@ -16,6 +16,8 @@ import (
 	"go.opentelemetry.io/otel/log"
 	sdklog "go.opentelemetry.io/otel/sdk/log"
 	"go.opentelemetry.io/otel/sdk/log/logtest"
+	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
+	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 )
 
 // recExporter records every exported record's "seq" attribute (and "g",
@@ -407,5 +409,52 @@ func TestBatchBlockTimeoutBoundsTheWait(t *testing.T) {
 	assert.EqualValues(t, 1, b.Dropped())
 	close(gate)
 	require.ErrorIs(t, b.ForceFlush(context.Background()), ErrDropped)
+	require.NoError(t, b.Shutdown(context.Background()))
+}
+
+// The self-metrics, under the SDK's names, through WithBatchMeterProvider,
+// named by WithBatchName.
+func TestBatchMetrics(t *testing.T) {
+	reader := sdkmetric.NewManualReader()
+	mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader))
+	defer func() { _ = mp.Shutdown(context.Background()) }()
+	gate := make(chan struct{})
+	exp := &recExporter{gate: gate}
+	b := NewBatch(exp, WithBatchMeterProvider(mp), WithBatchName("orders"), WithMaxQueueSize(8), WithMaxExportBatchSize(4),
+		WithQueueFullPolicy(QueueFullDropNewest), WithBatchErrorHandler(func(error) {}))
+	emit(t, b, 0, 4)
+	require.Eventually(t, func() bool { return exp.inExport.Load() == 1 }, 5*time.Second, time.Millisecond)
+	emit(t, b, 4, 14) // room for 4 more: 6 dropped
+
+	collect := func() map[string]int64 {
+		var rm metricdata.ResourceMetrics
+		require.NoError(t, reader.Collect(context.Background(), &rm))
+		got := map[string]int64{}
+		for _, sm := range rm.ScopeMetrics {
+			for _, m := range sm.Metrics {
+				if d, ok := m.Data.(metricdata.Sum[int64]); ok {
+					for _, dp := range d.DataPoints {
+						name, _ := dp.Attributes.Value("otel.component.name")
+						require.Equal(t, "orders", name.AsString())
+						key := m.Name
+						if e, ok := dp.Attributes.Value("error.type"); ok {
+							key += "/" + e.AsString()
+						}
+						got[key] = dp.Value
+					}
+				}
+			}
+		}
+		return got
+	}
+	got := collect()
+	assert.EqualValues(t, 8, got["otel.sdk.processor.log.queue.size"])
+	assert.EqualValues(t, 8, got["otel.sdk.processor.log.queue.capacity"])
+	assert.EqualValues(t, 6, got["otel.sdk.processor.log.processed/queue_full"])
+	close(gate)
+	require.ErrorIs(t, b.ForceFlush(context.Background()), ErrDropped)
+	got = collect()
+	assert.EqualValues(t, 8, got["otel.sdk.processor.log.processed"], "exported")
+	assert.EqualValues(t, 0, got["otel.sdk.processor.log.queue.size"])
 	require.NoError(t, b.Shutdown(context.Background()))
 }

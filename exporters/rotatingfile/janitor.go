@@ -11,7 +11,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
 
 	"github.com/klauspost/compress/zstd"
@@ -205,7 +204,7 @@ func (j *janitor) compress(path string) (err error) {
 	}
 	final := path + j.suffix()
 	tmp := final + ".tmp"
-	in, err := j.cfg.fs.OpenFile(path, os.O_RDONLY|syscall.O_NOFOLLOW, 0)
+	in, err := j.cfg.fs.OpenFile(path, os.O_RDONLY|noFollow, 0)
 	if errors.Is(err, os.ErrNotExist) {
 		// Retention deleted it while it waited in the queue: rotation
 		// outran compression and the file was past the limits anyway.
@@ -220,7 +219,7 @@ func (j *janitor) compress(path string) (err error) {
 	if err := j.cfg.fs.Remove(tmp); err != nil && !errors.Is(err, os.ErrNotExist) {
 		return fmt.Errorf("rotatingfile: compress %s: %w", path, err)
 	}
-	out, err := j.cfg.fs.OpenFile(tmp, os.O_CREATE|os.O_EXCL|os.O_WRONLY|syscall.O_NOFOLLOW, j.cfg.fileMode)
+	out, err := j.cfg.fs.OpenFile(tmp, os.O_CREATE|os.O_EXCL|os.O_WRONLY|noFollow, j.cfg.fileMode)
 	if err != nil {
 		return fmt.Errorf("rotatingfile: compress %s: %w", path, err)
 	}

@@ -182,9 +182,9 @@ func (r *rotator) open() error {
 	)
 	if r.cfg.fixedName {
 		path = filepath.Join(r.cfg.dir, r.cfg.prefix+r.cfg.ext)
-		f, err = r.cfg.fs.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_APPEND|syscall.O_NOFOLLOW, r.cfg.fileMode)
+		f, err = r.cfg.fs.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_APPEND|noFollow, r.cfg.fileMode)
 	} else {
-		f, path, err = r.createUnique(stamp(r.cfg.prefix, now), r.cfg.ext, os.O_WRONLY|os.O_APPEND|syscall.O_NOFOLLOW)
+		f, path, err = r.createUnique(stamp(r.cfg.prefix, now), r.cfg.ext, os.O_WRONLY|os.O_APPEND|noFollow)
 	}
 	if errors.Is(err, syscall.ELOOP) {
 		return fmt.Errorf("rotatingfile: open: %w (a symbolic link is at the file's path; refusing to write through it)", err)

@@ -8,7 +8,6 @@ import (
 	"os/signal"
 	"path/filepath"
 	"sync"
-	"syscall"
 
 	"go.opentelemetry.io/otel"
 
@@ -246,7 +245,7 @@ func probeDir(c config) error {
 		return err
 	}
 	probe := filepath.Join(c.dir, fmt.Sprintf(".%s-probe-%d", c.prefix, os.Getpid()))
-	f, err := c.fs.OpenFile(probe, os.O_CREATE|os.O_EXCL|os.O_WRONLY|syscall.O_NOFOLLOW, c.fileMode)
+	f, err := c.fs.OpenFile(probe, os.O_CREATE|os.O_EXCL|os.O_WRONLY|noFollow, c.fileMode)
 	if err != nil {
 		return fmt.Errorf("rotatingfile: WithDirectory(%q): cannot create files in it: %w", c.dir, err)
 	}
@@ -264,7 +263,7 @@ func checkDir(c config) error {
 	if !fi.IsDir() {
 		return fmt.Errorf("rotatingfile: directory %q: is not a directory (mode %v)", c.dir, fi.Mode())
 	}
-	if err := syscall.Access(c.dir, 0x2 /* W_OK */); err != nil {
+	if err := writable(c.dir); err != nil {
 		return fmt.Errorf("rotatingfile: directory %q: not writable: %w", c.dir, &os.PathError{Op: "access", Path: c.dir, Err: err})
 	}
 	return nil

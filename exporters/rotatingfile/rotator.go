@@ -19,7 +19,7 @@ import (
 var errClosed = errors.New("rotatingfile: closed")
 
 // rotator is the io.Writer behind the sink's asyncwrite.Writer. It receives
-// chunks of whole lines, from one goroutine, and decides which file each line
+// buffers of whole lines, from one goroutine, and decides which file each line
 // goes to. Its mutex is shared with the background timer, syncer and
 // Reopen, never with the application's logging calls.
 type rotator struct {

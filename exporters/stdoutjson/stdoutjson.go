@@ -10,7 +10,7 @@
 // for a slow writer, after which Write applies back-pressure up to its
 // context and reports what it could not take.
 //
-// Lines are written when a chunk fills, on Flush, or at the latest about a
+// Lines are written when a buffer's worth has collected, on Flush, or at the latest about a
 // second after they were buffered, so a quiet service's lines still show up
 // promptly.
 //
@@ -33,8 +33,8 @@ import (
 )
 
 const (
-	// DefaultBufferSize is the size of the chunks lines collect in before
-	// they are written.
+	// DefaultBufferSize is how many bytes of lines collect before they
+	// are handed to the writer.
 	DefaultBufferSize = 64 << 10
 	// DefaultMaxBuffered is how many bytes may wait for a slow writer.
 	DefaultMaxBuffered = 4 << 20
@@ -75,16 +75,16 @@ func WithWriter(w io.Writer) Option {
 	return optionFunc(func(c *config) { c.w = w })
 }
 
-// WithBufferSize sets the size in bytes of the chunks lines are collected in;
-// lines reach the writer when a chunk fills, or on Flush. The default is
+// WithBufferSize sets how many bytes of lines collect before they are handed
+// to the writer (they also go on Flush, and after about a second). The default is
 // DefaultBufferSize; zero or negative is an error.
 func WithBufferSize(n int) Option {
 	return optionFunc(func(c *config) { c.bufferSize = n })
 }
 
 // WithMaxBuffered sets how many bytes may wait for a slow or blocked writer
-// (never less than two chunks: 0 means that minimum; negative is an
-// error). Beyond it, Write waits up to its context and
+// (never less than twice the buffer size: 0 means that minimum; negative
+// is an error). Beyond it, Write waits up to its context and
 // then fails, so the loss is counted and reported instead of memory growing
 // without bound. The default is DefaultMaxBuffered.
 func WithMaxBuffered(n int) Option {
@@ -151,8 +151,8 @@ func newSink(c config) *Sink {
 	return &Sink{aw: aw}
 }
 
-// Write buffers entry as one line. It waits, up to ctx, only when both
-// buffers are still being written.
+// Write buffers entry as one line. It waits, up to ctx, only when
+// WithMaxBuffered bytes are already waiting for the writer.
 func (s *Sink) Write(ctx context.Context, entry []byte) error { return s.aw.Write(ctx, entry) }
 
 // Flush writes every buffered line to the writer and syncs it where that is
@@ -161,7 +161,9 @@ func (s *Sink) Write(ctx context.Context, entry []byte) error { return s.aw.Writ
 func (s *Sink) Flush(ctx context.Context) error { return s.aw.Flush(ctx) }
 
 // Stop flushes and ends the sink's goroutine. It does not close the writer.
-// Later calls return nil; Write after Stop fails.
+// On an ended ctx (or one that ends first) it returns an error wrapping
+// ctx.Err(), and the goroutine goes on writing what was accepted, then ends.
+// Later calls return the first one's result; Write after Stop fails.
 func (s *Sink) Stop(ctx context.Context) error { return s.aw.Close(ctx) }
 
 // HealthCheck reports the error of the most recent write to the writer, nil

@@ -10,12 +10,12 @@
 // for a slow writer, after which Write applies back-pressure up to its
 // context and reports what it could not take.
 //
-// Lines are written when a buffer's worth has collected, on Flush, or at the latest about a
-// second after they were buffered, so a quiet service's lines still show up
-// promptly.
+// Lines are written when a buffer's worth has collected, on Flush, or at
+// the latest about a second after they were buffered, so a quiet service's
+// lines still show up promptly.
 //
-// Use New for an exporter to put behind sdklog.NewBatchProcessor, or NewSink
-// for the bare sink.
+// Use New for an exporter to put behind processor.NewBatch (or
+// sdklog.NewBatchProcessor), or NewSink for the bare sink.
 package stdoutjson
 
 import (

@@ -68,8 +68,9 @@ type Batch struct {
 	flushTo  uint64      // the worker exports without waiting until done reaches it
 	flushGen uint64      // counts flush requests: each may cut one retry backoff short
 	started  bool
-	stopped  bool // no more records are accepted
-	quitting bool // the worker ends once the queue is empty
+	stopped   bool // no more records are accepted
+	quitting  bool // the worker ends once the queue is empty
+	abandoned bool // Shutdown gave up on what was queued: flushes waiting for it return
 	// progress is closed and replaced when done advances, so flushes and
 	// blocked emitters waiting for it wake up.
 	progress chan struct{}
@@ -299,6 +300,8 @@ func (b *Batch) run() {
 			}
 			select {
 			case <-b.wake:
+			case <-b.exportCtx.Done():
+				return // Shutdown gave up, possibly while we wait out a backoff
 			case <-interval.C:
 				due = true
 				interval.Reset(b.cfg.interval)
@@ -409,6 +412,9 @@ func (b *Batch) exportAllLocked(ctx context.Context) error {
 	b.flushGen++
 	b.signalLocked()
 	for b.done < target {
+		if b.abandoned {
+			return fmt.Errorf("processor: %s: flush: shut down before %d records were exported", b.cfg.name, target-b.done)
+		}
 		ch := b.progress
 		b.mu.Unlock()
 		select {
@@ -494,6 +500,8 @@ func (b *Batch) shutdown(ctx context.Context) error {
 		}
 		if left > 0 {
 			b.dropLocked(left, reasonShutdown)
+			b.abandoned = true
+			b.advanceLocked(0) // wakes flushes still waiting for those records
 		}
 		b.reportDropsLocked()
 		b.unlock()

@@ -458,3 +458,38 @@ func TestBatchMetrics(t *testing.T) {
 	assert.EqualValues(t, 0, got["otel.sdk.processor.log.queue.size"])
 	require.NoError(t, b.Shutdown(context.Background()))
 }
+
+// Shutdown that gives up while the worker waits out a long retry backoff
+// does not wait for the backoff.
+func TestBatchShutdownDuringBackoff(t *testing.T) {
+	failed := make(chan struct{}, 1)
+	exp := &recExporter{failFor: func(int) error {
+		select {
+		case failed <- struct{}{}:
+		default:
+		}
+		return errors.New("down")
+	}}
+	b := NewBatch(exp, WithMaxRetryBackoff(time.Hour), WithExportInterval(time.Hour), WithBatchErrorHandler(func(error) {}))
+	emit(t, b, 0, 1)
+	flushed := make(chan error, 1)
+	go func() { flushed <- b.ForceFlush(context.Background()) }() // the first attempt
+	<-failed
+	// Let the worker settle into its backoff wait.
+	require.Eventually(t, func() bool { return exp.inExport.Load() == 0 }, 5*time.Second, time.Millisecond)
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	err := b.Shutdown(ctx)
+	assert.Less(t, time.Since(start), 2*time.Second, "Shutdown waited for the backoff")
+	assert.ErrorIs(t, err, context.DeadlineExceeded)
+	assert.Contains(t, err.Error(), "1 entries lost")
+	// A flush that was waiting for the abandoned record is told, not left
+	// waiting forever.
+	select {
+	case err := <-flushed:
+		assert.ErrorContains(t, err, "shut down before 1 records were exported")
+	case <-time.After(5 * time.Second):
+		t.Fatal("a flush waiting for abandoned records never returned")
+	}
+}

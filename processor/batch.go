@@ -60,14 +60,14 @@ type Batch struct {
 	exporter sdklog.Exporter
 	cfg      batchConfig
 
-	mu       sync.Mutex
-	q        recordQueue // records waiting, in order
-	inflight *chunk      // taken for export; kept while retried; nil when none
-	enqueued uint64      // records ever queued
-	done     uint64      // records ever removed: exported, given up or dropped from the queue
-	flushTo  uint64      // the worker exports without waiting until done reaches it
-	flushGen uint64      // counts flush requests: each may cut one retry backoff short
-	started  bool
+	mu        sync.Mutex
+	q         recordQueue // records waiting, in order
+	inflight  *chunk      // taken for export; kept while retried; nil when none
+	enqueued  uint64      // records ever queued
+	done      uint64      // records ever removed: exported, given up or dropped from the queue
+	flushTo   uint64      // the worker exports without waiting until done reaches it
+	flushGen  uint64      // counts flush requests: each may cut one retry backoff short
+	started   bool
 	stopped   bool // no more records are accepted
 	quitting  bool // the worker ends once the queue is empty
 	abandoned bool // Shutdown gave up on what was queued: flushes waiting for it return

@@ -84,6 +84,9 @@ type Engine struct {
 	spaceCh  chan struct{}     // closed and replaced when pending shrinks
 	closed   bool
 	started  bool
+	// abandoned counts entries Close gave up on: a flush that was waiting
+	// for them must not report success.
+	abandoned int
 	// reports are errors found under mu, handed to onError once mu is
 	// released: a handler may log, and logging may come back here.
 	reports []error
@@ -453,9 +456,15 @@ func (e *Engine) Flush(ctx context.Context) error {
 		}
 	}
 	e.reportDropsLocked()
+	abandoned := e.abandoned
 	e.unlock()
 	if err := e.ledger.Take(); err != nil {
 		return e.errorf("flush: %w", err)
+	}
+	if abandoned > 0 {
+		// Close reported the loss already; this flush, which was
+		// waiting for those entries, must not answer nil.
+		return e.errorf("flush: closed with %d entries undelivered", abandoned)
 	}
 	return nil
 }
@@ -515,8 +524,12 @@ func (e *Engine) close(ctx context.Context) error {
 	}
 	for _, b := range e.queue {
 		abandoned += len(b.ends)
+		e.pending -= len(b.buf)
+		// Finished, as lost: a flush still waiting for it must return.
+		e.finishLocked(b)
 	}
 	e.queue = nil
+	e.abandoned = abandoned
 	if abandoned > 0 {
 		err := e.errorf("closed with %d entries undelivered", abandoned)
 		e.ledger.Lost(abandoned, err)

@@ -340,3 +340,23 @@ func TestErrorHandlerRunsWithoutTheLock(t *testing.T) {
 	}
 	assert.NotEmpty(t, calls)
 }
+
+// A flush waiting without a deadline while Close abandons its batches
+// returns, with the loss, instead of waiting forever.
+func TestFlushWaitingWhenCloseAbandons(t *testing.T) {
+	f := &fakeSender{gate: make(chan struct{})}
+	e := newEngine(t, Config{MaxBatchEntries: 1}, f)
+	addN(t, e, 0, 3) // one in flight at the gate, two queued
+	flushed := make(chan error, 1)
+	go func() { flushed <- e.Flush(context.Background()) }()
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	assert.ErrorIs(t, e.Close(ctx), context.Canceled)
+	select {
+	case err := <-flushed:
+		assert.Error(t, err, "the flush does not report success for abandoned entries")
+	case <-time.After(5 * time.Second):
+		t.Fatal("a flush waiting for abandoned batches never returned")
+	}
+	close(f.gate)
+}

@@ -29,6 +29,9 @@ type Exporter struct {
 	started bool
 	buf     []byte
 
+	maxEntry  int // bytes per entry, newline included
+	truncated atomic.Int64
+
 	// stopped is set by the first Shutdown, before it waits for mu, so
 	// that calls racing with Shutdown fail fast instead of queueing.
 	stopped atomic.Bool
@@ -90,9 +93,12 @@ func NewExporter(sink Sink, opts ...Option) (*Exporter, error) {
 	if sink == nil {
 		return nil, ErrNilSink
 	}
-	cfg := config{format: FormatEnvelope}
+	cfg := config{format: FormatEnvelope, maxEntry: DefaultMaxEntryBytes}
 	for _, o := range opts {
 		o.apply(&cfg)
+	}
+	if cfg.maxEntry < minEntryBytes {
+		return nil, fmt.Errorf("bridge: WithMaxEntryBytes(%d): below the minimum of %d", cfg.maxEntry, minEntryBytes)
 	}
 	if !cfg.format.Valid() {
 		return nil, fmt.Errorf("bridge: WithFormat: unknown format %v", cfg.format)
@@ -106,10 +112,15 @@ func NewExporter(sink Sink, opts ...Option) (*Exporter, error) {
 		enc:      encoding.New(cfg.format),
 		metrics:  newInstruments(cfg.meterProvider, cfg.name, sink),
 		mu:       ctxsync.NewMutex(),
+		maxEntry: cfg.maxEntry,
 		shutDone: make(chan struct{}),
 		stopDone: make(chan struct{}),
 	}, nil
 }
+
+// Truncated returns how many entries were cut down to the entry size limit
+// (WithMaxEntryBytes) since the exporter was created.
+func (e *Exporter) Truncated() int64 { return e.truncated.Load() }
 
 // Name returns the sink's name as used in errors and metrics.
 func (e *Exporter) Name() string { return e.name }
@@ -158,6 +169,11 @@ func (e *Exporter) Export(ctx context.Context, records []sdklog.Record) error {
 	failed := 0
 	for i := range records {
 		e.buf = e.enc.Append(e.buf[:0], &records[i])
+		if len(e.buf) >= e.maxEntry { // the newline the sink adds counts too
+			e.buf = truncate(e.enc, e.buf, &records[i], len(e.buf), e.maxEntry-1)
+			e.truncated.Add(1)
+			e.metrics.recordTruncated(ctx)
+		}
 		if err := e.write(ctx, e.buf); err != nil {
 			failed++
 			firstErr = cmpErr(firstErr, err)

@@ -29,6 +29,7 @@ type instruments struct {
 	duration      metric.Float64Histogram
 	flushes       metric.Int64Counter
 	flushDuration metric.Float64Histogram
+	truncated     metric.Int64Counter
 	// Option slices are built once: passing a fresh variadic option per
 	// call would allocate on every Export.
 	sinkAttr []metric.AddOption
@@ -68,7 +69,7 @@ func newInstruments(mp metric.MeterProvider, sinkName string, sink Sink) *instru
 		okRec:    []metric.RecordOption{ok},
 		errRec:   []metric.RecordOption{bad},
 	}
-	var errs [5]error
+	var errs [6]error
 	in.exported, errs[0] = m.Int64Counter("otel.sdk.exporter.log.exported",
 		metric.WithUnit("{log_record}"), metric.WithDescription("Log records the exporter handled: written to the sink, or not (error.type says why)."))
 	in.inflight, errs[1] = m.Int64UpDownCounter("otel.sdk.exporter.log.inflight",
@@ -79,6 +80,8 @@ func newInstruments(mp metric.MeterProvider, sinkName string, sink Sink) *instru
 		metric.WithUnit("{flush}"), metric.WithDescription("Sink flushes, by outcome."))
 	in.flushDuration, errs[4] = m.Float64Histogram("fapilog.sink.flush.duration",
 		metric.WithUnit("s"), metric.WithDescription("Time a sink flush took, including waiting for the sink."))
+	in.truncated, errs[5] = m.Int64Counter("fapilog.sink.entries.truncated",
+		metric.WithUnit("{entry}"), metric.WithDescription("Entries cut down to the entry size limit."))
 	err := errors.Join(errs[:]...)
 	if lr, ok := sink.(LossReporter); ok {
 		err = errors.Join(err, in.observeLost(m, lr, set()))
@@ -112,6 +115,10 @@ func (in *instruments) close() {
 			otel.Handle(err)
 		}
 	}
+}
+
+func (in *instruments) recordTruncated(ctx context.Context) {
+	in.truncated.Add(ctx, 1, in.sinkAttr...)
 }
 
 // startExport counts n records in flight and returns when it started.

@@ -24,6 +24,7 @@ type Option interface {
 }
 
 type config struct {
+	maxEntry      int
 	format        Format
 	name          string
 	meterProvider metric.MeterProvider
@@ -52,4 +53,23 @@ func WithName(name string) Option {
 // installed.
 func WithMeterProvider(mp metric.MeterProvider) Option {
 	return optionFunc(func(c *config) { c.meterProvider = mp })
+}
+
+// minEntryBytes leaves room for a record's fixed fields and the truncation
+// marks.
+const minEntryBytes = 4 << 10
+
+// WithMaxEntryBytes bounds each entry, newline included (default
+// DefaultMaxEntryBytes, 1 MiB; 0 keeps it; below 4 KiB is an error). A
+// record that encodes larger is not split or dropped: its string values
+// are cut (and, if that is not enough, its last attributes left out) until
+// it fits, and it carries fapilog.truncated=true and
+// fapilog.original_bytes. Each cut is counted (Exporter.Truncated, metric
+// fapilog.sink.entries.truncated).
+func WithMaxEntryBytes(n int) Option {
+	return optionFunc(func(c *config) {
+		if n != 0 {
+			c.maxEntry = n
+		}
+	})
 }

@@ -29,7 +29,9 @@ type Exporter struct {
 	started bool
 	buf     []byte
 
-	maxEntry  int // bytes per entry, newline included
+	maxEntry  int  // bytes per entry, newline included
+	lines     bool // OTLP/JSON lines holding many records (WithOTLPBatchLines)
+	tbuf      []byte
 	truncated atomic.Int64
 
 	// stopped is set by the first Shutdown, before it waits for mu, so
@@ -97,6 +99,9 @@ func NewExporter(sink Sink, opts ...Option) (*Exporter, error) {
 	for _, o := range opts {
 		o.apply(&cfg)
 	}
+	if cfg.lines && cfg.format != FormatOTLPJSON {
+		return nil, errors.New("bridge: WithOTLPBatchLines needs WithFormat(FormatOTLPJSON)")
+	}
 	if cfg.maxEntry < minEntryBytes {
 		return nil, fmt.Errorf("bridge: WithMaxEntryBytes(%d): below the minimum of %d", cfg.maxEntry, minEntryBytes)
 	}
@@ -113,6 +118,7 @@ func NewExporter(sink Sink, opts ...Option) (*Exporter, error) {
 		metrics:  newInstruments(cfg.meterProvider, cfg.name, sink),
 		mu:       ctxsync.NewMutex(),
 		maxEntry: cfg.maxEntry,
+		lines:    cfg.lines,
 		shutDone: make(chan struct{}),
 		stopDone: make(chan struct{}),
 	}, nil
@@ -167,6 +173,21 @@ func (e *Exporter) Export(ctx context.Context, records []sdklog.Record) error {
 	// would have to wait returns ctx's error for it.
 	var firstErr error
 	failed := 0
+	if e.lines {
+		e.buf = e.enc.AppendOTLPLines(e.buf, records, e.maxEntry-1, func(line []byte, first, n int) {
+			if len(line) >= e.maxEntry { // one record, too big on its own
+				e.tbuf = truncate(e.enc, e.tbuf, &records[first], len(line), e.maxEntry-1)
+				line = e.tbuf
+				e.truncated.Add(1)
+				e.metrics.recordTruncated(ctx)
+			}
+			if err := e.write(ctx, line); err != nil {
+				failed += n
+				firstErr = cmpErr(firstErr, err)
+			}
+		})
+		return e.endExport(ctx, start, len(records), failed, firstErr)
+	}
 	for i := range records {
 		e.buf = e.enc.Append(e.buf[:0], &records[i])
 		if len(e.buf) >= e.maxEntry { // the newline the sink adds counts too
@@ -179,10 +200,14 @@ func (e *Exporter) Export(ctx context.Context, records []sdklog.Record) error {
 			firstErr = cmpErr(firstErr, err)
 		}
 	}
+	return e.endExport(ctx, start, len(records), failed, firstErr)
+}
+
+func (e *Exporter) endExport(ctx context.Context, start time.Time, total, failed int, firstErr error) error {
 	e.shrinkBuf()
-	e.metrics.endExport(ctx, start, len(records)-failed, failed)
+	e.metrics.endExport(ctx, start, total-failed, failed)
 	if firstErr != nil {
-		return &ExportError{Sink: e.name, Failed: failed, Total: len(records), Err: firstErr}
+		return &ExportError{Sink: e.name, Failed: failed, Total: total, Err: firstErr}
 	}
 	return nil
 }
@@ -201,6 +226,9 @@ const maxRetainedBuf = 1 << 20
 func (e *Exporter) shrinkBuf() {
 	if cap(e.buf) > maxRetainedBuf {
 		e.buf = nil
+	}
+	if cap(e.tbuf) > maxRetainedBuf {
+		e.tbuf = nil
 	}
 }
 

@@ -121,16 +121,25 @@ func (in *instruments) recordTruncated(ctx context.Context) {
 	in.truncated.Add(ctx, 1, in.sinkAttr...)
 }
 
-// startExport counts n records in flight and returns when it started.
+// startExport counts n records in flight and returns when it started (the
+// zero time when no one records durations: reading the clock twice per
+// Export is a measurable part of exporting one record).
 func (in *instruments) startExport(ctx context.Context, n int) time.Time {
-	in.inflight.Add(ctx, int64(n), in.sinkAttr...)
-	return time.Now()
+	if in.inflight.Enabled(ctx) {
+		in.inflight.Add(ctx, int64(n), in.sinkAttr...)
+	}
+	if in.duration.Enabled(ctx) {
+		return time.Now()
+	}
+	return time.Time{}
 }
 
 // endExport records an Export that started at start: written entries,
 // failed ones, and the call's duration.
 func (in *instruments) endExport(ctx context.Context, start time.Time, written, failed int) {
-	in.inflight.Add(ctx, -int64(written+failed), in.sinkAttr...)
+	if in.inflight.Enabled(ctx) {
+		in.inflight.Add(ctx, -int64(written+failed), in.sinkAttr...)
+	}
 	if written > 0 {
 		in.exported.Add(ctx, int64(written), in.sinkAttr...)
 	}
@@ -139,7 +148,9 @@ func (in *instruments) endExport(ctx context.Context, start time.Time, written, 
 		in.exported.Add(ctx, int64(failed), in.failAdd...)
 		rec = in.errRec
 	}
-	in.duration.Record(ctx, time.Since(start).Seconds(), rec...)
+	if !start.IsZero() {
+		in.duration.Record(ctx, time.Since(start).Seconds(), rec...)
+	}
 }
 
 func (in *instruments) recordFlush(ctx context.Context, start time.Time, err error) {

@@ -25,6 +25,7 @@ type Option interface {
 
 type config struct {
 	maxEntry      int
+	lines         bool
 	format        Format
 	name          string
 	meterProvider metric.MeterProvider
@@ -72,4 +73,14 @@ func WithMaxEntryBytes(n int) Option {
 			c.maxEntry = n
 		}
 	})
+}
+
+// WithOTLPBatchLines makes each entry one OTLP/JSON ExportLogsServiceRequest
+// holding every record of an Export that fits (grouped by resource and
+// scope, as the Collector's file exporter writes), instead of one record
+// per entry: fewer, longer lines, each under WithMaxEntryBytes. It needs
+// WithFormat(FormatOTLPJSON). A failed write of such an entry fails all of
+// its records. The default is one record per entry.
+func WithOTLPBatchLines() Option {
+	return optionFunc(func(c *config) { c.lines = true })
 }

@@ -9,7 +9,8 @@
 //
 // Memory is bounded in bytes: at most maxPending bytes of entries (plus one
 // entry that is larger on its own) wait for the writer, counting both what
-// is being written and what is still collecting. When the bound is reached,
+// is being written and what is still collecting. Lines collect in buffers
+// of the given size, reused; a full one waits in a queue for the goroutine. When the bound is reached,
 // Write waits, up to its context and without holding any lock, for the
 // writer to catch up; an entry it then refuses is reported to the caller and
 // to the next Flush, never silently dropped.
@@ -53,7 +54,10 @@ type Writer struct {
 	// across I/O and never while waiting.
 	mu       sync.Mutex
 	cur      []byte // lines appended and not yet taken by the goroutine
-	spare    []byte // a buffer the goroutine gave back, to swap in
+	full     [][]byte // filled buffers waiting for the goroutine, oldest first
+	fullLen  int      // bytes in full
+	free     [][]byte // written buffers, to fill again
+	big      []byte   // one buffer kept for entries larger than size
 	writing  int    // bytes the goroutine has taken and is writing
 	appended int64  // bytes ever appended
 	written  int64  // bytes ever handled by the goroutine (written or lost)
@@ -138,7 +142,7 @@ func (aw *Writer) Write(ctx context.Context, entry []byte) error {
 			aw.mu.Unlock()
 			return aw.errorf("write: %w", ErrClosed)
 		}
-		pending := len(aw.cur) + aw.writing
+		pending := aw.pendingLocked()
 		if pending == 0 || pending+need <= aw.maxPending {
 			break
 		}
@@ -166,20 +170,51 @@ func (aw *Writer) Write(ctx context.Context, entry []byte) error {
 		aw.started = true
 		go aw.run()
 	}
+	// A buffer that would grow past its size is sealed instead: appending
+	// would reallocate and copy it, again and again while the goroutine
+	// is still waking up.
+	if len(aw.cur) > 0 && len(aw.cur)+need > aw.size {
+		aw.full = append(aw.full, aw.cur)
+		aw.fullLen += len(aw.cur)
+		aw.cur = nil
+		aw.signal() // once per buffer: a signal per line costs more than the line
+	}
+	if need > aw.size {
+		// An entry larger than a buffer (a batched OTLP line) goes in a
+		// buffer of its own, reused for the next such entry.
+		buf := aw.big[:0]
+		aw.big = nil
+		buf = append(buf, entry...)
+		buf = append(buf, '\n')
+		aw.full = append(aw.full, buf)
+		aw.fullLen += len(buf)
+		aw.appended += int64(need)
+		aw.signal()
+		aw.mu.Unlock()
+		return nil
+	}
 	if aw.cur == nil {
-		aw.cur, aw.spare = aw.spare, nil
-		if aw.cur == nil {
+		if k := len(aw.free); k > 0 {
+			aw.cur = aw.free[k-1]
+			aw.free = aw.free[:k-1]
+		} else {
 			aw.cur = make([]byte, 0, aw.size)
 		}
 	}
 	aw.cur = append(aw.cur, entry...)
 	aw.cur = append(aw.cur, '\n')
 	aw.appended += int64(need)
-	if len(aw.cur) >= aw.size {
+	if len(aw.cur) >= aw.size { // one entry filled a buffer on its own
 		aw.signal()
 	}
 	aw.mu.Unlock()
 	return nil
+}
+
+// pendingLocked counts the bytes waiting for or being written by the
+// goroutine.
+func (aw *Writer) pendingLocked() int {
+	return len(aw.cur) + aw.writing + aw.fullLen
 }
 
 // signal wakes the goroutine; aw.mu must be held.
@@ -317,9 +352,22 @@ func (aw *Writer) run() {
 	idleTick := false
 	for {
 		aw.mu.Lock()
-		take := len(aw.cur) > 0 &&
-			(len(aw.cur) >= aw.size || aw.flushReq > aw.written || aw.closed || aw.roomWanted || idleTick)
-		idleTick, aw.roomWanted = false, false
+		var buf []byte
+		switch {
+		case len(aw.full) > 0:
+			buf = aw.full[0]
+			aw.full[0] = nil
+			aw.full = aw.full[1:]
+			aw.fullLen -= len(buf)
+		case len(aw.cur) > 0 &&
+			(len(aw.cur) >= aw.size || aw.flushReq > aw.written || aw.closed || aw.roomWanted || idleTick):
+			buf = aw.cur
+			aw.cur = nil
+		}
+		take := buf != nil
+		if len(aw.full) == 0 {
+			idleTick, aw.roomWanted = false, false
+		}
 		if !take {
 			needSync := aw.flushReq > aw.synced && aw.written >= aw.flushReq
 			if needSync {
@@ -339,8 +387,6 @@ func (aw *Writer) run() {
 			}
 			continue
 		}
-		buf := aw.cur
-		aw.cur = nil
 		aw.writing = len(buf)
 		aw.mu.Unlock()
 
@@ -350,9 +396,14 @@ func (aw *Writer) run() {
 		aw.mu.Lock()
 		aw.written += int64(len(buf))
 		aw.writing = 0
-		// One huge entry, or a long stall, must not keep a huge buffer.
-		if cap(buf) <= 4*aw.size && aw.spare == nil {
-			aw.spare = buf[:0]
+		// Reused, so steady state allocates nothing; a buffer grown by
+		// one huge entry is not kept. The bound on pending bytes bounds
+		// how many buffers exist.
+		switch {
+		case cap(buf) <= 2*aw.size:
+			aw.free = append(aw.free, buf[:0])
+		case cap(buf) <= aw.maxPending && cap(buf) > cap(aw.big):
+			aw.big = buf[:0]
 		}
 		aw.advanceLocked()
 		aw.mu.Unlock()

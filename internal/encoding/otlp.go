@@ -16,7 +16,18 @@ func (e *Encoder) appendOTLP(dst []byte, r *sdklog.Record, st *state) []byte {
 	res := e.resource(r.Resource())
 	dst = append(dst, `{"resourceLogs":[{`...)
 	dst = append(dst, res.otlp...)
-	dst = append(dst, `,"scopeLogs":[{"scope":{`...)
+	dst = append(dst, `,"scopeLogs":[`...)
+	dst = appendScopeOpen(dst, r)
+	dst = appendLogRecord(dst, r, st)
+	dst = appendScopeClose(dst, r)
+	dst = append(dst, ']')
+	dst = append(dst, res.schema...)
+	return append(dst, "}]}"...)
+}
+
+// appendScopeOpen opens a ScopeLogs for r's scope, up to the first record.
+func appendScopeOpen(dst []byte, r *sdklog.Record) []byte {
+	dst = append(dst, `{"scope":{`...)
 	scope := r.InstrumentationScope()
 	dst = appendStringMember(dst, "name", scope.Name)
 	dst = appendStringMember(dst, "version", scope.Version)
@@ -30,7 +41,21 @@ func (e *Encoder) appendOTLP(dst []byte, r *sdklog.Record, st *state) []byte {
 		}
 		dst = append(dst, ']')
 	}
-	dst = append(dst, `},"logRecords":[{`...)
+	return append(dst, `},"logRecords":[`...)
+}
+
+// appendScopeClose closes a ScopeLogs opened for r's scope.
+func appendScopeClose(dst []byte, r *sdklog.Record) []byte {
+	dst = append(dst, ']')
+	if u := r.InstrumentationScope().SchemaURL; u != "" {
+		dst = appendStringMember(dst, "schemaUrl", u)
+	}
+	return append(dst, '}')
+}
+
+// appendLogRecord writes r as one LogRecord object.
+func appendLogRecord(dst []byte, r *sdklog.Record, st *state) []byte {
+	dst = append(dst, '{')
 	if t := unixNano(r.Timestamp()); t != 0 {
 		dst = append(dst, `"timeUnixNano":"`...)
 		dst = strconv.AppendUint(dst, t, 10)
@@ -83,13 +108,7 @@ func (e *Encoder) appendOTLP(dst []byte, r *sdklog.Record, st *state) []byte {
 		dst = append(dst, '"')
 	}
 	dst = appendStringMember(dst, "eventName", r.EventName())
-	dst = append(dst, "}]"...)
-	if scope.SchemaURL != "" {
-		dst = appendStringMember(dst, "schemaUrl", scope.SchemaURL)
-	}
-	dst = append(dst, "}]"...)
-	dst = append(dst, res.schema...)
-	return append(dst, "}]}"...)
+	return append(dst, '}')
 }
 
 // appendOTLPResource writes the "resource" member of a ResourceLogs.

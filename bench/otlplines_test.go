@@ -52,4 +52,3 @@ func BenchmarkOTLPLines(b *testing.B) {
 	b.Run("record-per-line", func(b *testing.B) { run(b) })
 	b.Run("batch-per-line", func(b *testing.B) { run(b, bridge.WithOTLPBatchLines()) })
 }
-

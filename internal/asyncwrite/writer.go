@@ -53,16 +53,16 @@ type Writer struct {
 	// mu guards everything below it. It is only ever held briefly: never
 	// across I/O and never while waiting.
 	mu       sync.Mutex
-	cur      []byte // lines appended and not yet taken by the goroutine
+	cur      []byte   // lines appended and not yet taken by the goroutine
 	full     [][]byte // filled buffers waiting for the goroutine, oldest first
 	fullLen  int      // bytes in full
 	free     [][]byte // written buffers, to fill again
 	big      []byte   // one buffer kept for entries larger than size
-	writing  int    // bytes the goroutine has taken and is writing
-	appended int64  // bytes ever appended
-	written  int64  // bytes ever handled by the goroutine (written or lost)
-	synced   int64  // bytes covered by the last completed sync
-	flushReq int64  // the highest appended count a flush waits for
+	writing  int      // bytes the goroutine has taken and is writing
+	appended int64    // bytes ever appended
+	written  int64    // bytes ever handled by the goroutine (written or lost)
+	synced   int64    // bytes covered by the last completed sync
+	flushReq int64    // the highest appended count a flush waits for
 	// roomWanted tells the goroutine that a writer waits for room, so it
 	// takes even a small buffer at once.
 	roomWanted bool

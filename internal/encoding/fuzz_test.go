@@ -13,6 +13,8 @@ import (
 	"go.opentelemetry.io/otel/sdk/instrumentation"
 	sdklog "go.opentelemetry.io/otel/sdk/log"
 	"go.opentelemetry.io/otel/sdk/log/logtest"
+	collogs "go.opentelemetry.io/proto/otlp/collector/logs/v1"
+	"google.golang.org/protobuf/encoding/protojson"
 
 	"github.com/fapilog/fapilog-otel/internal/envelopetest"
 )
@@ -87,6 +89,29 @@ func FuzzEncode(f *testing.F) {
 		lr := req.ResourceLogs[0].ScopeLogs[0].LogRecords[0]
 		same(t, "otlp attributes", attrsOf(attrs), fromProto(lr.Attributes))
 		same(t, "otlp body", expectAny(rec.Body(), 0), anyOf(lr.Body))
+
+		// Batched lines: every line a valid request, every record once,
+		// whatever the limit cuts.
+		recs := []sdklog.Record{rec, rec, rec}
+		limit := 512 + int(uint64(ival)%8192)
+		seen := 0
+		New(OTLPJSON).AppendOTLPLines(nil, recs, limit, func(line []byte, first, n int) {
+			require.Equal(t, seen, first, "lines out of order")
+			var req collogs.ExportLogsServiceRequest
+			require.NoError(t, protojson.Unmarshal(line, &req), "%.300s", line)
+			got := 0
+			for _, rl := range req.ResourceLogs {
+				for _, sl := range rl.ScopeLogs {
+					got += len(sl.LogRecords)
+				}
+			}
+			require.Equal(t, n, got)
+			if n > 1 {
+				require.LessOrEqual(t, len(line), limit, "a line of several records over the limit")
+			}
+			seen += n
+		})
+		require.Equal(t, len(recs), seen)
 	})
 }
 

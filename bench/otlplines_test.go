@@ -2,7 +2,6 @@ package bench
 
 import (
 	"context"
-	"sync/atomic"
 	"testing"
 
 	sdklog "go.opentelemetry.io/otel/sdk/log"
@@ -10,11 +9,6 @@ import (
 	"github.com/fapilog/fapilog-otel/bridge"
 	"github.com/fapilog/fapilog-otel/exporters/stdoutjson"
 )
-
-// countingDiscard counts the bytes written, for bytes per record.
-type countingDiscard struct{ n atomic.Int64 }
-
-func (c *countingDiscard) Write(p []byte) (int, error) { c.n.Add(int64(len(p))); return len(p), nil }
 
 // BenchmarkOTLPLines compares OTLP/JSON with one record per line against
 // one request per exported batch per line (bridge.WithOTLPBatchLines), for

@@ -65,9 +65,9 @@ func New(ctx context.Context, service string) (*Pipeline, error) {
 		sdklog.WithResource(resource.NewSchemaless(attribute.String("service.name", service))),
 		sdklog.WithProcessor(processor.NewRedact()),
 		sdklog.WithProcessor(processor.NewEnrich(processor.WithAttributes(attribute.String("team", "payments")))),
-		sdklog.WithProcessor(sdklog.NewBatchProcessor(files)),
-		sdklog.WithProcessor(processor.NewMinSeverity(log.SeverityWarn, sdklog.NewBatchProcessor(stdout))),
-		sdklog.WithProcessor(sdklog.NewBatchProcessor(otlp)),
+		sdklog.WithProcessor(processor.NewBatch(files)),
+		sdklog.WithProcessor(processor.NewMinSeverity(log.SeverityWarn, processor.NewBatch(stdout))),
+		sdklog.WithProcessor(processor.NewBatch(otlp)),
 	)
 	return p, nil
 }

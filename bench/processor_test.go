@@ -47,11 +47,7 @@ func BenchmarkProcessorOnEmit(b *testing.B) {
 // processor.NewBatch, and with the fast setup (sdklog.WithAllowKeyDuplication
 // plus processor.NewDedup first, then NewBatch), whose output is the same.
 func BenchmarkPipelineProcessors(b *testing.B) {
-	run := func(b *testing.B, newProcessor func(sdklog.Exporter) sdklog.Processor, opts ...sdklog.LoggerProviderOption) {
-		exp, err := stdoutjson.New(stdoutjson.WithWriter(io.Discard))
-		if err != nil {
-			b.Fatal(err)
-		}
+	runTo := func(b *testing.B, exp sdklog.Exporter, newProcessor func(sdklog.Exporter) sdklog.Processor, opts ...sdklog.LoggerProviderOption) {
 		opts = append([]sdklog.LoggerProviderOption{sdklog.WithResource(res)}, opts...)
 		opts = append(opts, sdklog.WithProcessor(newProcessor(exp)))
 		provider := sdklog.NewLoggerProvider(opts...)
@@ -75,11 +71,24 @@ func BenchmarkPipelineProcessors(b *testing.B) {
 		b.StopTimer()
 		_ = provider.Shutdown(ctx)
 	}
+	run := func(b *testing.B, newProcessor func(sdklog.Exporter) sdklog.Processor, opts ...sdklog.LoggerProviderOption) {
+		exp, err := stdoutjson.New(stdoutjson.WithWriter(io.Discard))
+		if err != nil {
+			b.Fatal(err)
+		}
+		runTo(b, exp, newProcessor, opts...)
+	}
 	sdkBatch := func(e sdklog.Exporter) sdklog.Processor { return sdklog.NewBatchProcessor(e) }
 	ourBatch := func(e sdklog.Exporter) sdklog.Processor { return processor.NewBatch(e) }
 	b.Run("sdk-default", func(b *testing.B) { run(b, sdkBatch) })
 	b.Run("NewBatch", func(b *testing.B) { run(b, ourBatch) })
 	b.Run("fast-path", func(b *testing.B) {
 		run(b, ourBatch, sdklog.WithAllowKeyDuplication(), sdklog.WithProcessor(processor.NewDedup()))
+	})
+	// The same two with a no-op exporter: the pipeline without our encoder,
+	// to show how much of the difference the encoder leaves.
+	b.Run("sdk-default-noop", func(b *testing.B) { runTo(b, noopExporter{}, sdkBatch) })
+	b.Run("fast-path-noop", func(b *testing.B) {
+		runTo(b, noopExporter{}, ourBatch, sdklog.WithAllowKeyDuplication(), sdklog.WithProcessor(processor.NewDedup()))
 	})
 }

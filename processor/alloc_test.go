@@ -29,3 +29,20 @@ func TestBatchOnEmitDoesNotAllocate(t *testing.T) {
 	assert.Zero(t, testing.AllocsPerRun(1000, func() { _ = b.OnEmit(context.Background(), &small) }))
 	assert.LessOrEqual(t, testing.AllocsPerRun(1000, func() { _ = b.OnEmit(context.Background(), &big) }), 1.0)
 }
+
+// Dropping a record (the overload path) allocates nothing either.
+func TestBatchDropDoesNotAllocate(t *testing.T) {
+	gate := make(chan struct{})
+	b := NewBatch(&recExporter{gate: gate}, WithMaxQueueSize(4), WithMaxExportBatchSize(4),
+		WithQueueFullPolicy(QueueFullDropNewest), WithBatchErrorHandler(func(error) {}))
+	defer func() {
+		close(gate) // the exporter first, or Shutdown waits for it
+		_ = b.Shutdown(context.Background())
+	}()
+	r := logtest.RecordFactory{Attributes: []attribute.KeyValue{attribute.Int("a", 1)}}.NewRecord()
+	for range 8 { // fill the queue and the batch in flight
+		_ = b.OnEmit(context.Background(), &r)
+	}
+	assert.Zero(t, testing.AllocsPerRun(1000, func() { _ = b.OnEmit(context.Background(), &r) }))
+	assert.Positive(t, b.Dropped())
+}

@@ -92,6 +92,10 @@ type Batch struct {
 	shutDone chan struct{}
 	shutErr  error
 	metrics  *batchMetrics
+
+	// dropCauses are the errors the ledger records per drop reason, made
+	// once: a drop happens in the overload that must not also allocate.
+	dropCauses map[string]error
 }
 
 var _ sdklog.Processor = (*Batch)(nil)
@@ -111,6 +115,10 @@ func NewBatch(exporter sdklog.Exporter, opts ...BatchOption) *Batch {
 		cancelExport: cancel,
 		workerDone:   make(chan struct{}),
 		shutDone:     make(chan struct{}),
+	}
+	b.dropCauses = map[string]error{}
+	for _, r := range []string{reasonQueueFull, reasonDropOldest, reasonShutdown} {
+		b.dropCauses[r] = fmt.Errorf("%w (%s, policy %v)", ErrDropped, r, cfg.policy)
 	}
 	if b.cfg.name == "" {
 		b.cfg.name = fmt.Sprintf("batching_log_processor/%d", batchSeq.Add(1)-1)
@@ -232,7 +240,7 @@ func (b *Batch) dropLocked(n int, reason string) {
 	case reasonShutdown:
 		b.counts.shutdown.Add(int64(n))
 	}
-	b.ledger.Lost(n, fmt.Errorf("%w (%s, policy %v)", ErrDropped, reason, b.cfg.policy))
+	b.ledger.Lost(n, b.dropCauses[reason])
 	b.dropsUnrep += n
 	if now := time.Now(); now.Sub(b.lastDropRep) >= time.Second {
 		b.reportDropsLocked()

@@ -493,3 +493,69 @@ func TestBatchShutdownDuringBackoff(t *testing.T) {
 		t.Fatal("a flush waiting for abandoned records never returned")
 	}
 }
+
+// ForceFlush with an ended context starts nothing and keeps the records;
+// concurrent flushes while records are emitted all succeed and export
+// everything once.
+func TestBatchForceFlushEndedContextAndConcurrent(t *testing.T) {
+	exp := &recExporter{}
+	b := NewBatch(exp, WithExportInterval(time.Hour))
+	emit(t, b, 0, 10)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	assert.ErrorIs(t, b.ForceFlush(ctx), context.Canceled)
+	assert.Empty(t, exp.got(), "an ended context exports nothing")
+	assert.Equal(t, 10, b.QueueLen(), "and drops nothing")
+
+	var wg sync.WaitGroup
+	for range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for range 20 {
+				assert.NoError(t, b.ForceFlush(context.Background()))
+			}
+		}()
+	}
+	emit(t, b, 10, 2000)
+	wg.Wait()
+	require.NoError(t, b.ForceFlush(context.Background()))
+	requireSeqs(t, exp.got(), 0, 2000)
+	require.NoError(t, b.Shutdown(context.Background()))
+}
+
+// WithExportTimeout bounds each Export: an exporter that hangs is given up
+// on at the timeout, and the batch is retried.
+func TestBatchExportTimeout(t *testing.T) {
+	var deadlines []time.Duration
+	var mu sync.Mutex
+	exp := &ctxExporter{export: func(ctx context.Context) error {
+		d, _ := ctx.Deadline()
+		mu.Lock()
+		deadlines = append(deadlines, time.Until(d))
+		first := len(deadlines) == 1
+		mu.Unlock()
+		if first {
+			<-ctx.Done() // hang until the timeout
+			return ctx.Err()
+		}
+		return nil
+	}}
+	b := NewBatch(exp, WithExportTimeout(30*time.Millisecond), WithMaxRetryBackoff(time.Millisecond), WithBatchErrorHandler(func(error) {}))
+	emit(t, b, 0, 1)
+	start := time.Now()
+	require.NoError(t, b.ForceFlush(context.Background()))
+	assert.Less(t, time.Since(start), 5*time.Second)
+	mu.Lock()
+	defer mu.Unlock()
+	require.GreaterOrEqual(t, len(deadlines), 2, "timed out once, then retried")
+	assert.LessOrEqual(t, deadlines[0], 30*time.Millisecond)
+	assert.Positive(t, deadlines[0])
+	require.NoError(t, b.Shutdown(context.Background()))
+}
+
+type ctxExporter struct{ export func(context.Context) error }
+
+func (e *ctxExporter) Export(ctx context.Context, _ []sdklog.Record) error { return e.export(ctx) }
+func (*ctxExporter) ForceFlush(context.Context) error                      { return nil }
+func (*ctxExporter) Shutdown(context.Context) error                        { return nil }

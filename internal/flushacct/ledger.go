@@ -41,7 +41,7 @@ func (l *Ledger) Lost(n int, cause error) {
 		return
 	}
 	for _, c := range l.causes {
-		if c.Error() == cause.Error() {
+		if c == cause || c.Error() == cause.Error() {
 			return
 		}
 	}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -13,6 +12,7 @@ import (
 
 	"github.com/fapilog/fapilog-otel/internal/ctxsync"
 	"github.com/fapilog/fapilog-otel/internal/encoding"
+	"github.com/fapilog/fapilog-otel/internal/onceerr"
 )
 
 // Exporter is an sdklog.Exporter that encodes records and writes them to a
@@ -37,11 +37,8 @@ type Exporter struct {
 	// stopped is set by the first Shutdown, before it waits for mu, so
 	// that calls racing with Shutdown fail fast instead of queueing.
 	stopped atomic.Bool
-	// shutOnce runs the first Shutdown; shutDone is closed when it has
-	// returned, and shutErr is its result, for every later call.
-	shutOnce sync.Once
-	shutDone chan struct{}
-	shutErr  error
+	// shut runs the first Shutdown and gives its result to every call.
+	shut onceerr.Once
 	// stopDone is closed once the sink's Stop has returned, whether
 	// Shutdown called it or left it to the end of a running call.
 	stopDone chan struct{}
@@ -119,7 +116,6 @@ func NewExporter(sink Sink, opts ...Option) (*Exporter, error) {
 		mu:       ctxsync.NewMutex(),
 		maxEntry: cfg.maxEntry,
 		lines:    cfg.lines,
-		shutDone: make(chan struct{}),
 		stopDone: make(chan struct{}),
 	}, nil
 }
@@ -273,22 +269,10 @@ func (e *Exporter) flushLocked(ctx context.Context) error {
 // succeeded, as the sdklog.Exporter contract asks, and the first one's
 // error when it failed, so that a failed shutdown is never hidden.
 func (e *Exporter) Shutdown(ctx context.Context) error {
-	first := false
-	e.shutOnce.Do(func() {
-		first = true
+	return e.shut.Do(ctx, "bridge: sink "+e.name+": shutdown", func() error {
 		e.stopped.Store(true)
-		e.shutErr = e.shutdown(ctx)
-		close(e.shutDone)
+		return e.shutdown(ctx)
 	})
-	if first {
-		return e.shutErr
-	}
-	select {
-	case <-e.shutDone:
-		return e.shutErr
-	case <-ctx.Done():
-		return fmt.Errorf("bridge: sink %s: shutdown: waiting for a concurrent Shutdown: %w", e.name, ctx.Err())
-	}
 }
 
 func (e *Exporter) shutdown(ctx context.Context) error {

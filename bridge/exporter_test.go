@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -499,4 +500,23 @@ func TestExportErrorRetryable(t *testing.T) {
 	assert.Equal(t, 2, ee.Total)
 	assert.False(t, ee.Retryable(), "entries reached the sink: a retry would write them twice")
 	assert.Contains(t, err.Error(), "1 of 2 entries not written")
+}
+
+// A Shutdown that finds another still running waits for it only as long as
+// its own context allows (sync.Once would have made it wait regardless).
+func TestConcurrentShutdownHonoursItsContext(t *testing.T) {
+	s := &recSink{block: make(chan struct{})}
+	e := newExporter(t, s)
+	first := make(chan error, 1)
+	go func() { first <- e.Shutdown(context.Background()) }() // blocks in the sink's Flush
+	waitFor(t, func() bool { return slices.Contains(s.callList(), "Flush") })
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	err := e.Shutdown(ctx)
+	assert.ErrorIs(t, err, context.DeadlineExceeded)
+	assert.Less(t, time.Since(start), time.Second)
+	close(s.block)
+	require.NoError(t, <-first)
+	assert.NoError(t, e.Shutdown(context.Background()), "once done, every call gets the first result")
 }

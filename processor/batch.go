@@ -12,6 +12,7 @@ import (
 	sdklog "go.opentelemetry.io/otel/sdk/log"
 
 	"github.com/fapilog/fapilog-otel/internal/flushacct"
+	"github.com/fapilog/fapilog-otel/internal/onceerr"
 )
 
 // Batch is a drop-in replacement for sdklog.NewBatchProcessor that does not
@@ -88,10 +89,8 @@ type Batch struct {
 	cancelExport context.CancelFunc
 	workerDone   chan struct{}
 
-	shutOnce sync.Once
-	shutDone chan struct{}
-	shutErr  error
-	metrics  *batchMetrics
+	shut    onceerr.Once
+	metrics *batchMetrics
 
 	// dropCauses are the errors the ledger records per drop reason, made
 	// once: a drop happens in the overload that must not also allocate.
@@ -114,7 +113,6 @@ func NewBatch(exporter sdklog.Exporter, opts ...BatchOption) *Batch {
 		exportCtx:    ctx,
 		cancelExport: cancel,
 		workerDone:   make(chan struct{}),
-		shutDone:     make(chan struct{}),
 	}
 	b.dropCauses = map[string]error{}
 	for _, r := range []string{reasonQueueFull, reasonDropOldest, reasonShutdown} {
@@ -456,21 +454,7 @@ func (b *Batch) takeLoss() error {
 // own ctx and return its result. No goroutine outlives a Shutdown that
 // returned.
 func (b *Batch) Shutdown(ctx context.Context) error {
-	first := false
-	b.shutOnce.Do(func() {
-		first = true
-		b.shutErr = b.shutdown(ctx)
-		close(b.shutDone)
-	})
-	if first {
-		return b.shutErr
-	}
-	select {
-	case <-b.shutDone:
-		return b.shutErr
-	case <-ctx.Done():
-		return fmt.Errorf("processor: %s: shutdown: waiting for a concurrent Shutdown: %w", b.cfg.name, ctx.Err())
-	}
+	return b.shut.Do(ctx, "processor: "+b.cfg.name+": shutdown", func() error { return b.shutdown(ctx) })
 }
 
 func (b *Batch) shutdown(ctx context.Context) error {

@@ -13,6 +13,7 @@ import (
 
 	"github.com/fapilog/fapilog-otel/bridge"
 	"github.com/fapilog/fapilog-otel/internal/asyncwrite"
+	"github.com/fapilog/fapilog-otel/internal/onceerr"
 	"github.com/fapilog/fapilog-otel/internal/sinkopts"
 )
 
@@ -31,9 +32,7 @@ type Sink struct {
 	sigCtx    context.Context
 	sigCancel context.CancelFunc
 
-	stopOnce sync.Once
-	stopDone chan struct{} // closed when the first Stop has returned
-	stopErr  error
+	stopOnce onceerr.Once
 	closed   chan struct{} // closed when the files are closed
 }
 
@@ -86,8 +85,7 @@ func newSink(c config) *Sink {
 	// error handler as they happen, besides the next Flush's result.
 	aw.SetErrorHandler(otel.Handle)
 	ctx, cancel := context.WithCancel(context.Background())
-	return &Sink{cfg: c, rot: rot, aw: aw, sigCtx: ctx, sigCancel: cancel,
-		stopDone: make(chan struct{}), closed: make(chan struct{})}
+	return &Sink{cfg: c, rot: rot, aw: aw, sigCtx: ctx, sigCancel: cancel, closed: make(chan struct{})}
 }
 
 // Start begins listening for the WithReopenOn signals. The bridge calls it
@@ -150,21 +148,7 @@ func (s *Sink) Reopen(ctx context.Context) error {
 // Later or concurrent calls wait for the first one within their own ctx and
 // return its result. Write after Stop fails.
 func (s *Sink) Stop(ctx context.Context) error {
-	first := false
-	s.stopOnce.Do(func() {
-		first = true
-		s.stopErr = s.stop(ctx)
-		close(s.stopDone)
-	})
-	if first {
-		return s.stopErr
-	}
-	select {
-	case <-s.stopDone:
-		return s.stopErr
-	case <-ctx.Done():
-		return fmt.Errorf("rotatingfile: stop: waiting for a concurrent Stop: %w", ctx.Err())
-	}
+	return s.stopOnce.Do(ctx, "rotatingfile: stop", func() error { return s.stop(ctx) })
 }
 
 func (s *Sink) stop(ctx context.Context) error {

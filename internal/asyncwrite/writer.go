@@ -33,6 +33,7 @@ import (
 	"time"
 
 	"github.com/fapilog/fapilog-otel/internal/flushacct"
+	"github.com/fapilog/fapilog-otel/internal/onceerr"
 )
 
 // ErrClosed is returned by Write after Close.
@@ -75,9 +76,7 @@ type Writer struct {
 	wake     chan struct{} // capacity 1: work for the goroutine
 	exited   chan struct{} // closed when the goroutine has ended
 
-	closeOnce sync.Once
-	closeDone chan struct{} // closed when the first Close has returned
-	closeErr  error
+	closeOnce onceerr.Once
 
 	ledger flushacct.Ledger
 
@@ -104,7 +103,6 @@ func New(name string, w io.Writer, size, maxPending int) *Writer {
 		progress:   make(chan struct{}),
 		wake:       make(chan struct{}, 1),
 		exited:     make(chan struct{}),
-		closeDone:  make(chan struct{}),
 	}
 }
 
@@ -284,21 +282,7 @@ func (aw *Writer) takeLoss() error {
 // concurrent calls wait for the first within their own ctx and return its
 // result.
 func (aw *Writer) Close(ctx context.Context) error {
-	first := false
-	aw.closeOnce.Do(func() {
-		first = true
-		aw.closeErr = aw.close(ctx)
-		close(aw.closeDone)
-	})
-	if first {
-		return aw.closeErr
-	}
-	select {
-	case <-aw.closeDone:
-		return aw.closeErr
-	case <-ctx.Done():
-		return aw.errorf("close: waiting for a concurrent Close: %w", ctx.Err())
-	}
+	return aw.closeOnce.Do(ctx, aw.name+": close", func() error { return aw.close(ctx) })
 }
 
 func (aw *Writer) close(ctx context.Context) error {

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/fapilog/fapilog-otel/internal/flushacct"
+	"github.com/fapilog/fapilog-otel/internal/onceerr"
 )
 
 // Sender delivers one batch. It returns nil when the receiver accepted it, a
@@ -97,9 +98,7 @@ type Engine struct {
 	cancelSend context.CancelFunc
 	wg         sync.WaitGroup
 
-	closeOnce sync.Once
-	closeDone chan struct{} // closed when the first Close has returned
-	closeErr  error
+	closeOnce onceerr.Once
 
 	// bufs recycles batch buffers: each batch would otherwise grow a
 	// fresh buffer to the batch size by repeated doubling.
@@ -128,7 +127,7 @@ func New(cfg Config, s Sender, onError func(error)) (*Engine, error) {
 		inflight: map[uint64]*batch{}, finished: map[uint64]bool{},
 		doneCh: make(chan struct{}), spaceCh: make(chan struct{}),
 		work: make(chan struct{}, 1), quit: make(chan struct{}),
-		sendCtx: ctx, cancelSend: cancel, closeDone: make(chan struct{}),
+		sendCtx: ctx, cancelSend: cancel,
 	}, nil
 }
 
@@ -490,21 +489,7 @@ func (e *Engine) pendingEntriesLocked(to uint64) int {
 // is cancelled. Later and concurrent calls wait for the first within their
 // own ctx and return its result.
 func (e *Engine) Close(ctx context.Context) error {
-	first := false
-	e.closeOnce.Do(func() {
-		first = true
-		e.closeErr = e.close(ctx)
-		close(e.closeDone)
-	})
-	if first {
-		return e.closeErr
-	}
-	select {
-	case <-e.closeDone:
-		return e.closeErr
-	case <-ctx.Done():
-		return e.errorf("close: waiting for a concurrent Close: %w", ctx.Err())
-	}
+	return e.closeOnce.Do(ctx, e.cfg.Name+": close", func() error { return e.close(ctx) })
 }
 
 func (e *Engine) close(ctx context.Context) error {

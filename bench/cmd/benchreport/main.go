@@ -11,6 +11,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"regexp"
 	"runtime"
@@ -34,6 +35,7 @@ var comparisons = []struct {
 	{"RotatingFile/fapilog-rotatingfile", "RotatingFile/limit-bufio-256KiB", "ns/op", 3},
 	{"ProcessorOnEmit/fapilog-NewBatch", "ProcessorOnEmit/sdk-BatchProcessor", "ns/op", 0.5},
 	{"PipelineProcessors/fast-path", "PipelineProcessors/sdk-default", "ns/op", 0.5},
+	{"PipelineProcessors/fast-path-noop", "PipelineProcessors/sdk-default-noop", "ns/op", 0},
 	{"PipelineProcessors/NewBatch", "PipelineProcessors/sdk-default", "ns/op", 0},
 	{"OTLPLines/batch-per-line", "OTLPLines/record-per-line", "ns/record", 0},
 }
@@ -116,18 +118,19 @@ func values(passes []pass, name, unit string) []float64 {
 func write(w io.Writer, passes []pass, order []string, before, after string) {
 	fmt.Fprintf(w, "%d interleaved passes on %d CPUs (%s/%s, %s); load average before %q, after %q.\n\n",
 		len(passes), runtime.NumCPU(), runtime.GOOS, runtime.GOARCH, runtime.Version(), before, after)
-	fmt.Fprintln(w, "| case | wall ns/op | CPU ns/op | B/line | B/op | allocs/op |")
-	fmt.Fprintln(w, "|---|---|---|---|---|---|")
+	fmt.Fprintln(w, "| case | wall ns/op | CPU ns/op | B/line | ns/record | B/record | B/op | allocs/op |")
+	fmt.Fprintln(w, "|---|---|---|---|---|---|---|---|")
 	cell := func(name, unit string) string {
 		xs := values(passes, name, unit)
 		if len(xs) == 0 {
 			return ""
 		}
-		return strconv.FormatFloat(median(xs), 'f', -1, 64)
+		return strconv.FormatFloat(math.Round(median(xs)*10)/10, 'f', -1, 64)
 	}
 	for _, name := range order {
-		fmt.Fprintf(w, "| %s | %s | %s | %s | %s | %s |\n", name,
-			cell(name, "ns/op"), cell(name, "cpu-ns/op"), cell(name, "B/line"), cell(name, "B/op"), cell(name, "allocs/op"))
+		fmt.Fprintf(w, "| %s | %s | %s | %s | %s | %s | %s | %s |\n", name,
+			cell(name, "ns/op"), cell(name, "cpu-ns/op"), cell(name, "B/line"), cell(name, "ns/record"), cell(name, "B/record"),
+			cell(name, "B/op"), cell(name, "allocs/op"))
 	}
 	fmt.Fprintln(w, "\n| ours ÷ theirs | metric | per pass (min–max) | median | target |")
 	fmt.Fprintln(w, "|---|---|---|---|---|")

@@ -2,12 +2,10 @@ package bench
 
 import (
 	"context"
-	"io"
 	"log/slog"
 	"testing"
 	"time"
 
-	"go.opentelemetry.io/contrib/bridges/otelslog"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/exporters/stdout/stdoutlog"
 	"go.opentelemetry.io/otel/log"
@@ -195,39 +193,3 @@ type noopExporter struct{}
 func (noopExporter) Export(context.Context, []sdklog.Record) error { return nil }
 func (noopExporter) ForceFlush(context.Context) error              { return nil }
 func (noopExporter) Shutdown(context.Context) error                { return nil }
-
-// BenchmarkPipeline measures slog → otelslog → LoggerProvider →
-// BatchProcessor → exporter per record, flushing every 1024 records so the
-// queue never overflows (a dropped record would be work not measured).
-func BenchmarkPipeline(b *testing.B) {
-	run := func(b *testing.B, exp sdklog.Exporter) {
-		provider := sdklog.NewLoggerProvider(sdklog.WithResource(res), sdklog.WithProcessor(sdklog.NewBatchProcessor(exp)))
-		logger := slog.New(otelslog.NewHandler("bench", otelslog.WithLoggerProvider(provider)))
-		attrs := slogAttrs()
-		ctx := context.Background()
-		b.ReportAllocs()
-		b.ResetTimer()
-		i := 0
-		for b.Loop() {
-			logger.LogAttrs(ctx, slog.LevelInfo, msg, attrs...)
-			if i++; i%1024 == 0 {
-				if err := provider.ForceFlush(ctx); err != nil {
-					b.Fatal(err)
-				}
-			}
-		}
-		if err := provider.ForceFlush(ctx); err != nil {
-			b.Fatal(err)
-		}
-		b.StopTimer()
-		_ = provider.Shutdown(ctx)
-	}
-	b.Run("noop-exporter", func(b *testing.B) { run(b, noopExporter{}) })
-	b.Run("fapilog-stdoutjson", func(b *testing.B) {
-		exp, err := stdoutjson.New(stdoutjson.WithWriter(io.Discard))
-		if err != nil {
-			b.Fatal(err)
-		}
-		run(b, exp)
-	})
-}

@@ -7,29 +7,22 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"sync"
-	"sync/atomic"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/fapilog/fapilog-otel/internal/testdest"
 )
-
-// countingTransport counts the requests that go through it.
-type countingTransport struct{ n atomic.Int32 }
-
-func (c *countingTransport) RoundTrip(r *http.Request) (*http.Response, error) {
-	c.n.Add(1)
-	return http.DefaultTransport.RoundTrip(r)
-}
 
 func TestWithHTTPClientSendsThroughIt(t *testing.T) {
 	r := newReceiver(t)
-	tr := &countingTransport{}
+	tr := &testdest.CountingTransport{}
 	s := newTestSink(t, r, WithHTTPClient(&http.Client{Transport: tr}))
 	add(t, s, 0, 3)
 	require.NoError(t, s.Flush(context.Background()))
 	require.NoError(t, s.Stop(context.Background()))
-	assert.EqualValues(t, 1, tr.n.Load(), "the batch went through the injected client")
+	assert.EqualValues(t, 1, tr.N.Load(), "the batch went through the injected client")
 	requireExactlyOnce(t, r.entries(), 3)
 }
 

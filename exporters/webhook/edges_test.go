@@ -11,6 +11,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/fapilog/fapilog-otel/internal/testdest"
 )
 
 // An empty key makes every forgery valid: anyone can compute its HMAC.
@@ -88,20 +90,13 @@ func TestInvalidHeaderFailsAtConstruction(t *testing.T) {
 	assert.Contains(t, err.Error(), "webhook: WithHeader")
 }
 
-type countingTransport struct{ n atomic.Int32 }
-
-func (c *countingTransport) RoundTrip(r *http.Request) (*http.Response, error) {
-	c.n.Add(1)
-	return http.DefaultTransport.RoundTrip(r)
-}
-
 func TestWithHTTPClientSendsThroughIt(t *testing.T) {
 	h := newHook(t)
-	tr := &countingTransport{}
+	tr := &testdest.CountingTransport{}
 	s := newTestSink(t, h, WithHTTPClient(&http.Client{Transport: tr}))
 	send(t, s, `{"a":1}`)
 	require.NoError(t, s.Stop(context.Background()))
-	assert.EqualValues(t, 1, tr.n.Load())
+	assert.EqualValues(t, 1, tr.N.Load())
 }
 
 func TestZeroToleranceKeepsDefault(t *testing.T) {

@@ -6,7 +6,9 @@ package testdest
 import (
 	"bytes"
 	"errors"
+	"net/http"
 	"sync"
+	"sync/atomic"
 )
 
 // ErrInjected is what Writer returns while failing.
@@ -101,4 +103,15 @@ func (w *Writer) Writes() int {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	return w.writes
+}
+
+// CountingTransport is an http.RoundTripper that counts the requests it
+// passes on to http.DefaultTransport: a test's proof that a sink sent
+// through the client it was given.
+type CountingTransport struct{ N atomic.Int32 }
+
+// RoundTrip implements http.RoundTripper.
+func (c *CountingTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	c.N.Add(1)
+	return http.DefaultTransport.RoundTrip(r)
 }

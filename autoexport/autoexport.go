@@ -6,22 +6,28 @@
 //
 //	exp, err := autoexport.NewLogExporter(ctx) // contrib's package
 //
-// and OTEL_LOGS_EXPORTER=stdoutjson, rotatingfile, http or webhook picks
-// the matching exporter, configured from the FAPILOG_* variables below. It
-// is a module of its own so that the root module does not depend on
-// autoexport and, through it, on gRPC.
+// and OTEL_LOGS_EXPORTER=fapilog_stdoutjson, fapilog_rotatingfile,
+// fapilog_http or fapilog_webhook picks the matching exporter, configured
+// from the FAPILOG_* variables below. The names carry a fapilog_ prefix
+// because contrib's registry is global and first come, first served: a
+// bare "http" or "webhook" would collide with other libraries (and with
+// contrib's own names, such as otlp and console). It is a module of its own
+// so that the root module does not depend on autoexport and, through it,
+// on gRPC.
 //
 // Every exporter:
 //
 //	FAPILOG_FORMAT              envelope (default) or otlpjson
 //
-// stdoutjson:
+// stdoutjson (the line exporters' delivery.Buffer):
 //
-//	FAPILOG_STDOUT_BUFFER_SIZE  bytes per chunk (default 65536)
+//	FAPILOG_STDOUT_BUFFER_SIZE  bytes per buffer (default 65536)
+//	FAPILOG_STDOUT_MAX_BUFFERED_BYTES  bytes that may wait for a slow writer (default 4194304)
 //
 // rotatingfile:
 //
 //	FAPILOG_FILE_DIRECTORY      required
+//	FAPILOG_FILE_BUFFER_SIZE, FAPILOG_FILE_MAX_BUFFERED_BYTES  as for stdoutjson
 //	FAPILOG_FILE_PREFIX         default fapilog
 //	FAPILOG_FILE_FIXED_NAME     true: write {prefix}.jsonl, rename on rotation
 //	FAPILOG_FILE_MAX_BYTES      rotate at this size (default 104857600)
@@ -35,17 +41,31 @@
 // http:
 //
 //	FAPILOG_HTTP_ENDPOINT       required
-//	FAPILOG_HTTP_HEADERS        key=value,key2=value2 (values are never logged)
 //	FAPILOG_HTTP_BODY           ndjson (default), array or wrapped
 //	FAPILOG_HTTP_COMPRESSION    none (default), gzip or zstd
-//	FAPILOG_HTTP_INSECURE       true to allow plain http off loopback
 //
 // webhook:
 //
 //	FAPILOG_WEBHOOK_ENDPOINT    required
 //	FAPILOG_WEBHOOK_SECRETS     required; whsec_... (comma-separated to rotate keys)
 //	FAPILOG_WEBHOOK_SCHEME      standard (default) or fapilog (secrets then raw)
-//	FAPILOG_WEBHOOK_INSECURE    true to allow plain http off loopback
+//
+// Both network exporters read the fields of delivery.Options, with their
+// own prefix P (FAPILOG_HTTP_ or FAPILOG_WEBHOOK_); unset means the
+// field's default:
+//
+//	P+HEADERS                   key=value,key2=value2 (values are never logged)
+//	P+INSECURE                  true to allow plain http off loopback
+//	P+BATCH_MAX_ENTRIES, P+BATCH_MAX_BYTES, P+BATCH_MAX_AGE
+//	P+PENDING_MAX_BYTES
+//	P+OVERFLOW                  drop_newest (default), drop_oldest or block
+//	P+BLOCK_TIMEOUT
+//	P+RETRY                     true (default) or false
+//	P+RETRY_INITIAL_INTERVAL, P+RETRY_MAX_INTERVAL, P+RETRY_MAX_ELAPSED_TIME
+//	P+CONCURRENCY
+//	P+REQUEST_TIMEOUT
+//
+// Durations are Go durations ("500ms", "5m").
 //
 // An invalid value makes autoexport.NewLogExporter return an error naming
 // the variable.
@@ -55,6 +75,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"os"
 	"strconv"
 	"strings"
@@ -64,17 +85,26 @@ import (
 	sdklog "go.opentelemetry.io/otel/sdk/log"
 
 	"github.com/fapilog/fapilog-otel/bridge"
+	"github.com/fapilog/fapilog-otel/exporters/delivery"
 	"github.com/fapilog/fapilog-otel/exporters/http"
 	"github.com/fapilog/fapilog-otel/exporters/rotatingfile"
 	"github.com/fapilog/fapilog-otel/exporters/stdoutjson"
 	"github.com/fapilog/fapilog-otel/exporters/webhook"
 )
 
+// The names registered for OTEL_LOGS_EXPORTER.
+const (
+	NameStdoutJSON   = "fapilog_stdoutjson"
+	NameRotatingFile = "fapilog_rotatingfile"
+	NameHTTP         = "fapilog_http"
+	NameWebhook      = "fapilog_webhook"
+)
+
 func init() {
-	contrib.RegisterLogExporter("stdoutjson", Stdoutjson)
-	contrib.RegisterLogExporter("rotatingfile", Rotatingfile)
-	contrib.RegisterLogExporter("http", HTTP)
-	contrib.RegisterLogExporter("webhook", Webhook)
+	contrib.RegisterLogExporter(NameStdoutJSON, Stdoutjson)
+	contrib.RegisterLogExporter(NameRotatingFile, Rotatingfile)
+	contrib.RegisterLogExporter(NameHTTP, HTTP)
+	contrib.RegisterLogExporter(NameWebhook, Webhook)
 }
 
 // env reads variables and collects every problem, so one error lists them
@@ -118,10 +148,22 @@ func (e *env) duration(key string) (time.Duration, bool) {
 	return d, true
 }
 
-func (e *env) bool(key string) bool {
+func (e *env) int(key string) int {
+	n, _ := e.int64(key)
+	return int(n)
+}
+
+func (e *env) dur(key string) time.Duration {
+	d, _ := e.duration(key)
+	return d
+}
+
+func (e *env) bool(key string) bool { return e.boolDefault(key, false) }
+
+func (e *env) boolDefault(key string, def bool) bool {
 	v := e.str(key, "")
 	if v == "" {
-		return false
+		return def
 	}
 	b, err := strconv.ParseBool(v)
 	if err != nil {
@@ -148,6 +190,58 @@ func (e *env) format() bridge.Format {
 	return bridge.FormatEnvelope
 }
 
+// buffer reads a delivery.Buffer under prefix.
+func (e *env) buffer(prefix string) delivery.Buffer {
+	return delivery.Buffer{Size: e.int(prefix + "BUFFER_SIZE"), MaxBytes: e.int(prefix + "MAX_BUFFERED_BYTES")}
+}
+
+// delivery reads delivery.Options under prefix, the same way for every
+// network exporter.
+func (e *env) delivery(prefix string) delivery.Options {
+	o := delivery.Options{
+		Batch: delivery.Batch{
+			MaxEntries: e.int(prefix + "BATCH_MAX_ENTRIES"),
+			MaxBytes:   e.int(prefix + "BATCH_MAX_BYTES"),
+			MaxAge:     e.dur(prefix + "BATCH_MAX_AGE"),
+		},
+		Pending: delivery.Pending{
+			MaxBytes:     e.int(prefix + "PENDING_MAX_BYTES"),
+			BlockTimeout: e.dur(prefix + "BLOCK_TIMEOUT"),
+		},
+		Retry: delivery.Retry{
+			Disabled:        !e.boolDefault(prefix+"RETRY", true),
+			InitialInterval: e.dur(prefix + "RETRY_INITIAL_INTERVAL"),
+			MaxInterval:     e.dur(prefix + "RETRY_MAX_INTERVAL"),
+			MaxElapsedTime:  e.dur(prefix + "RETRY_MAX_ELAPSED_TIME"),
+		},
+		Concurrency:    e.int(prefix + "CONCURRENCY"),
+		RequestTimeout: e.dur(prefix + "REQUEST_TIMEOUT"),
+		AllowInsecure:  e.bool(prefix + "INSECURE"),
+	}
+	switch e.choice(prefix+"OVERFLOW", "drop_newest", "drop_newest", "drop_oldest", "block") {
+	case "drop_oldest":
+		o.Pending.Overflow = delivery.OverflowDropOldest
+	case "block":
+		o.Pending.Overflow = delivery.OverflowBlock
+	}
+	for _, kv := range strings.Split(e.str(prefix+"HEADERS", ""), ",") {
+		if kv = strings.TrimSpace(kv); kv == "" {
+			continue
+		}
+		k, v, ok := strings.Cut(kv, "=")
+		if !ok || strings.TrimSpace(k) == "" {
+			// Say where, not what: header values are secrets.
+			e.errs = append(e.errs, errors.New(prefix+"HEADERS: want key=value pairs separated by commas"))
+			continue
+		}
+		if o.Headers == nil {
+			o.Headers = http.Header{}
+		}
+		o.Headers.Add(strings.TrimSpace(k), strings.TrimSpace(v))
+	}
+	return o
+}
+
 func (e *env) err(exporter string) error {
 	if len(e.errs) == 0 {
 		return nil
@@ -158,10 +252,8 @@ func (e *env) err(exporter string) error {
 // Stdoutjson builds the stdoutjson exporter from the environment.
 func Stdoutjson(context.Context) (sdklog.Exporter, error) {
 	var e env
-	opts := []stdoutjson.Option{stdoutjson.WithFormat(e.format())}
-	if n, ok := e.int64("FAPILOG_STDOUT_BUFFER_SIZE"); ok {
-		opts = append(opts, stdoutjson.WithBufferSize(int(n)))
-	}
+	opts := []stdoutjson.Option{stdoutjson.WithExporterOptions(bridge.WithFormat(e.format())),
+		stdoutjson.WithBuffer(e.buffer("FAPILOG_STDOUT_"))}
 	if err := e.err("stdoutjson"); err != nil {
 		return nil, err
 	}
@@ -175,8 +267,9 @@ func Rotatingfile(context.Context) (sdklog.Exporter, error) {
 	if dir == "" {
 		e.errs = append(e.errs, errors.New("FAPILOG_FILE_DIRECTORY is required"))
 	}
-	opts := []rotatingfile.Option{rotatingfile.WithDirectory(dir), rotatingfile.WithFormat(e.format()),
-		rotatingfile.WithPrefix(e.str("FAPILOG_FILE_PREFIX", rotatingfile.DefaultPrefix))}
+	opts := []rotatingfile.Option{rotatingfile.WithDirectory(dir), rotatingfile.WithExporterOptions(bridge.WithFormat(e.format())),
+		rotatingfile.WithPrefix(e.str("FAPILOG_FILE_PREFIX", rotatingfile.DefaultPrefix)),
+		rotatingfile.WithBuffer(e.buffer("FAPILOG_FILE_"))}
 	if e.bool("FAPILOG_FILE_FIXED_NAME") {
 		opts = append(opts, rotatingfile.WithFixedName())
 	}
@@ -197,9 +290,9 @@ func Rotatingfile(context.Context) (sdklog.Exporter, error) {
 	}
 	switch e.choice("FAPILOG_FILE_COMPRESSION", "none", "none", "gzip", "zstd") {
 	case "gzip":
-		opts = append(opts, rotatingfile.WithCompression(rotatingfile.Gzip))
+		opts = append(opts, rotatingfile.WithCompression(rotatingfile.CompressionGzip))
 	case "zstd":
-		opts = append(opts, rotatingfile.WithCompression(rotatingfile.Zstd))
+		opts = append(opts, rotatingfile.WithCompression(rotatingfile.CompressionZstd))
 	}
 	switch v := e.str("FAPILOG_FILE_SYNC", "flush"); v {
 	case "flush":
@@ -221,33 +314,20 @@ func Rotatingfile(context.Context) (sdklog.Exporter, error) {
 // HTTP builds the http exporter from the environment.
 func HTTP(context.Context) (sdklog.Exporter, error) {
 	var e env
-	opts := []httpexporter.Option{httpexporter.WithEndpoint(e.str("FAPILOG_HTTP_ENDPOINT", "")), httpexporter.WithFormat(e.format())}
-	for _, kv := range strings.Split(e.str("FAPILOG_HTTP_HEADERS", ""), ",") {
-		if kv = strings.TrimSpace(kv); kv == "" {
-			continue
-		}
-		k, v, ok := strings.Cut(kv, "=")
-		if !ok || strings.TrimSpace(k) == "" {
-			// Say where, not what: header values are secrets.
-			e.errs = append(e.errs, errors.New("FAPILOG_HTTP_HEADERS: want key=value pairs separated by commas"))
-			continue
-		}
-		opts = append(opts, httpexporter.WithHeader(strings.TrimSpace(k), strings.TrimSpace(v)))
-	}
+	opts := []httpexporter.Option{httpexporter.WithEndpoint(e.str("FAPILOG_HTTP_ENDPOINT", "")),
+		httpexporter.WithExporterOptions(bridge.WithFormat(e.format())),
+		httpexporter.WithDelivery(e.delivery("FAPILOG_HTTP_"))}
 	switch e.choice("FAPILOG_HTTP_BODY", "ndjson", "ndjson", "array", "wrapped") {
 	case "array":
-		opts = append(opts, httpexporter.WithBodyFormat(httpexporter.Array))
+		opts = append(opts, httpexporter.WithBodyFormat(httpexporter.BodyArray))
 	case "wrapped":
-		opts = append(opts, httpexporter.WithBodyFormat(httpexporter.Wrapped))
+		opts = append(opts, httpexporter.WithBodyFormat(httpexporter.BodyWrapped))
 	}
 	switch e.choice("FAPILOG_HTTP_COMPRESSION", "none", "none", "gzip", "zstd") {
 	case "gzip":
-		opts = append(opts, httpexporter.WithCompression(httpexporter.Gzip))
+		opts = append(opts, httpexporter.WithCompression(httpexporter.CompressionGzip))
 	case "zstd":
-		opts = append(opts, httpexporter.WithCompression(httpexporter.Zstd))
-	}
-	if e.bool("FAPILOG_HTTP_INSECURE") {
-		opts = append(opts, httpexporter.WithInsecure())
+		opts = append(opts, httpexporter.WithCompression(httpexporter.CompressionZstd))
 	}
 	if err := e.err("http"); err != nil {
 		return nil, err
@@ -259,7 +339,9 @@ func HTTP(context.Context) (sdklog.Exporter, error) {
 func Webhook(context.Context) (sdklog.Exporter, error) {
 	var e env
 	scheme := e.choice("FAPILOG_WEBHOOK_SCHEME", "standard", "standard", "fapilog")
-	opts := []webhook.Option{webhook.WithEndpoint(e.str("FAPILOG_WEBHOOK_ENDPOINT", "")), webhook.WithFormat(e.format())}
+	opts := []webhook.Option{webhook.WithEndpoint(e.str("FAPILOG_WEBHOOK_ENDPOINT", "")),
+		webhook.WithExporterOptions(bridge.WithFormat(e.format())),
+		webhook.WithDelivery(e.delivery("FAPILOG_WEBHOOK_"))}
 	for _, s := range strings.Split(e.str("FAPILOG_WEBHOOK_SECRETS", ""), ",") {
 		if s = strings.TrimSpace(s); s == "" {
 			continue
@@ -276,10 +358,7 @@ func Webhook(context.Context) (sdklog.Exporter, error) {
 		opts = append(opts, webhook.WithSecrets(sec))
 	}
 	if scheme == "fapilog" {
-		opts = append(opts, webhook.WithScheme(webhook.Fapilog))
-	}
-	if e.bool("FAPILOG_WEBHOOK_INSECURE") {
-		opts = append(opts, webhook.WithInsecure())
+		opts = append(opts, webhook.WithScheme(webhook.SchemeFapilog))
 	}
 	if err := e.err("webhook"); err != nil {
 		return nil, err

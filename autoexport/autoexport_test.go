@@ -18,7 +18,7 @@ import (
 	"go.opentelemetry.io/otel/log"
 	sdklog "go.opentelemetry.io/otel/sdk/log"
 
-	_ "github.com/fapilog/fapilog-otel/autoexport"
+	"github.com/fapilog/fapilog-otel/autoexport"
 	"github.com/fapilog/fapilog-otel/bridge"
 	"github.com/fapilog/fapilog-otel/exporters/webhook"
 )
@@ -34,7 +34,7 @@ func emit(t *testing.T, exp sdklog.Exporter, msg string) {
 
 func TestRotatingfileFromEnvironment(t *testing.T) {
 	dir := t.TempDir()
-	t.Setenv("OTEL_LOGS_EXPORTER", "rotatingfile")
+	t.Setenv("OTEL_LOGS_EXPORTER", autoexport.NameRotatingFile)
 	t.Setenv("FAPILOG_FILE_DIRECTORY", dir)
 	t.Setenv("FAPILOG_FILE_FIXED_NAME", "true")
 	t.Setenv("FAPILOG_FILE_PREFIX", "app")
@@ -50,7 +50,7 @@ func TestRotatingfileFromEnvironment(t *testing.T) {
 }
 
 func TestStdoutjsonFromEnvironment(t *testing.T) {
-	t.Setenv("OTEL_LOGS_EXPORTER", "stdoutjson")
+	t.Setenv("OTEL_LOGS_EXPORTER", autoexport.NameStdoutJSON)
 	t.Setenv("FAPILOG_FORMAT", "otlpjson")
 	exp, err := contrib.NewLogExporter(context.Background())
 	require.NoError(t, err)
@@ -71,7 +71,7 @@ func TestHTTPAndWebhookFromEnvironment(t *testing.T) {
 	}))
 	defer srv.Close()
 
-	t.Setenv("OTEL_LOGS_EXPORTER", "http")
+	t.Setenv("OTEL_LOGS_EXPORTER", autoexport.NameHTTP)
 	t.Setenv("FAPILOG_HTTP_ENDPOINT", srv.URL)
 	t.Setenv("FAPILOG_HTTP_HEADERS", "Authorization=Bearer abc, X-Team=payments")
 	t.Setenv("FAPILOG_HTTP_BODY", "array")
@@ -80,7 +80,7 @@ func TestHTTPAndWebhookFromEnvironment(t *testing.T) {
 	emit(t, exp, "over http")
 
 	const secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
-	t.Setenv("OTEL_LOGS_EXPORTER", "webhook")
+	t.Setenv("OTEL_LOGS_EXPORTER", autoexport.NameWebhook)
 	t.Setenv("FAPILOG_WEBHOOK_ENDPOINT", srv.URL)
 	t.Setenv("FAPILOG_WEBHOOK_SECRETS", secret)
 	exp, err = contrib.NewLogExporter(context.Background())
@@ -99,7 +99,7 @@ func TestHTTPAndWebhookFromEnvironment(t *testing.T) {
 }
 
 func TestInvalidEnvironmentNamesTheVariable(t *testing.T) {
-	t.Setenv("OTEL_LOGS_EXPORTER", "rotatingfile")
+	t.Setenv("OTEL_LOGS_EXPORTER", autoexport.NameRotatingFile)
 	t.Setenv("FAPILOG_FILE_DIRECTORY", "")
 	t.Setenv("FAPILOG_FILE_MAX_BYTES", "lots")
 	t.Setenv("FAPILOG_FILE_COMPRESSION", "rar")
@@ -109,11 +109,64 @@ func TestInvalidEnvironmentNamesTheVariable(t *testing.T) {
 		assert.Contains(t, err.Error(), v)
 	}
 
-	t.Setenv("OTEL_LOGS_EXPORTER", "http")
+	t.Setenv("OTEL_LOGS_EXPORTER", autoexport.NameHTTP)
 	t.Setenv("FAPILOG_HTTP_ENDPOINT", "https://example.com")
 	t.Setenv("FAPILOG_HTTP_HEADERS", "tokenonly-s3cret")
 	_, err = contrib.NewLogExporter(context.Background())
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "FAPILOG_HTTP_HEADERS")
 	assert.NotContains(t, err.Error(), "s3cret")
+}
+
+// The registered names cannot be taken for another library's: the
+// generic ones stay free.
+func TestNamesArePrefixed(t *testing.T) {
+	for _, name := range []string{autoexport.NameStdoutJSON, autoexport.NameRotatingFile, autoexport.NameHTTP, autoexport.NameWebhook} {
+		assert.True(t, strings.HasPrefix(name, "fapilog_"), name)
+	}
+	t.Setenv("OTEL_LOGS_EXPORTER", "http")
+	_, err := contrib.NewLogExporter(context.Background())
+	assert.Error(t, err, "the bare name is not ours")
+}
+
+// Every network exporter reads delivery.Options from the same variables
+// under its own prefix.
+func TestDeliverySettingsFromEnvironment(t *testing.T) {
+	var mu sync.Mutex
+	attempts := 0
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		attempts++
+		mu.Unlock()
+		w.WriteHeader(http.StatusServiceUnavailable)
+	}))
+	defer srv.Close()
+	t.Setenv("OTEL_LOGS_EXPORTER", autoexport.NameWebhook)
+	t.Setenv("FAPILOG_WEBHOOK_ENDPOINT", srv.URL)
+	t.Setenv("FAPILOG_WEBHOOK_SECRETS", "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")
+	t.Setenv("FAPILOG_WEBHOOK_RETRY", "false")
+	t.Setenv("FAPILOG_WEBHOOK_BATCH_MAX_ENTRIES", "1")
+	exp, err := contrib.NewLogExporter(context.Background())
+	require.NoError(t, err)
+	provider := sdklog.NewLoggerProvider(sdklog.WithProcessor(sdklog.NewSimpleProcessor(exp)))
+	for range 3 {
+		var r log.Record
+		r.SetBody(attribute.StringValue("x"))
+		provider.Logger("auto").Emit(context.Background(), r)
+	}
+	err = provider.Shutdown(context.Background())
+	require.Error(t, err, "three 503s, not retried")
+	assert.Contains(t, err.Error(), "3 entries lost")
+	mu.Lock()
+	assert.Equal(t, 3, attempts, "one request per entry (BATCH_MAX_ENTRIES=1), none retried (RETRY=false)")
+	mu.Unlock()
+
+	t.Setenv("OTEL_LOGS_EXPORTER", autoexport.NameHTTP)
+	t.Setenv("FAPILOG_HTTP_ENDPOINT", srv.URL)
+	t.Setenv("FAPILOG_HTTP_OVERFLOW", "spill")
+	t.Setenv("FAPILOG_HTTP_REQUEST_TIMEOUT", "soon")
+	_, err = contrib.NewLogExporter(context.Background())
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "FAPILOG_HTTP_OVERFLOW")
+	assert.Contains(t, err.Error(), "FAPILOG_HTTP_REQUEST_TIMEOUT")
 }

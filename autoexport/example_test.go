@@ -12,7 +12,7 @@ import (
 
 func Example() {
 	// In a deployment these come from the environment of the process.
-	os.Setenv("OTEL_LOGS_EXPORTER", "stdoutjson")
+	os.Setenv("OTEL_LOGS_EXPORTER", "fapilog_stdoutjson") // autoexport.NameStdoutJSON
 	defer os.Unsetenv("OTEL_LOGS_EXPORTER")
 
 	exp, err := contrib.NewLogExporter(context.Background())

@@ -141,7 +141,7 @@ func BenchmarkEncodeWrite(b *testing.B) {
 	})
 	b.Run("fapilog/otlpjson", func(b *testing.B) {
 		w := &countingDiscard{}
-		exp, err := stdoutjson.New(stdoutjson.WithWriter(w), stdoutjson.WithFormat(bridge.FormatOTLPJSON))
+		exp, err := stdoutjson.New(stdoutjson.WithWriter(w), stdoutjson.WithExporterOptions(bridge.WithFormat(bridge.FormatOTLPJSON)))
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -80,7 +80,7 @@ func BenchmarkRotatingFile(b *testing.B) {
 func BenchmarkRotationLatency(b *testing.B) {
 	exp, err := rotatingfile.New(rotatingfile.WithDirectory(b.TempDir()),
 		rotatingfile.WithMaxSize(1<<20), rotatingfile.WithMaxFiles(3),
-		rotatingfile.WithCompression(rotatingfile.Gzip))
+		rotatingfile.WithCompression(rotatingfile.CompressionGzip))
 	if err != nil {
 		b.Fatal(err)
 	}

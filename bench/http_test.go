@@ -13,6 +13,7 @@ import (
 	sdklog "go.opentelemetry.io/otel/sdk/log"
 
 	"github.com/fapilog/fapilog-otel/bridge"
+	"github.com/fapilog/fapilog-otel/exporters/delivery"
 	httpexporter "github.com/fapilog/fapilog-otel/exporters/http"
 )
 
@@ -53,7 +54,7 @@ func BenchmarkHTTPBatch512(b *testing.B) {
 	for _, c := range []struct {
 		name string
 		comp httpexporter.Compression
-	}{{"fapilog-ndjson", httpexporter.NoCompression}, {"fapilog-ndjson-gzip", httpexporter.Gzip}} {
+	}{{"fapilog-ndjson", httpexporter.CompressionNone}, {"fapilog-ndjson-gzip", httpexporter.CompressionGzip}} {
 		b.Run(c.name, func(b *testing.B) {
 			exp, err := httpexporter.New(httpexporter.WithEndpoint(srv.URL), httpexporter.WithCompression(c.comp))
 			if err != nil {
@@ -91,7 +92,7 @@ func BenchmarkHTTPReceiverDown(b *testing.B) {
 	defer close(release)
 	const bound = 4 << 20
 	sink, err := httpexporter.NewSink(httpexporter.WithEndpoint(srv.URL),
-		httpexporter.WithMaxPendingBytes(bound, httpexporter.DropNewest, 0))
+		httpexporter.WithDelivery(delivery.Options{Pending: delivery.Pending{MaxBytes: bound}}))
 	if err != nil {
 		b.Fatal(err)
 	}

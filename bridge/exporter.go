@@ -102,7 +102,7 @@ func NewExporter(sink Sink, opts ...Option) (*Exporter, error) {
 	if cfg.maxEntry < minEntryBytes {
 		return nil, fmt.Errorf("bridge: WithMaxEntryBytes(%d): below the minimum of %d", cfg.maxEntry, minEntryBytes)
 	}
-	if !cfg.format.Valid() {
+	if cfg.format > FormatOTLPJSON {
 		return nil, fmt.Errorf("bridge: WithFormat: unknown format %v", cfg.format)
 	}
 	if cfg.name == "" {
@@ -111,7 +111,7 @@ func NewExporter(sink Sink, opts ...Option) (*Exporter, error) {
 	return &Exporter{
 		sink:     sink,
 		name:     cfg.name,
-		enc:      encoding.New(cfg.format),
+		enc:      encoding.New(cfg.format.encoding()),
 		metrics:  newInstruments(cfg.meterProvider, cfg.name, sink),
 		mu:       ctxsync.NewMutex(),
 		maxEntry: cfg.maxEntry,

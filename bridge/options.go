@@ -1,22 +1,40 @@
 package bridge
 
 import (
+	"fmt"
+
 	"go.opentelemetry.io/otel/metric"
 
 	"github.com/fapilog/fapilog-otel/internal/encoding"
 )
 
 // Format selects how records are encoded before they reach the sink.
-type Format = encoding.Format
+type Format uint8
 
 const (
 	// FormatEnvelope is fapilog's log envelope v1.1, the default: one JSON
 	// object per entry, the same lines Python fapilog writes.
-	FormatEnvelope Format = encoding.Envelope
+	FormatEnvelope Format = iota
 	// FormatOTLPJSON is one OTLP/JSON ExportLogsServiceRequest per entry, as
 	// read by the Collector's otlpjsonfile receiver.
-	FormatOTLPJSON Format = encoding.OTLPJSON
+	FormatOTLPJSON
 )
+
+// String returns the format's name as FAPILOG_* settings spell it
+// ("envelope", "otlpjson").
+func (f Format) String() string {
+	if f > FormatOTLPJSON {
+		return fmt.Sprintf("Format(%d)", uint8(f))
+	}
+	return f.encoding().String()
+}
+
+func (f Format) encoding() encoding.Format {
+	if f == FormatOTLPJSON {
+		return encoding.OTLPJSON
+	}
+	return encoding.Envelope
+}
 
 // Option configures an Exporter.
 type Option interface {

@@ -31,6 +31,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/fapilog/fapilog-otel/bridge"
+	"github.com/fapilog/fapilog-otel/exporters/delivery"
 	"github.com/fapilog/fapilog-otel/exporters/rotatingfile"
 	"github.com/fapilog/fapilog-otel/exporters/webhook"
 )
@@ -291,7 +292,7 @@ func TestCollectorReadsOurOTLPJSON(t *testing.T) {
 	secret, err := webhook.ParseSecret("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")
 	require.NoError(t, err)
 	exp, err := webhook.New(webhook.WithEndpoint("http://"+c.addr+"/v1/logs"), webhook.WithSecrets(secret),
-		webhook.WithBatching(1, 0, 0), webhook.WithFormat(bridge.FormatOTLPJSON))
+		webhook.WithDelivery(delivery.Options{Batch: delivery.Batch{MaxEntries: 1}}), webhook.WithExporterOptions(bridge.WithFormat(bridge.FormatOTLPJSON)))
 	require.NoError(t, err)
 	provider := sdklog.NewLoggerProvider(
 		sdklog.WithResource(resource.NewSchemaless(attribute.String("service.name", "otlpjson-check"))),

@@ -28,6 +28,7 @@ import (
 	"log/slog"
 
 	"github.com/fapilog/fapilog-otel/bridge"
+	"github.com/fapilog/fapilog-otel/exporters/delivery"
 	httpexporter "github.com/fapilog/fapilog-otel/exporters/http"
 	"github.com/fapilog/fapilog-otel/exporters/rotatingfile"
 	"github.com/fapilog/fapilog-otel/exporters/stdoutjson"
@@ -116,7 +117,10 @@ func loadgen() {
 		// loss, not the overload policies (tested on their own and in
 		// the default modes).
 		post, err := httpexporter.New(httpexporter.WithEndpoint(os.Getenv(childReceiverEnv)),
-			httpexporter.WithMaxPendingBytes(64<<20, httpexporter.Block, 30*time.Second), httpexporter.WithConcurrency(2))
+			httpexporter.WithDelivery(delivery.Options{
+				Pending:     delivery.Pending{MaxBytes: 64 << 20, Overflow: delivery.OverflowBlock, BlockTimeout: 30 * time.Second},
+				Concurrency: 2,
+			}))
 		if err != nil {
 			fail(err)
 		}

@@ -53,7 +53,7 @@ func dedupCases() []log.Record {
 func emitAll(t *testing.T, format bridge.Format, opts ...sdklog.LoggerProviderOption) []byte {
 	t.Helper()
 	var out bytes.Buffer
-	exp, err := stdoutjson.New(stdoutjson.WithWriter(&out), stdoutjson.WithFormat(format))
+	exp, err := stdoutjson.New(stdoutjson.WithWriter(&out), stdoutjson.WithExporterOptions(bridge.WithFormat(format)))
 	require.NoError(t, err)
 	provider := sdklog.NewLoggerProvider(append(opts, sdklog.WithProcessor(sdklog.NewSimpleProcessor(exp)))...)
 	logger := provider.Logger("dedup")

@@ -80,7 +80,7 @@ func TestRedactBoundedWork(t *testing.T) {
 		many = append(many, attribute.String(fmt.Sprintf("k%d", i), "postgres://a:b@h/db"))
 	}
 	r := rec("x", append(many, attribute.KeyValue{Key: "deep", Value: deep})...)
-	red := NewRedact(WithLimits(4, 20))
+	red := NewRedact(WithLimits(RedactLimits{MaxDepth: 4, MaxKeys: 20}))
 	require.NoError(t, red.OnEmit(context.Background(), &r))
 	for k, v := range attrs(&r) {
 		assert.NotContains(t, v.String(), "a:b", "attribute %s leaked past the limits", k)
@@ -245,7 +245,7 @@ func TestFlushOnSeverityShutdownEndedContext(t *testing.T) {
 
 func TestFlushOnSeverityWaitIsBounded(t *testing.T) {
 	c := &counter{flushGate: make(chan struct{})}
-	p := NewFlushOnSeverity(c, WithFlushWait(30*time.Millisecond), FlushAt(log.SeverityWarn))
+	p := NewFlushOnSeverity(c, WithFlushWait(30*time.Millisecond), WithFlushSeverity(log.SeverityWarn))
 	ctx := context.Background()
 	r := sev(log.SeverityWarn)
 	start := time.Now()

@@ -94,16 +94,22 @@ func WithMask(mask string) RedactOption {
 	return redactOption(func(r *Redact) { r.maskText, r.mask = mask, attribute.StringValue(mask) })
 }
 
-// WithLimits bounds the work per record: maxDepth levels of nesting and
-// maxKeys values inspected. Defaults: 16 and 1024; zero or negative keeps
-// that part's default.
-func WithLimits(maxDepth, maxKeys int) RedactOption {
+// RedactLimits bounds Redact's work per record. Values beyond the limits
+// are masked, not passed through unread.
+type RedactLimits struct {
+	MaxDepth int // levels of nesting inspected; default 16
+	MaxKeys  int // values inspected; default 1024
+}
+
+// WithLimits bounds the work per record. The zero value (or a negative
+// one) of each field keeps its default.
+func WithLimits(l RedactLimits) RedactOption {
 	return redactOption(func(r *Redact) {
-		if maxDepth > 0 {
-			r.maxDepth = maxDepth
+		if l.MaxDepth > 0 {
+			r.maxDepth = l.MaxDepth
 		}
-		if maxKeys > 0 {
-			r.maxKeys = maxKeys
+		if l.MaxKeys > 0 {
+			r.maxKeys = l.MaxKeys
 		}
 	})
 }

@@ -92,9 +92,9 @@ type flushOption func(*FlushOnSeverity)
 
 func (f flushOption) applyFlush(p *FlushOnSeverity) { f(p) }
 
-// FlushAt sets the severity that triggers a flush. The default is
-// log.SeverityError.
-func FlushAt(min log.Severity) FlushOption {
+// WithFlushSeverity sets the lowest severity that triggers a flush. The
+// default is log.SeverityError.
+func WithFlushSeverity(min log.Severity) FlushOption {
 	return flushOption(func(p *FlushOnSeverity) { p.min = min })
 }
 

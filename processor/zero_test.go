@@ -18,10 +18,10 @@ func TestZeroValuesKeepDefaults(t *testing.T) {
 	require.NoError(t, p.OnEmit(context.Background(), &r), "a nil error handler must not be called")
 	require.NoError(t, p.Shutdown(context.Background()))
 
-	red := NewRedact(WithLimits(0, -1))
+	red := NewRedact(WithLimits(RedactLimits{MaxKeys: -1}))
 	assert.Equal(t, 16, red.maxDepth)
 	assert.Equal(t, 1024, red.maxKeys)
-	red = NewRedact(WithLimits(3, 0))
+	red = NewRedact(WithLimits(RedactLimits{MaxDepth: 3}))
 	assert.Equal(t, 3, red.maxDepth)
 	assert.Equal(t, 1024, red.maxKeys)
 

@@ -14,6 +14,7 @@ import (
 	sdklog "go.opentelemetry.io/otel/sdk/log"
 
 	"github.com/fapilog/fapilog-otel/bridge"
+	"github.com/fapilog/fapilog-otel/exporters/delivery"
 )
 
 // The receiver fails in every way at once while a real provider logs and
@@ -35,7 +36,7 @@ func TestFaultAccountingThroughProvider(t *testing.T) {
 		}
 		return http.StatusOK
 	}
-	s := newTestSink(t, r, WithBatching(20, 0, 5*time.Millisecond), WithConcurrency(2))
+	s := newTestSink(t, r, delivery.Options{Batch: delivery.Batch{MaxEntries: 20, MaxAge: 5 * time.Millisecond}, Concurrency: 2})
 	exp, err := bridge.NewExporter(s)
 	require.NoError(t, err)
 	provider := sdklog.NewLoggerProvider(sdklog.WithProcessor(sdklog.NewBatchProcessor(exp, sdklog.WithMaxQueueSize(1<<14))))

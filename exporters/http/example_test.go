@@ -13,6 +13,7 @@ import (
 	"go.opentelemetry.io/contrib/bridges/otelslog"
 	sdklog "go.opentelemetry.io/otel/sdk/log"
 
+	"github.com/fapilog/fapilog-otel/exporters/delivery"
 	httpexporter "github.com/fapilog/fapilog-otel/exporters/http"
 )
 
@@ -27,9 +28,10 @@ func Example() {
 
 	exp, err := httpexporter.New(
 		httpexporter.WithEndpoint(srv.URL+"/ingest"), // https required off loopback
-		httpexporter.WithHeader("Authorization", "Bearer token"),
-		httpexporter.WithBatching(512, 1<<20, time.Second),
-		httpexporter.WithRetry(500*time.Millisecond, 30*time.Second, 5*time.Minute),
+		httpexporter.WithDelivery(delivery.Options{
+			Headers: http.Header{"Authorization": {"Bearer token"}},
+			Batch:   delivery.Batch{MaxAge: 200 * time.Millisecond}, // the rest default
+		}),
 	)
 	if err != nil {
 		fmt.Println(err)

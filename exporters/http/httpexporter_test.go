@@ -18,22 +18,30 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/fapilog/fapilog-otel/bridge/sinktest"
-	"github.com/fapilog/fapilog-otel/internal/delivery"
+	"github.com/fapilog/fapilog-otel/exporters/delivery"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
-// fast keeps retries quick so fault tests take milliseconds.
-var fast = WithRetry(time.Millisecond, 5*time.Millisecond, 5*time.Second)
+// fastRetry keeps retries quick so fault tests take milliseconds.
+var fastRetry = delivery.Retry{InitialInterval: time.Millisecond, MaxInterval: 5 * time.Millisecond, MaxElapsedTime: 5 * time.Second}
 
-func newTestSink(t *testing.T, r *receiver, opts ...Option) *Sink {
+// fast returns d with quick retries unless d sets its own.
+func fast(d delivery.Options) Option {
+	if d.Retry == (delivery.Retry{}) {
+		d.Retry = fastRetry
+	}
+	return WithDelivery(d)
+}
+
+func newTestSink(t *testing.T, r *receiver, d delivery.Options, opts ...Option) *delivery.Sink {
 	t.Helper()
-	s, err := NewSink(append([]Option{WithEndpoint(r.srv.URL), fast}, opts...)...)
+	s, err := NewSink(append([]Option{WithEndpoint(r.srv.URL), fast(d)}, opts...)...)
 	require.NoError(t, err)
 	return s
 }
 
-func add(t *testing.T, s *Sink, from, to int) {
+func add(t *testing.T, s *delivery.Sink, from, to int) {
 	t.Helper()
 	for i := from; i < to; i++ {
 		require.NoError(t, s.Write(context.Background(), []byte(fmt.Sprintf(`{"seq":%d}`, i))))
@@ -51,7 +59,10 @@ func requireExactlyOnce(t *testing.T, got [][]byte, n int) {
 func TestConformance(t *testing.T) {
 	sinktest.Run(t, func(t *testing.T) sinktest.Harness {
 		r := newReceiver(t)
-		s := newTestSink(t, r, WithRetry(time.Millisecond, 5*time.Millisecond, 100*time.Millisecond), WithBatching(64, 0, 0))
+		s := newTestSink(t, r, delivery.Options{
+			Retry: delivery.Retry{InitialInterval: time.Millisecond, MaxInterval: 5 * time.Millisecond, MaxElapsedTime: 100 * time.Millisecond},
+			Batch: delivery.Batch{MaxEntries: 64},
+		})
 		return sinktest.Harness{Sink: s, Delivered: r.entries, Stall: r.Stall, Fail: r.Fail}
 	})
 }
@@ -64,7 +75,7 @@ func TestUnavailableThenRecovers(t *testing.T) {
 		}
 		return http.StatusOK
 	}
-	s := newTestSink(t, r)
+	s := newTestSink(t, r, delivery.Options{})
 	add(t, s, 0, 100)
 	require.NoError(t, s.Flush(context.Background()))
 	requireExactlyOnce(t, r.entries(), 100)
@@ -91,7 +102,7 @@ func TestRetryAfter(t *testing.T) {
 				}
 				return http.StatusOK
 			}
-			s := newTestSink(t, r)
+			s := newTestSink(t, r, delivery.Options{})
 			add(t, s, 0, 5)
 			require.NoError(t, s.Flush(context.Background()))
 			requireExactlyOnce(t, r.entries(), 5)
@@ -108,7 +119,7 @@ func TestClientErrorNotRetriedAndNoSecretsInErrors(t *testing.T) {
 	r := newReceiver(t)
 	r.respond = func(int, http.ResponseWriter) int { return http.StatusBadRequest }
 	endpoint := strings.Replace(r.srv.URL, "http://", "http://user:hunter2@", 1) + "/ingest?token=s3cret"
-	s, err := NewSink(WithEndpoint(endpoint), fast, WithHeader("Authorization", "Bearer topsecret"))
+	s, err := NewSink(WithEndpoint(endpoint), fast(delivery.Options{Headers: http.Header{"Authorization": {"Bearer topsecret"}}}))
 	require.NoError(t, err)
 	add(t, s, 0, 3)
 	err = s.Flush(context.Background())
@@ -128,7 +139,7 @@ func TestClientErrorNotRetriedAndNoSecretsInErrors(t *testing.T) {
 func TestNotImplementedIsNotRetried(t *testing.T) {
 	r := newReceiver(t)
 	r.respond = func(int, http.ResponseWriter) int { return http.StatusNotImplemented }
-	s := newTestSink(t, r)
+	s := newTestSink(t, r, delivery.Options{})
 	add(t, s, 0, 1)
 	assert.Error(t, s.Flush(context.Background()))
 	assert.Equal(t, 1, r.count())
@@ -138,7 +149,7 @@ func TestNotImplementedIsNotRetried(t *testing.T) {
 func TestConnectionResetIsRetried(t *testing.T) {
 	r := newReceiver(t)
 	r.reset = func(n int) bool { return n < 2 }
-	s := newTestSink(t, r)
+	s := newTestSink(t, r, delivery.Options{})
 	add(t, s, 0, 20)
 	require.NoError(t, s.Flush(context.Background()))
 	requireExactlyOnce(t, r.entries(), 20)
@@ -149,7 +160,7 @@ func TestServerThatNeverAnswers(t *testing.T) {
 	r := newReceiver(t)
 	resume := r.Stall()
 	defer resume()
-	s := newTestSink(t, r, WithRequestTimeout(time.Hour))
+	s := newTestSink(t, r, delivery.Options{RequestTimeout: time.Hour})
 	add(t, s, 0, 10)
 	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
 	defer cancel()
@@ -172,13 +183,13 @@ func TestBodiesAndCompression(t *testing.T) {
 		comp     Compression
 		encoding string
 	}{
-		{"ndjson", NDJSON, NoCompression, ""},
-		{"array-gzip", Array, Gzip, "gzip"},
-		{"wrapped-zstd", Wrapped, Zstd, "zstd"},
+		{"ndjson", BodyNDJSON, CompressionNone, ""},
+		{"array-gzip", BodyArray, CompressionGzip, "gzip"},
+		{"wrapped-zstd", BodyWrapped, CompressionZstd, "zstd"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			r := newReceiver(t)
-			s := newTestSink(t, r, WithBodyFormat(c.body), WithCompression(c.comp), WithBatching(7, 0, 0))
+			s := newTestSink(t, r, delivery.Options{Batch: delivery.Batch{MaxEntries: 7}}, WithBodyFormat(c.body), WithCompression(c.comp))
 			add(t, s, 0, 30)
 			require.NoError(t, s.Flush(context.Background()))
 			requireExactlyOnce(t, r.entries(), 30)
@@ -194,7 +205,7 @@ func TestBodiesAndCompression(t *testing.T) {
 func TestBoundedMemoryDropsAreCounted(t *testing.T) {
 	r := newReceiver(t)
 	resume := r.Stall()
-	s := newTestSink(t, r, WithBatching(1, 50, 0), WithMaxPendingBytes(100, DropNewest, 0))
+	s := newTestSink(t, r, delivery.Options{Batch: delivery.Batch{MaxEntries: 1, MaxBytes: 50}, Pending: delivery.Pending{MaxBytes: 100}})
 	var dropped int
 	for i := range 50 {
 		if err := s.Write(context.Background(), []byte(fmt.Sprintf(`{"seq":%d}`, i))); err != nil {
@@ -216,20 +227,18 @@ func TestBoundedMemoryDropsAreCounted(t *testing.T) {
 
 func TestConfigurationErrors(t *testing.T) {
 	for opt, opts := range map[string][]Option{
-		"WithEndpoint":            {},
-		"not an http(s)":          {WithEndpoint("ftp://example.com")},
-		"needs WithInsecure":      {WithEndpoint("http://example.com/logs")},
-		"WithBodyFormat":          {WithEndpoint("https://example.com"), WithBodyFormat(9)},
-		"WithCompression":         {WithEndpoint("https://example.com"), WithCompression(9)},
-		"WithMaxPendingBytes(10)": {WithEndpoint("https://example.com"), WithBatching(0, 1<<20, 0), WithMaxPendingBytes(10, DropNewest, 0)},
-		"WithConcurrency(-1)":     {WithEndpoint("https://example.com"), WithConcurrency(-1)},
-		"WithRequestTimeout(-1s)": {WithEndpoint("https://example.com"), WithRequestTimeout(-time.Second)},
-		"WithRetry(2s, 1s, 5m0s)": {WithEndpoint("https://example.com"), WithRetry(2*time.Second, time.Second, 5*time.Minute)},
+		"WithEndpoint":       {},
+		"not an http(s)":     {WithEndpoint("ftp://example.com")},
+		"needs WithInsecure": {WithEndpoint("http://example.com/logs")},
+		"WithBodyFormat":     {WithEndpoint("https://example.com"), WithBodyFormat(9)},
+		"WithCompression":    {WithEndpoint("https://example.com"), WithCompression(9)},
+		"httpexporter: WithDelivery: Concurrency: -1 is negative": {WithEndpoint("https://example.com"), WithDelivery(delivery.Options{Concurrency: -1})},
+		"httpexporter: WithDelivery: Headers":                     {WithEndpoint("https://example.com"), WithDelivery(delivery.Options{Headers: http.Header{"Bad Name": {"v"}}})},
 	} {
 		_, err := NewSink(opts...)
 		assert.ErrorContains(t, err, opt)
 	}
-	s, err := NewSink(WithEndpoint("http://example.com/logs"), WithInsecure())
+	s, err := NewSink(WithEndpoint("http://example.com/logs"), WithDelivery(delivery.Options{AllowInsecure: true}))
 	require.NoError(t, err)
 	require.NoError(t, s.Stop(context.Background()))
 	s, err = NewSink(WithEndpoint("http://127.0.0.1:9/logs"))
@@ -248,7 +257,7 @@ func TestTLSConfigInjection(t *testing.T) {
 	defer srv.Close()
 	pool := x509.NewCertPool()
 	pool.AddCert(srv.Certificate())
-	s, err := NewSink(WithEndpoint(srv.URL), WithTLSConfig(&tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}), fast)
+	s, err := NewSink(WithEndpoint(srv.URL), fast(delivery.Options{TLS: &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}}))
 	require.NoError(t, err)
 	require.NoError(t, s.Write(context.Background(), []byte(`{"n":1}`)))
 	require.NoError(t, s.Flush(context.Background()))
@@ -258,7 +267,7 @@ func TestTLSConfigInjection(t *testing.T) {
 	require.NoError(t, s.Stop(context.Background()))
 
 	// Without the receiver's CA, the handshake fails and the error says so.
-	s, err = NewSink(WithEndpoint(srv.URL), WithRetry(time.Millisecond, time.Millisecond, 20*time.Millisecond))
+	s, err = NewSink(WithEndpoint(srv.URL), fast(delivery.Options{Retry: delivery.Retry{InitialInterval: time.Millisecond, MaxInterval: time.Millisecond, MaxElapsedTime: 20 * time.Millisecond}}))
 	require.NoError(t, err)
 	require.NoError(t, s.Write(context.Background(), []byte(`{"n":2}`)))
 	assert.ErrorContains(t, s.Flush(context.Background()), "certificate")
@@ -295,7 +304,7 @@ func TestSlowReaderTimesOutAndRetries(t *testing.T) {
 		mu.Unlock()
 	}))
 	defer srv.Close()
-	s, err := NewSink(WithEndpoint(srv.URL), fast, WithRequestTimeout(100*time.Millisecond))
+	s, err := NewSink(WithEndpoint(srv.URL), fast(delivery.Options{RequestTimeout: 100 * time.Millisecond}))
 	require.NoError(t, err)
 	for i := range 10 {
 		require.NoError(t, s.Write(context.Background(), []byte(fmt.Sprintf(`{"seq":%d}`, i))))

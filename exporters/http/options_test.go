@@ -12,13 +12,14 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/fapilog/fapilog-otel/exporters/delivery"
 	"github.com/fapilog/fapilog-otel/internal/testdest"
 )
 
 func TestWithHTTPClientSendsThroughIt(t *testing.T) {
 	r := newReceiver(t)
 	tr := &testdest.CountingTransport{}
-	s := newTestSink(t, r, WithHTTPClient(&http.Client{Transport: tr}))
+	s := newTestSink(t, r, delivery.Options{Client: &http.Client{Transport: tr}})
 	add(t, s, 0, 3)
 	require.NoError(t, s.Flush(context.Background()))
 	require.NoError(t, s.Stop(context.Background()))
@@ -29,13 +30,15 @@ func TestWithHTTPClientSendsThroughIt(t *testing.T) {
 func TestWithRetryableStatuses(t *testing.T) {
 	for _, c := range []struct {
 		name     string
-		opt      Option
+		statuses []int
 		status   int
 		attempts int
 	}{
-		{"none: even 503 is final", WithRetryableStatuses(), 503, 1},
-		{"400 made retryable", WithRetryableStatuses(400), 400, 3},
-		{"503 no longer retried", WithRetryableStatuses(400), 503, 1},
+		{"default: 503 is retried", nil, 503, 3},
+		{"default: 400 is final", nil, 400, 1},
+		{"none: even 503 is final", []int{}, 503, 1},
+		{"400 made retryable", []int{400}, 400, 3},
+		{"503 no longer retried", []int{400}, 503, 1},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			r := newReceiver(t)
@@ -45,7 +48,7 @@ func TestWithRetryableStatuses(t *testing.T) {
 				}
 				return http.StatusOK
 			}
-			s := newTestSink(t, r, c.opt)
+			s := newTestSink(t, r, delivery.Options{RetryableStatuses: c.statuses})
 			add(t, s, 0, 1)
 			err := s.Flush(context.Background())
 			assert.Equal(t, c.attempts, r.count())
@@ -68,7 +71,7 @@ func TestWithWrapKey(t *testing.T) {
 		body, _ = io.ReadAll(r.Body)
 	}))
 	defer srv.Close()
-	s, err := NewSink(WithEndpoint(srv.URL), WithBodyFormat(Wrapped), WithWrapKey("records"))
+	s, err := NewSink(WithEndpoint(srv.URL), WithBodyFormat(BodyWrapped), WithWrapKey("records"))
 	require.NoError(t, err)
 	require.NoError(t, s.Write(context.Background(), []byte(`{"n":1}`)))
 	require.NoError(t, s.Flush(context.Background()))

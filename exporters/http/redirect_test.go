@@ -12,6 +12,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/fapilog/fapilog-otel/exporters/delivery"
 )
 
 // A 3xx never counts as delivered: net/http would turn a 301/302/303 POST
@@ -29,11 +31,11 @@ func TestRedirectIsAFailureAndNothingLeaks(t *testing.T) {
 			redirector := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 				http.Redirect(w, r, other.URL+"/steal?token=x", status)
 			}))
-			opts := []Option{WithEndpoint(redirector.URL), fast, WithHeader("Authorization", "Bearer secret")}
+			d := delivery.Options{Headers: http.Header{"Authorization": {"Bearer secret"}}}
 			if client != nil {
-				opts = append(opts, WithHTTPClient(client))
+				d.Client = client
 			}
-			s, err := NewSink(opts...)
+			s, err := NewSink(WithEndpoint(redirector.URL), fast(d))
 			require.NoError(t, err)
 			require.NoError(t, s.Write(context.Background(), []byte(`{"seq":0}`)))
 			err = s.Flush(context.Background())
@@ -58,14 +60,14 @@ func TestInvalidHeadersFailAtConstruction(t *testing.T) {
 		{"", "v"},
 		{"X-Key:", "v"},
 	} {
-		_, err := NewSink(WithEndpoint("http://127.0.0.1:1"), WithHeader(h[0], h[1]))
+		_, err := NewSink(WithEndpoint("http://127.0.0.1:1"), WithDelivery(delivery.Options{Headers: http.Header{h[0]: {h[1]}}}))
 		require.Error(t, err, "%q", h)
-		assert.Contains(t, err.Error(), "WithHeader")
+		assert.Contains(t, err.Error(), "WithDelivery: Headers")
 		if h[1] != "v" {
 			assert.NotContains(t, err.Error(), h[1], "header values are not echoed")
 		}
 	}
-	_, err := NewSink(WithEndpoint("http://127.0.0.1:1"), WithHeader("X-Api-Key", "abc def\tghi"))
+	_, err := NewSink(WithEndpoint("http://127.0.0.1:1"), WithDelivery(delivery.Options{Headers: http.Header{"X-Api-Key": {"abc def\tghi"}}}))
 	assert.NoError(t, err, "spaces and tabs are valid in values")
 }
 
@@ -85,7 +87,7 @@ func TestBatchIDStableAcrossRetries(t *testing.T) {
 		}
 	}))
 	defer srv.Close()
-	s, err := NewSink(WithEndpoint(srv.URL), fast, WithBatching(1, 0, 0))
+	s, err := NewSink(WithEndpoint(srv.URL), fast(delivery.Options{Batch: delivery.Batch{MaxEntries: 1}}))
 	require.NoError(t, err)
 	require.NoError(t, s.Write(context.Background(), []byte(`{"a":1}`)))
 	require.NoError(t, s.Flush(context.Background()))

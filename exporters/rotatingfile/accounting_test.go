@@ -12,6 +12,7 @@ import (
 	sdklog "go.opentelemetry.io/otel/sdk/log"
 
 	"github.com/fapilog/fapilog-otel/bridge"
+	"github.com/fapilog/fapilog-otel/exporters/delivery"
 )
 
 // Faults while a real provider logs and flushes: the disk fills up and
@@ -21,7 +22,7 @@ import (
 func TestFaultAccountingThroughProvider(t *testing.T) {
 	for _, fault := range []string{"disk-full", "directory-removed"} {
 		t.Run(fault, func(t *testing.T) {
-			s, ffs, dir := testSink(t, nil, WithMaxSize(16<<10), WithBufferSize(1024))
+			s, ffs, dir := testSink(t, nil, WithMaxSize(16<<10), WithBuffer(delivery.Buffer{Size: 1024}))
 			exp, err := bridge.NewExporter(s)
 			require.NoError(t, err)
 			provider := sdklog.NewLoggerProvider(sdklog.WithProcessor(sdklog.NewBatchProcessor(exp,

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/fapilog/fapilog-otel/exporters/delivery"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -103,7 +104,7 @@ func TestSymlinkAtCompressionTempRefused(t *testing.T) {
 	victim := filepath.Join(t.TempDir(), "victim")
 	require.NoError(t, os.WriteFile(victim, []byte("precious\n"), 0o600))
 	h := &handled{}
-	s, _, dir := testSink(t, func(c *config) { c.handle = h.handle }, WithFixedName(), WithCompression(Gzip), WithMaxSize(100))
+	s, _, dir := testSink(t, func(c *config) { c.handle = h.handle }, WithFixedName(), WithCompression(CompressionGzip), WithMaxSize(100))
 	write(t, s, entry(1))
 	flush(t, s)
 	// The next rotation's name is predictable; plant links at its
@@ -163,7 +164,7 @@ func TestWorldWritableDirectoryWarnsOnce(t *testing.T) {
 // happens, not only at Stop, and retried on the next rotation.
 func TestCompressionFailureReportedAndRetried(t *testing.T) {
 	h := &handled{}
-	s, ffs, dir := testSink(t, func(c *config) { c.handle = h.handle }, WithCompression(Gzip), WithMaxSize(100))
+	s, ffs, dir := testSink(t, func(c *config) { c.handle = h.handle }, WithCompression(CompressionGzip), WithMaxSize(100))
 	write(t, s, entry(1))
 	flush(t, s)
 	heal := ffs.diskFull()
@@ -203,7 +204,7 @@ func TestStartRecoversInterruptedCompression(t *testing.T) {
 	plain := filepath.Join(dir, "fapilog-20260101-000002.jsonl")
 	require.NoError(t, os.WriteFile(plain, []byte(entry(3)+"\n"), 0o640))
 
-	exp, err := New(WithDirectory(dir), WithCompression(Gzip))
+	exp, err := New(WithDirectory(dir), WithCompression(CompressionGzip))
 	require.NoError(t, err)
 	sink := exp.Sink().(*Sink)
 	require.NoError(t, sink.Start(context.Background()))
@@ -258,10 +259,10 @@ func (f *renameFailFS) Rename(oldpath, newpath string) error {
 
 var _ = fmt.Sprint
 
-// WithMaxBuffered bounds what waits for a stalled disk.
-func TestWithMaxBufferedBoundsMemory(t *testing.T) {
-	accepted := func(opts ...Option) int {
-		s, ffs, _ := testSink(t, nil, append([]Option{WithBufferSize(16)}, opts...)...)
+// WithBuffer's MaxBytes bounds what waits for a stalled disk.
+func TestWithBufferBoundsMemory(t *testing.T) {
+	accepted := func(maxBytes int) int {
+		s, ffs, _ := testSink(t, nil, WithBuffer(delivery.Buffer{Size: 16, MaxBytes: maxBytes}))
 		resume := ffs.stallWrites()
 		n := 0
 		for ; n < 10000; n++ {
@@ -277,8 +278,9 @@ func TestWithMaxBufferedBoundsMemory(t *testing.T) {
 		<-s.Closed()
 		return n
 	}
-	assert.Equal(t, 4, accepted(WithMaxBuffered(64)))
-	assert.Equal(t, 10000, accepted(), "the default (4 MiB) takes them all")
+	assert.Equal(t, 4, accepted(64))
+	assert.Equal(t, 2, accepted(1), "never less than two buffers")
+	assert.Equal(t, 10000, accepted(0), "the default (4 MiB) takes them all")
 }
 
 // A directory that cannot be used fails New, naming the path and the

@@ -25,7 +25,7 @@ func Example() {
 		rotatingfile.WithMaxSize(10<<20),                         // 10 MiB...
 		rotatingfile.WithAlignedInterval(24*time.Hour, time.UTC), // ...or midnight UTC, whichever first
 		rotatingfile.WithMaxFiles(5),
-		rotatingfile.WithCompression(rotatingfile.Gzip),
+		rotatingfile.WithCompression(rotatingfile.CompressionGzip),
 	)
 	if err != nil {
 		fmt.Println(err)

@@ -136,7 +136,7 @@ func (j *janitor) close() error {
 // can go; a temporary compressed file is incomplete and goes; a rotated
 // file left uncompressed is queued for compression.
 func (j *janitor) recover() {
-	if j.cfg.compress == NoCompression {
+	if j.cfg.compress == CompressionNone {
 		return
 	}
 	entries, err := j.cfg.fs.ReadDir(j.cfg.dir)
@@ -184,9 +184,9 @@ func (j *janitor) recover() {
 
 func (j *janitor) suffix() string {
 	switch j.cfg.compress {
-	case Gzip:
+	case CompressionGzip:
 		return ".gz"
-	case Zstd:
+	case CompressionZstd:
 		return ".zst"
 	}
 	return ""
@@ -199,7 +199,7 @@ func (j *janitor) suffix() string {
 // compressed copy. Either way recover, at the next start, removes the
 // leftover, so readers never count a file twice for long.
 func (j *janitor) compress(path string) (err error) {
-	if j.cfg.compress == NoCompression {
+	if j.cfg.compress == CompressionNone {
 		return nil
 	}
 	final := path + j.suffix()
@@ -230,7 +230,7 @@ func (j *janitor) compress(path string) (err error) {
 		}
 	}()
 	var zw io.WriteCloser
-	if j.cfg.compress == Gzip {
+	if j.cfg.compress == CompressionGzip {
 		zw = gzip.NewWriter(out)
 	} else if zw, err = zstd.NewWriter(out); err != nil {
 		return fmt.Errorf("rotatingfile: compress %s: %w", path, err)

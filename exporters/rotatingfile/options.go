@@ -11,18 +11,19 @@ import (
 	"go.opentelemetry.io/otel"
 
 	"github.com/fapilog/fapilog-otel/bridge"
+	"github.com/fapilog/fapilog-otel/exporters/delivery"
 )
 
 // Compression of rotated files.
 type Compression uint8
 
 const (
-	// NoCompression keeps rotated files as they are.
-	NoCompression Compression = iota
-	// Gzip compresses rotated files to .gz with the standard library.
-	Gzip
-	// Zstd compresses rotated files to .zst.
-	Zstd
+	// CompressionNone keeps rotated files as they are.
+	CompressionNone Compression = iota
+	// CompressionGzip compresses rotated files to .gz with the standard library.
+	CompressionGzip
+	// CompressionZstd compresses rotated files to .zst.
+	CompressionZstd
 )
 
 // SyncPolicy says when written data is fsync'd to stable storage.
@@ -50,25 +51,24 @@ type Option interface {
 }
 
 type config struct {
-	dir        string
-	prefix     string
-	ext        string
-	fixedName  bool
-	symlink    string
-	maxSize    int64
-	interval   time.Duration
-	alignIn    *time.Location
-	maxFiles   int
-	maxTotal   int64
-	maxAge     time.Duration
-	compress   Compression
-	sync       SyncPolicy
-	fileMode   os.FileMode
-	dirMode    os.FileMode
-	reopenOn   []os.Signal
-	bufferSize int
-	maxBuf     int
-	exporter   []bridge.Option
+	dir       string
+	prefix    string
+	ext       string
+	fixedName bool
+	symlink   string
+	maxSize   int64
+	interval  time.Duration
+	alignIn   *time.Location
+	maxFiles  int
+	maxTotal  int64
+	maxAge    time.Duration
+	compress  Compression
+	sync      SyncPolicy
+	fileMode  os.FileMode
+	dirMode   os.FileMode
+	reopenOn  []os.Signal
+	buffer    delivery.Buffer
+	exporter  []bridge.Option
 
 	// Seams for tests.
 	handle func(error) // where background failures go; otel.Handle
@@ -83,13 +83,11 @@ func (f optionFunc) apply(c *config) { f(c) }
 
 // Defaults.
 const (
-	DefaultPrefix      = "fapilog"
-	DefaultExtension   = ".jsonl"
-	DefaultMaxSize     = 100 << 20
-	DefaultFileMode    = 0o640
-	DefaultDirMode     = 0o750
-	DefaultBufferSize  = 64 << 10
-	DefaultMaxBuffered = 4 << 20
+	DefaultPrefix    = "fapilog"
+	DefaultExtension = ".jsonl"
+	DefaultMaxSize   = 100 << 20
+	DefaultFileMode  = 0o640
+	DefaultDirMode   = 0o750
 )
 
 // WithDirectory sets the directory files are written to. Required. It is
@@ -145,7 +143,7 @@ func WithMaxTotalBytes(n int64) Option { return optionFunc(func(c *config) { c.m
 func WithMaxAge(d time.Duration) Option { return optionFunc(func(c *config) { c.maxAge = d }) }
 
 // WithCompression compresses rotated files in the background. The default
-// is NoCompression.
+// is CompressionNone.
 func WithCompression(comp Compression) Option {
 	return optionFunc(func(c *config) { c.compress = comp })
 }
@@ -180,19 +178,14 @@ func WithReopenOn(sigs ...os.Signal) Option {
 	return optionFunc(func(c *config) { c.reopenOn = sigs })
 }
 
-// WithBufferSize sets how many bytes collect before they are handed to the
-// disk. The default is DefaultBufferSize; zero or negative is an error.
-func WithBufferSize(n int) Option { return optionFunc(func(c *config) { c.bufferSize = n }) }
+// WithBuffer sets how lines are gathered before they go to the disk, and
+// how many bytes may wait for a slow disk before Write applies
+// back-pressure: the settings both line exporters share. The zero value of
+// each field keeps its default.
+func WithBuffer(b delivery.Buffer) Option { return optionFunc(func(c *config) { c.buffer = b }) }
 
-// WithMaxBuffered sets how many bytes may wait for a slow disk before Write
-// applies back-pressure (never less than twice the buffer size: 0 means
-// that minimum; negative is an error). The default is DefaultMaxBuffered.
-func WithMaxBuffered(n int) Option { return optionFunc(func(c *config) { c.maxBuf = n }) }
-
-// WithFormat sets the line format of an exporter made by New.
-func WithFormat(f bridge.Format) Option { return WithExporterOptions(bridge.WithFormat(f)) }
-
-// WithExporterOptions passes options to the bridge exporter New creates.
+// WithExporterOptions passes options (the line format, metrics, a name) to
+// the bridge exporter New creates. NewSink refuses them.
 func WithExporterOptions(opts ...bridge.Option) Option {
 	return optionFunc(func(c *config) { c.exporter = append(c.exporter, opts...) })
 }
@@ -201,7 +194,6 @@ func newConfig(opts []Option) (config, error) {
 	c := config{
 		prefix: DefaultPrefix, ext: DefaultExtension, maxSize: DefaultMaxSize,
 		sync: SyncOnFlush, fileMode: DefaultFileMode, dirMode: DefaultDirMode,
-		bufferSize: DefaultBufferSize, maxBuf: DefaultMaxBuffered,
 		fs: osFS{}, now: time.Now, after: realAfter, handle: otel.Handle,
 	}
 	for _, o := range opts {
@@ -240,17 +232,15 @@ func newConfig(opts []Option) (config, error) {
 	if c.maxAge < 0 {
 		bad("WithMaxAge: %v is negative", c.maxAge)
 	}
-	if c.compress > Zstd {
+	if c.compress > CompressionZstd {
 		bad("WithCompression: unknown compression %d", c.compress)
 	}
 	if c.sync.every < 0 || (c.sync.every > 0 && c.sync.every < 10*time.Millisecond) {
 		bad("WithSync: SyncEvery(%v) must be at least 10ms", c.sync.every)
 	}
-	if c.bufferSize <= 0 {
-		bad("WithBufferSize: %d is not a positive size", c.bufferSize)
-	}
-	if c.maxBuf < 0 {
-		bad("WithMaxBuffered: %d is negative", c.maxBuf)
+	var err error
+	if c.buffer, err = c.buffer.Resolve("rotatingfile: WithBuffer"); err != nil {
+		errs = append(errs, err)
 	}
 	return c, errors.Join(errs...)
 }

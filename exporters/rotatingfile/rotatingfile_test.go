@@ -26,6 +26,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/fapilog/fapilog-otel/bridge/sinktest"
+	"github.com/fapilog/fapilog-otel/exporters/delivery"
 	"github.com/fapilog/fapilog-otel/internal/envelopetest"
 )
 
@@ -142,7 +143,7 @@ func entry(i int) string { return fmt.Sprintf(`{"seq":%d,"pad":"%s"}`, i, string
 
 func TestConformance(t *testing.T) {
 	sinktest.Run(t, func(t *testing.T) sinktest.Harness {
-		s, ffs, dir := testSink(t, nil, WithMaxSize(4096), WithBufferSize(512))
+		s, ffs, dir := testSink(t, nil, WithMaxSize(4096), WithBuffer(delivery.Buffer{Size: 512}))
 		// Runs after the suite's Shutdown and before the directory is
 		// removed: a Stop on an ended context finishes in the background.
 		t.Cleanup(func() {
@@ -168,7 +169,7 @@ func TestConformance(t *testing.T) {
 }
 
 func TestSizeRotationKeepsLinesWhole(t *testing.T) {
-	s, _, dir := testSink(t, nil, WithMaxSize(1000), WithBufferSize(300))
+	s, _, dir := testSink(t, nil, WithMaxSize(1000), WithBuffer(delivery.Buffer{Size: 300}))
 	for i := range 200 {
 		write(t, s, entry(i))
 	}
@@ -351,7 +352,7 @@ func TestCompression(t *testing.T) {
 	for _, comp := range []struct {
 		c   Compression
 		ext string
-	}{{Gzip, ".gz"}, {Zstd, ".zst"}} {
+	}{{CompressionGzip, ".gz"}, {CompressionZstd, ".zst"}} {
 		t.Run(comp.ext, func(t *testing.T) {
 			clock := newFakeClock(time.Date(2026, 11, 27, 7, 0, 0, 0, time.UTC))
 			exp, dir := exporterOn(t, clock.install, WithMaxSize(2000), WithCompression(comp.c))
@@ -526,14 +527,14 @@ func TestSyncEvery(t *testing.T) {
 
 func TestOptionsValidated(t *testing.T) {
 	cases := map[string][]Option{
-		"WithDirectory":       {},
-		"WithMaxSize":         {WithDirectory("d"), WithMaxSize(-1)},
-		"WithInterval":        {WithDirectory("d"), WithInterval(500 * time.Millisecond)},
-		"WithAlignedInterval": {WithDirectory("d"), WithAlignedInterval(7*time.Hour, time.UTC)},
-		"WithMaxFiles":        {WithDirectory("d"), WithMaxFiles(-2)},
-		"WithCompression":     {WithDirectory("d"), WithCompression(9)},
-		"WithSync":            {WithDirectory("d"), WithSync(SyncEvery(time.Microsecond))},
-		"WithBufferSize":      {WithDirectory("d"), WithBufferSize(0)},
+		"WithDirectory":        {},
+		"WithMaxSize":          {WithDirectory("d"), WithMaxSize(-1)},
+		"WithInterval":         {WithDirectory("d"), WithInterval(500 * time.Millisecond)},
+		"WithAlignedInterval":  {WithDirectory("d"), WithAlignedInterval(7*time.Hour, time.UTC)},
+		"WithMaxFiles":         {WithDirectory("d"), WithMaxFiles(-2)},
+		"WithCompression":      {WithDirectory("d"), WithCompression(9)},
+		"WithSync":             {WithDirectory("d"), WithSync(SyncEvery(time.Microsecond))},
+		"WithBuffer: MaxBytes": {WithDirectory("d"), WithBuffer(delivery.Buffer{MaxBytes: -1})},
 	}
 	for name, opts := range cases {
 		_, err := NewSink(opts...)
@@ -544,7 +545,7 @@ func TestOptionsValidated(t *testing.T) {
 // Several goroutines log through a real provider while size rotation and
 // compression run; every record is read back exactly once.
 func TestNoLossAcrossRotations(t *testing.T) {
-	exp, dir := exporterOn(t, nil, WithMaxSize(8<<10), WithCompression(Gzip), WithBufferSize(2048))
+	exp, dir := exporterOn(t, nil, WithMaxSize(8<<10), WithCompression(CompressionGzip), WithBuffer(delivery.Buffer{Size: 2048}))
 	provider := sdklog.NewLoggerProvider(sdklog.WithProcessor(sdklog.NewBatchProcessor(exp,
 		sdklog.WithMaxQueueSize(1<<16), sdklog.WithExportMaxBatchSize(64))))
 	const goroutines, each = 4, 500

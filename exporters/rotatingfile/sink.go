@@ -79,7 +79,7 @@ func New(opts ...Option) (*bridge.Exporter, error) {
 
 func newSink(c config) *Sink {
 	rot := newRotator(c)
-	aw := asyncwrite.New("rotatingfile", rot, c.bufferSize, c.maxBuf)
+	aw := asyncwrite.New("rotatingfile", rot, c.buffer.Size, c.buffer.MaxBytes)
 	// Writes happen on the sink's goroutine, after Export has returned:
 	// their failures (disk full, permission denied) go to the OpenTelemetry
 	// error handler as they happen, besides the next Flush's result.

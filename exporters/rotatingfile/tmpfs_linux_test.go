@@ -10,6 +10,7 @@ import (
 	"syscall"
 	"testing"
 
+	"github.com/fapilog/fapilog-otel/exporters/delivery"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -32,7 +33,7 @@ func TestRealDiskFullOnTmpfs(t *testing.T) {
 	require.NoError(t, os.WriteFile(filler, make([]byte, 96<<10), 0o600))
 
 	dir := filepath.Join(mnt, "logs")
-	s, err := NewSink(WithDirectory(dir), WithBufferSize(4096))
+	s, err := NewSink(WithDirectory(dir), WithBuffer(delivery.Buffer{Size: 4096}))
 	require.NoError(t, err)
 	var flushErr error
 	n := 0

@@ -6,7 +6,7 @@
 // makes ForceFlush or Shutdown overrun their deadline. Flush writes the
 // buffer and then syncs the target when it can be synced: a regular file is
 // fsync'd, while a pipe or terminal, where fsync can only fail, is not, so
-// Flush succeeds there. Memory is bounded: WithMaxBuffered caps what may wait
+// Flush succeeds there. Memory is bounded: WithBuffer caps what may wait
 // for a slow writer, after which Write applies back-pressure up to its
 // context and reports what it could not take.
 //
@@ -21,23 +21,15 @@ package stdoutjson
 import (
 	"context"
 	"errors"
-	"fmt"
 	"io"
 	"os"
 
 	"go.opentelemetry.io/otel"
 
 	"github.com/fapilog/fapilog-otel/bridge"
+	"github.com/fapilog/fapilog-otel/exporters/delivery"
 	"github.com/fapilog/fapilog-otel/internal/asyncwrite"
 	"github.com/fapilog/fapilog-otel/internal/sinkopts"
-)
-
-const (
-	// DefaultBufferSize is how many bytes of lines collect before they
-	// are handed to the writer.
-	DefaultBufferSize = 64 << 10
-	// DefaultMaxBuffered is how many bytes may wait for a slow writer.
-	DefaultMaxBuffered = 4 << 20
 )
 
 // Sink writes entries as lines. It is safe for concurrent use.
@@ -59,10 +51,9 @@ type Option interface {
 }
 
 type config struct {
-	w           io.Writer
-	bufferSize  int
-	maxBuffered int
-	exporter    []bridge.Option
+	w        io.Writer
+	buffer   delivery.Buffer
+	exporter []bridge.Option
 }
 
 type optionFunc func(*config)
@@ -75,48 +66,30 @@ func WithWriter(w io.Writer) Option {
 	return optionFunc(func(c *config) { c.w = w })
 }
 
-// WithBufferSize sets how many bytes of lines collect before they are handed
-// to the writer (they also go on Flush, and after about a second). The default is
-// DefaultBufferSize; zero or negative is an error.
-func WithBufferSize(n int) Option {
-	return optionFunc(func(c *config) { c.bufferSize = n })
+// WithBuffer sets how lines are gathered before they are written, and how
+// many bytes may wait for a slow or blocked writer: the settings both line
+// exporters share. The zero value of each field keeps its default.
+func WithBuffer(b delivery.Buffer) Option {
+	return optionFunc(func(c *config) { c.buffer = b })
 }
 
-// WithMaxBuffered sets how many bytes may wait for a slow or blocked writer
-// (never less than twice the buffer size: 0 means that minimum; negative
-// is an error). Beyond it, Write waits up to its context and
-// then fails, so the loss is counted and reported instead of memory growing
-// without bound. The default is DefaultMaxBuffered.
-func WithMaxBuffered(n int) Option {
-	return optionFunc(func(c *config) { c.maxBuffered = n })
-}
-
-// WithFormat sets the line format of an exporter made by New; it is
-// shorthand for WithExporterOptions(bridge.WithFormat(f)).
-func WithFormat(f bridge.Format) Option {
-	return WithExporterOptions(bridge.WithFormat(f))
-}
-
-// WithExporterOptions passes options to the bridge exporter New creates.
+// WithExporterOptions passes options (the line format, metrics, a name) to
+// the bridge exporter New creates. NewSink refuses them.
 func WithExporterOptions(opts ...bridge.Option) Option {
 	return optionFunc(func(c *config) { c.exporter = append(c.exporter, opts...) })
 }
 
 func newConfig(opts []Option) (config, error) {
-	c := config{w: os.Stdout, bufferSize: DefaultBufferSize, maxBuffered: DefaultMaxBuffered}
+	c := config{w: os.Stdout}
 	for _, o := range opts {
 		o.apply(&c)
 	}
 	if c.w == nil {
 		return c, errors.New("stdoutjson: WithWriter: nil writer")
 	}
-	if c.bufferSize <= 0 {
-		return c, fmt.Errorf("stdoutjson: WithBufferSize: %d is not a positive size", c.bufferSize)
-	}
-	if c.maxBuffered < 0 {
-		return c, fmt.Errorf("stdoutjson: WithMaxBuffered: %d is negative", c.maxBuffered)
-	}
-	return c, nil
+	var err error
+	c.buffer, err = c.buffer.Resolve("stdoutjson: WithBuffer")
+	return c, err
 }
 
 // NewSink returns a sink configured by opts. It fails when given an
@@ -144,7 +117,7 @@ func New(opts ...Option) (*bridge.Exporter, error) {
 }
 
 func newSink(c config) *Sink {
-	aw := asyncwrite.New("stdoutjson", c.w, c.bufferSize, c.maxBuffered)
+	aw := asyncwrite.New("stdoutjson", c.w, c.buffer.Size, c.buffer.MaxBytes)
 	// Writes happen on the sink's goroutine, after Export has returned:
 	// their failures go to the OpenTelemetry error handler as they happen.
 	aw.SetErrorHandler(otel.Handle)

@@ -14,6 +14,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/fapilog/fapilog-otel/bridge"
+	"github.com/fapilog/fapilog-otel/exporters/delivery"
 	"github.com/fapilog/fapilog-otel/exporters/stdoutjson"
 	"github.com/fapilog/fapilog-otel/internal/envelopetest"
 	"github.com/fapilog/fapilog-otel/internal/testdest"
@@ -113,7 +114,7 @@ func TestShutdownFlushes(t *testing.T) {
 
 func TestOTLPJSONOption(t *testing.T) {
 	dest := testdest.New()
-	provider := newProvider(t, dest, stdoutjson.WithFormat(bridge.FormatOTLPJSON))
+	provider := newProvider(t, dest, stdoutjson.WithExporterOptions(bridge.WithFormat(bridge.FormatOTLPJSON)))
 	slog.New(otelslog.NewHandler("svc", otelslog.WithLoggerProvider(provider))).Info("hi")
 	require.NoError(t, provider.ForceFlush(context.Background()))
 	lines := dest.Lines()
@@ -125,9 +126,9 @@ func TestOTLPJSONOption(t *testing.T) {
 func TestOptionsValidated(t *testing.T) {
 	_, err := stdoutjson.New(stdoutjson.WithWriter(nil))
 	assert.ErrorContains(t, err, "WithWriter")
-	_, err = stdoutjson.NewSink(stdoutjson.WithBufferSize(-1))
-	assert.ErrorContains(t, err, "WithBufferSize")
-	_, err = stdoutjson.New(stdoutjson.WithFormat(bridge.Format(42)))
+	_, err = stdoutjson.NewSink(stdoutjson.WithBuffer(delivery.Buffer{Size: -1}))
+	assert.ErrorContains(t, err, "stdoutjson: WithBuffer: Size: -1 is negative")
+	_, err = stdoutjson.New(stdoutjson.WithExporterOptions(bridge.WithFormat(bridge.Format(42))))
 	assert.ErrorContains(t, err, "WithFormat")
 }
 

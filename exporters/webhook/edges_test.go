@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/fapilog/fapilog-otel/exporters/delivery"
 	"github.com/fapilog/fapilog-otel/internal/testdest"
 )
 
@@ -30,7 +31,7 @@ func TestVerifyRefusesEmptyKeys(t *testing.T) {
 	fh := http.Header{}
 	fh.Set(HeaderFapilogTime, strconv.FormatInt(now.Unix(), 10))
 	fh.Set(HeaderFapilogSig256, fapilogSignature(Secret{}, now.Unix(), body))
-	assert.ErrorIs(t, Verify(fh, body, []Secret{{}}, VerifyScheme(Fapilog)), ErrNoSecret)
+	assert.ErrorIs(t, Verify(fh, body, []Secret{{}}, WithVerifyScheme(SchemeFapilog)), ErrNoSecret)
 }
 
 // The window forgets ids in insertion order without scanning them all.
@@ -74,7 +75,7 @@ func TestRedirectNotFollowed(t *testing.T) {
 	}))
 	defer redirector.Close()
 	s, err := NewSink(WithEndpoint(redirector.URL), WithSecrets(mustSecret(t, secretA)),
-		WithRetry(time.Millisecond, time.Millisecond, time.Second), WithHTTPClient(&http.Client{}))
+		fast(delivery.Options{Client: &http.Client{}}))
 	require.NoError(t, err)
 	require.NoError(t, s.Write(context.Background(), []byte(`{"a":1}`)))
 	err = s.Flush(context.Background())
@@ -85,15 +86,15 @@ func TestRedirectNotFollowed(t *testing.T) {
 }
 
 func TestInvalidHeaderFailsAtConstruction(t *testing.T) {
-	_, err := NewSink(WithEndpoint("http://127.0.0.1:1"), WithSecrets(RawSecret([]byte("k"))), WithHeader("X-A", "x\r\ny"))
+	_, err := NewSink(WithEndpoint("http://127.0.0.1:1"), WithSecrets(RawSecret([]byte("k"))), WithDelivery(delivery.Options{Headers: http.Header{"X-A": {"x\r\ny"}}}))
 	require.Error(t, err)
-	assert.Contains(t, err.Error(), "webhook: WithHeader")
+	assert.Contains(t, err.Error(), "webhook: WithDelivery: Headers")
 }
 
 func TestWithHTTPClientSendsThroughIt(t *testing.T) {
 	h := newHook(t)
 	tr := &testdest.CountingTransport{}
-	s := newTestSink(t, h, WithHTTPClient(&http.Client{Transport: tr}))
+	s := newTestSink(t, h, fast(delivery.Options{Client: &http.Client{Transport: tr}}))
 	send(t, s, `{"a":1}`)
 	require.NoError(t, s.Stop(context.Background()))
 	assert.EqualValues(t, 1, tr.N.Load())
@@ -101,7 +102,7 @@ func TestWithHTTPClientSendsThroughIt(t *testing.T) {
 
 func TestZeroToleranceKeepsDefault(t *testing.T) {
 	c := verifyConfig{tolerance: DefaultTolerance}
-	Tolerance(0).apply(&c)
-	Tolerance(-time.Second).apply(&c)
+	WithTolerance(0).apply(&c)
+	WithTolerance(-time.Second).apply(&c)
 	assert.Equal(t, DefaultTolerance, c.tolerance)
 }

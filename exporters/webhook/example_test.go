@@ -24,7 +24,7 @@ func Example() {
 	replays := webhook.NewReplayWindow(webhook.DefaultTolerance)
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		body, _ := io.ReadAll(r.Body)
-		fmt.Println("verified:", webhook.Verify(r.Header, body, []webhook.Secret{secret}, webhook.RejectReplays(replays)) == nil)
+		fmt.Println("verified:", webhook.Verify(r.Header, body, []webhook.Secret{secret}, webhook.WithReplayGuard(replays)) == nil)
 	}))
 	defer srv.Close()
 

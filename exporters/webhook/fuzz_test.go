@@ -29,7 +29,7 @@ func FuzzVerify(f *testing.F) {
 		h.Set(HeaderTimestamp, strconv.FormatInt(ts, 10))
 		h.Set(HeaderSignature, sigHeader)
 		_ = Verify(h, body, []Secret{sec}, clock)
-		_ = Verify(h, body, []Secret{sec}, clock, VerifyScheme(Fapilog))
+		_ = Verify(h, body, []Secret{sec}, clock, WithVerifyScheme(SchemeFapilog))
 
 		if id == "" {
 			return

@@ -13,14 +13,14 @@ import (
 type Scheme uint8
 
 const (
-	// StandardWebhooks signs per standardwebhooks.com: webhook-id,
+	// SchemeStandardWebhooks signs per standardwebhooks.com: webhook-id,
 	// webhook-timestamp and webhook-signature "v1,<base64 HMAC-SHA256 of
 	// id.timestamp.body>", one signature per secret. The default.
-	StandardWebhooks Scheme = iota
-	// Fapilog signs as Python fapilog does: X-Fapilog-Timestamp and
+	SchemeStandardWebhooks Scheme = iota
+	// SchemeFapilog signs as Python fapilog does: X-Fapilog-Timestamp and
 	// X-Fapilog-Signature-256 "sha256=<hex HMAC-SHA256 of timestamp.body>",
 	// with the first secret.
-	Fapilog
+	SchemeFapilog
 )
 
 // Header names.

@@ -44,15 +44,15 @@ type verifyOptionFunc func(*verifyConfig)
 
 func (f verifyOptionFunc) apply(c *verifyConfig) { f(c) }
 
-// VerifyScheme sets the signing scheme to expect. The default is
-// StandardWebhooks.
-func VerifyScheme(s Scheme) VerifyOption {
+// WithVerifyScheme sets the signing scheme to expect. The default is
+// SchemeStandardWebhooks.
+func WithVerifyScheme(s Scheme) VerifyOption {
 	return verifyOptionFunc(func(c *verifyConfig) { c.scheme = s })
 }
 
-// Tolerance sets how old or how far in the future a timestamp may be. The
-// default is DefaultTolerance; zero or negative keeps it.
-func Tolerance(d time.Duration) VerifyOption {
+// WithTolerance sets how old or how far in the future a timestamp may be.
+// The default is DefaultTolerance; zero or negative keeps it.
+func WithTolerance(d time.Duration) VerifyOption {
 	return verifyOptionFunc(func(c *verifyConfig) {
 		if d > 0 {
 			c.tolerance = d
@@ -60,8 +60,9 @@ func Tolerance(d time.Duration) VerifyOption {
 	})
 }
 
-// RejectReplays rejects a message id that g has already seen.
-func RejectReplays(g ReplayGuard) VerifyOption {
+// WithReplayGuard rejects a message id that g has already seen (nil, the
+// default, checks nothing).
+func WithReplayGuard(g ReplayGuard) VerifyOption {
 	return verifyOptionFunc(func(c *verifyConfig) { c.replay = g })
 }
 
@@ -146,12 +147,12 @@ func Verify(header http.Header, body []byte, secrets []Secret, opts ...VerifyOpt
 		}
 	}
 	var id, tsText string
-	if c.scheme == Fapilog {
+	if c.scheme == SchemeFapilog {
 		tsText = header.Get(HeaderFapilogTime)
 	} else {
 		id, tsText = header.Get(HeaderID), header.Get(HeaderTimestamp)
 	}
-	if tsText == "" || (c.scheme != Fapilog && id == "") {
+	if tsText == "" || (c.scheme != SchemeFapilog && id == "") {
 		return ErrMissingHeaders
 	}
 	ts, err := strconv.ParseInt(tsText, 10, 64)
@@ -165,7 +166,7 @@ func Verify(header http.Header, body []byte, secrets []Secret, opts ...VerifyOpt
 	if !matches(c.scheme, header, secrets, id, ts, body) {
 		return ErrBadSignature
 	}
-	if c.replay != nil && c.scheme != Fapilog && c.replay.Seen(id, now) {
+	if c.replay != nil && c.scheme != SchemeFapilog && c.replay.Seen(id, now) {
 		return ErrReplayed
 	}
 	return nil
@@ -173,7 +174,7 @@ func Verify(header http.Header, body []byte, secrets []Secret, opts ...VerifyOpt
 
 func matches(scheme Scheme, header http.Header, secrets []Secret, id string, ts int64, body []byte) bool {
 	tsText := strconv.FormatInt(ts, 10)
-	if scheme == Fapilog {
+	if scheme == SchemeFapilog {
 		got, ok := strings.CutPrefix(header.Get(HeaderFapilogSig256), "sha256=")
 		raw, err := hex.DecodeString(got)
 		if !ok || err != nil {

@@ -24,6 +24,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/fapilog/fapilog-otel/bridge/sinktest"
+	"github.com/fapilog/fapilog-otel/exporters/delivery"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -40,7 +41,7 @@ func mustSecret(t *testing.T, s string) Secret {
 	return sec
 }
 
-type request struct {
+type received struct {
 	header http.Header
 	body   []byte
 }
@@ -50,7 +51,7 @@ type request struct {
 type hook struct {
 	srv    *httptest.Server
 	mu     sync.Mutex
-	reqs   []request
+	reqs   []received
 	status func(n int) int
 	stall  chan struct{}
 }
@@ -61,7 +62,7 @@ func newHook(t *testing.T) *hook {
 		body, _ := io.ReadAll(r.Body)
 		h.mu.Lock()
 		n := len(h.reqs)
-		h.reqs = append(h.reqs, request{header: r.Header.Clone(), body: body})
+		h.reqs = append(h.reqs, received{header: r.Header.Clone(), body: body})
 		status, stall := h.status, h.stall
 		h.mu.Unlock()
 		if stall != nil {
@@ -89,10 +90,10 @@ func newHook(t *testing.T) *hook {
 	return h
 }
 
-func (h *hook) requests() []request {
+func (h *hook) requests() []received {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	return append([]request(nil), h.reqs...)
+	return append([]received(nil), h.reqs...)
 }
 
 // accepted splits the 2xx-answered bodies into entries.
@@ -116,16 +117,24 @@ func (h *hook) accepted() [][]byte {
 	return out
 }
 
-var fast = WithRetry(time.Millisecond, 5*time.Millisecond, 5*time.Second)
+var fastRetry = delivery.Retry{InitialInterval: time.Millisecond, MaxInterval: 5 * time.Millisecond, MaxElapsedTime: 5 * time.Second}
 
-func newTestSink(t *testing.T, h *hook, opts ...Option) *Sink {
+// fast returns d with quick retries unless d sets its own.
+func fast(d delivery.Options) Option {
+	if d.Retry == (delivery.Retry{}) {
+		d.Retry = fastRetry
+	}
+	return WithDelivery(d)
+}
+
+func newTestSink(t *testing.T, h *hook, opts ...Option) *delivery.Sink {
 	t.Helper()
-	s, err := NewSink(append([]Option{WithEndpoint(h.srv.URL), WithSecrets(mustSecret(t, secretA)), fast}, opts...)...)
+	s, err := NewSink(append([]Option{WithEndpoint(h.srv.URL), WithSecrets(mustSecret(t, secretA)), fast(delivery.Options{})}, opts...)...)
 	require.NoError(t, err)
 	return s
 }
 
-func send(t *testing.T, s *Sink, entries ...string) {
+func send(t *testing.T, s *delivery.Sink, entries ...string) {
 	t.Helper()
 	for _, e := range entries {
 		require.NoError(t, s.Write(context.Background(), []byte(e)))
@@ -165,7 +174,7 @@ func TestStandardWebhooksVerifiedIndependently(t *testing.T) {
 func TestFapilogScheme(t *testing.T) {
 	h := newHook(t)
 	raw := []byte("fapilog-shared-secret")
-	s, err := NewSink(WithEndpoint(h.srv.URL), WithSecrets(RawSecret(raw)), WithScheme(Fapilog), fast)
+	s, err := NewSink(WithEndpoint(h.srv.URL), WithSecrets(RawSecret(raw)), WithScheme(SchemeFapilog), fast(delivery.Options{}))
 	require.NoError(t, err)
 	send(t, s, `{"n":1}`)
 	require.NoError(t, s.Stop(context.Background()))
@@ -176,7 +185,7 @@ func TestFapilogScheme(t *testing.T) {
 	m := hmac.New(sha256.New, raw)
 	m.Write([]byte(ts + "." + string(r.body)))
 	assert.Equal(t, "sha256="+hex.EncodeToString(m.Sum(nil)), r.header.Get("X-Fapilog-Signature-256"))
-	assert.NoError(t, Verify(r.header, r.body, []Secret{RawSecret(raw)}, VerifyScheme(Fapilog)))
+	assert.NoError(t, Verify(r.header, r.body, []Secret{RawSecret(raw)}, WithVerifyScheme(SchemeFapilog)))
 }
 
 func TestIDReusedOnRetry(t *testing.T) {
@@ -208,14 +217,14 @@ func TestGoneDisablesEndpoint(t *testing.T) {
 	s := newTestSink(t, h)
 	require.NoError(t, s.Write(context.Background(), []byte(`{"n":1}`)))
 	err := s.Flush(context.Background())
-	assert.ErrorIs(t, err, ErrGone)
+	assert.ErrorIs(t, err, delivery.ErrGone)
 	for range 3 {
 		require.NoError(t, s.Write(context.Background(), []byte(`{"n":2}`)))
-		assert.ErrorIs(t, s.Flush(context.Background()), ErrGone)
+		assert.ErrorIs(t, s.Flush(context.Background()), delivery.ErrGone)
 	}
 	assert.Len(t, h.requests(), 1, "nothing is sent after 410")
 	assert.EqualValues(t, 4, s.Lost())
-	assert.ErrorIs(t, s.HealthCheck(context.Background()), ErrGone)
+	assert.ErrorIs(t, s.HealthCheck(context.Background()), delivery.ErrGone)
 	mu.Lock()
 	gone := 0
 	for _, r := range reports {
@@ -245,12 +254,12 @@ func TestVerifyRejects(t *testing.T) {
 	assert.ErrorIs(t, Verify(at(now, "msg_1", body), []byte(body), []Secret{mustSecret(t, secretB)}, clock), ErrBadSignature)
 	assert.ErrorIs(t, Verify(at(now.Add(-6*time.Minute), "msg_1", body), []byte(body), []Secret{sec}, clock), ErrStale)
 	assert.ErrorIs(t, Verify(at(now.Add(6*time.Minute), "msg_1", body), []byte(body), []Secret{sec}, clock), ErrStale)
-	assert.NoError(t, Verify(at(now.Add(-6*time.Minute), "msg_1", body), []byte(body), []Secret{sec}, clock, Tolerance(10*time.Minute)))
+	assert.NoError(t, Verify(at(now.Add(-6*time.Minute), "msg_1", body), []byte(body), []Secret{sec}, clock, WithTolerance(10*time.Minute)))
 	assert.ErrorIs(t, Verify(http.Header{}, []byte(body), []Secret{sec}, clock), ErrMissingHeaders)
 
 	guard := NewReplayWindow(5 * time.Minute)
-	assert.NoError(t, Verify(at(now, "msg_7", body), []byte(body), []Secret{sec}, clock, RejectReplays(guard)))
-	assert.ErrorIs(t, Verify(at(now, "msg_7", body), []byte(body), []Secret{sec}, clock, RejectReplays(guard)), ErrReplayed)
+	assert.NoError(t, Verify(at(now, "msg_7", body), []byte(body), []Secret{sec}, clock, WithReplayGuard(guard)))
+	assert.ErrorIs(t, Verify(at(now, "msg_7", body), []byte(body), []Secret{sec}, clock, WithReplayGuard(guard)), ErrReplayed)
 	assert.False(t, guard.Seen("msg_7", now.Add(6*time.Minute)), "ids are forgotten after the window")
 }
 
@@ -271,7 +280,7 @@ func TestSecretsNeverShown(t *testing.T) {
 
 func TestAlwaysArray(t *testing.T) {
 	h := newHook(t)
-	s := newTestSink(t, h, AlwaysArray())
+	s := newTestSink(t, h, WithAlwaysArray())
 	send(t, s, `{"n":1}`)
 	require.NoError(t, s.Stop(context.Background()))
 	assert.JSONEq(t, `[{"n":1}]`, string(h.requests()[0].body))
@@ -280,7 +289,7 @@ func TestAlwaysArray(t *testing.T) {
 func TestConformance(t *testing.T) {
 	sinktest.Run(t, func(t *testing.T) sinktest.Harness {
 		h := newHook(t)
-		s := newTestSink(t, h, WithRetry(time.Millisecond, 5*time.Millisecond, 100*time.Millisecond))
+		s := newTestSink(t, h, fast(delivery.Options{Retry: delivery.Retry{InitialInterval: time.Millisecond, MaxInterval: 5 * time.Millisecond, MaxElapsedTime: 100 * time.Millisecond}}))
 		return sinktest.Harness{
 			Sink:      s,
 			Delivered: h.accepted,

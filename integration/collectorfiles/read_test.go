@@ -34,7 +34,7 @@ var traceID = trace.TraceID{0x4b, 0xf9, 0x2f, 0x35, 0x77, 0xb3, 0x4d, 0xa6, 0xa3
 // shuts down (as a process that exits would).
 func write(t *testing.T, dir string, from, to int, comp rotatingfile.Compression, exporterOpts ...bridge.Option) {
 	t.Helper()
-	exp, err := rotatingfile.New(rotatingfile.WithDirectory(dir), rotatingfile.WithFormat(bridge.FormatOTLPJSON),
+	exp, err := rotatingfile.New(rotatingfile.WithDirectory(dir), rotatingfile.WithExporterOptions(bridge.WithFormat(bridge.FormatOTLPJSON)),
 		rotatingfile.WithMaxSize(64<<10), rotatingfile.WithCompression(comp), rotatingfile.WithExporterOptions(exporterOpts...))
 	require.NoError(t, err)
 	res := resource.NewSchemaless(attribute.String("service.name", "checkout"))
@@ -116,13 +116,13 @@ func read(t *testing.T, dir string, want int) (map[string]plog.LogRecord, int) {
 func TestCollectorReadsRotatingOTLPJSON(t *testing.T) {
 	dir := t.TempDir()
 	const first, second, total = 3000, 4000, 6000
-	write(t, dir, 0, first, rotatingfile.Gzip)
+	write(t, dir, 0, first, rotatingfile.CompressionGzip)
 	// A restart: a new process, the same directory, writing one request
 	// per exported batch per line.
-	write(t, dir, first, second, rotatingfile.Gzip, bridge.WithOTLPBatchLines())
+	write(t, dir, first, second, rotatingfile.CompressionGzip, bridge.WithOTLPBatchLines())
 	// Another, leaving its rotated files uncompressed (it compresses
 	// nothing, so the earlier files stay as they are too).
-	write(t, dir, second, total, rotatingfile.NoCompression)
+	write(t, dir, second, total, rotatingfile.CompressionNone)
 
 	var plain, gz int
 	entries, err := os.ReadDir(dir)

@@ -1,8 +1,9 @@
 package encoding
 
 import (
-	"go.opentelemetry.io/otel/attribute"
 	"strconv"
+
+	"go.opentelemetry.io/otel/attribute"
 
 	sdklog "go.opentelemetry.io/otel/sdk/log"
 	"go.opentelemetry.io/otel/sdk/resource"

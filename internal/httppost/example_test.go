@@ -7,7 +7,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 
-	"github.com/fapilog/fapilog-otel/internal/delivery"
 	"github.com/fapilog/fapilog-otel/internal/httppost"
 )
 
@@ -24,9 +23,13 @@ func ExamplePoster() {
 	}
 	defer p.Close()
 	err = p.Post(context.Background(), []byte(`{"n":1}`), nil)
-	var se *delivery.StatusError
+	var se *httppost.StatusError
 	if errors.As(err, &se) {
 		fmt.Println(se.Status, se.RetryAfter, se.Endpoint == srv.URL+"/ingest")
 	}
-	// Output: 429 30s true
+	retry, after := httppost.Evaluate(nil)(err)
+	fmt.Println(retry, after)
+	// Output:
+	// 429 30s true
+	// true 30s
 }

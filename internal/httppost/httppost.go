@@ -18,9 +18,45 @@ import (
 	"strings"
 	"sync"
 	"time"
-
-	"github.com/fapilog/fapilog-otel/internal/delivery"
 )
+
+// StatusError is a receiver's answer other than 2xx.
+type StatusError struct {
+	Status     int
+	Endpoint   string        // without credentials or query
+	RetryAfter time.Duration // from a Retry-After header; 0 when absent
+	Detail     string        // more about the answer (a redirect's target), or ""
+}
+
+func (e *StatusError) Error() string {
+	if e.Detail != "" {
+		return fmt.Sprintf("%s answered %d (%s)", e.Endpoint, e.Status, e.Detail)
+	}
+	return fmt.Sprintf("%s answered %d", e.Endpoint, e.Status)
+}
+
+// DefaultRetryable is the default retry rule: 408, 429 and every 5xx but
+// 501 Not Implemented, which no retry will fix.
+func DefaultRetryable(status int) bool {
+	return status == 408 || status == 429 || (status >= 500 && status != 501)
+}
+
+// Evaluate returns the retry decision for Post's errors: a status is
+// retried when retryable says so (nil means DefaultRetryable), after its
+// Retry-After if it named one; a failure to get any answer is always
+// retried.
+func Evaluate(retryable func(status int) bool) func(error) (bool, time.Duration) {
+	if retryable == nil {
+		retryable = DefaultRetryable
+	}
+	return func(err error) (bool, time.Duration) {
+		var se *StatusError
+		if errors.As(err, &se) {
+			return retryable(se.Status), se.RetryAfter
+		}
+		return true, 0
+	}
+}
 
 // Config says where and how to post.
 type Config struct {
@@ -183,7 +219,7 @@ func urlHint(raw string, u *url.URL) string {
 func (p *Poster) Endpoint() string { return p.redacted }
 
 // Post sends body with the configured headers plus extra, and returns nil
-// for a 2xx, a *delivery.StatusError for any other status, or the transport
+// for a 2xx, a *StatusError for any other status, or the transport
 // error (naming the endpoint, never its secrets).
 func (p *Poster) Post(ctx context.Context, body []byte, extra http.Header) error {
 	err := p.post(ctx, body, extra)
@@ -219,7 +255,7 @@ func (p *Poster) post(ctx context.Context, body []byte, extra http.Header) error
 	if resp.StatusCode >= 200 && resp.StatusCode < 300 {
 		return nil
 	}
-	se := &delivery.StatusError{Status: resp.StatusCode, Endpoint: p.redacted,
+	se := &StatusError{Status: resp.StatusCode, Endpoint: p.redacted,
 		RetryAfter: RetryAfter(resp.Header.Get("Retry-After"), time.Now())}
 	if resp.StatusCode >= 300 && resp.StatusCode < 400 {
 		se.Detail = "redirect to " + Redact(resp.Header.Get("Location")) + " not followed: configure the final URL"

@@ -1,6 +1,8 @@
 package httppost
 
 import (
+	"errors"
+	"fmt"
 	"net/http"
 	"testing"
 	"time"
@@ -54,4 +56,29 @@ func TestEndpointErrorsEchoTheValue(t *testing.T) {
 		}
 	}
 	assert.Equal(t, "not a url", Redact("not a url"), "not percent-encoded")
+}
+
+func TestEvaluate(t *testing.T) {
+	def := Evaluate(nil)
+	for _, tc := range []struct {
+		err   error
+		retry bool
+		after time.Duration
+	}{
+		{&StatusError{Status: 503}, true, 0},
+		{&StatusError{Status: 429, RetryAfter: time.Minute}, true, time.Minute},
+		{&StatusError{Status: 501}, false, 0},
+		{&StatusError{Status: 400}, false, 0},
+		{fmt.Errorf("wrapped: %w", &StatusError{Status: 408}), true, 0},
+		{errors.New("connection refused"), true, 0},
+	} {
+		retry, after := def(tc.err)
+		assert.Equal(t, tc.retry, retry, "%v", tc.err)
+		assert.Equal(t, tc.after, after, "%v", tc.err)
+	}
+	only400 := Evaluate(func(s int) bool { return s == 400 })
+	retry, _ := only400(&StatusError{Status: 400})
+	assert.True(t, retry)
+	retry, _ = only400(&StatusError{Status: 503})
+	assert.False(t, retry)
 }

@@ -17,7 +17,7 @@ func TestNewSinkRefusesExporterOptions(t *testing.T) {
 	secret := webhook.RawSecret([]byte("k"))
 	cases := map[string]func() error{
 		"stdoutjson": func() error {
-			_, err := stdoutjson.NewSink(stdoutjson.WithFormat(bridge.FormatOTLPJSON))
+			_, err := stdoutjson.NewSink(stdoutjson.WithExporterOptions(bridge.WithFormat(bridge.FormatOTLPJSON)))
 			return err
 		},
 		"rotatingfile": func() error {
@@ -25,11 +25,11 @@ func TestNewSinkRefusesExporterOptions(t *testing.T) {
 			return err
 		},
 		"httpexporter": func() error {
-			_, err := httpexporter.NewSink(httpexporter.WithEndpoint("http://127.0.0.1:1"), httpexporter.WithFormat(bridge.FormatOTLPJSON))
+			_, err := httpexporter.NewSink(httpexporter.WithEndpoint("http://127.0.0.1:1"), httpexporter.WithExporterOptions(bridge.WithFormat(bridge.FormatOTLPJSON)))
 			return err
 		},
 		"webhook": func() error {
-			_, err := webhook.NewSink(webhook.WithEndpoint("http://127.0.0.1:1"), webhook.WithSecrets(secret), webhook.WithFormat(bridge.FormatOTLPJSON))
+			_, err := webhook.NewSink(webhook.WithEndpoint("http://127.0.0.1:1"), webhook.WithSecrets(secret), webhook.WithExporterOptions(bridge.WithFormat(bridge.FormatOTLPJSON)))
 			return err
 		},
 	}

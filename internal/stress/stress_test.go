@@ -23,6 +23,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/fapilog/fapilog-otel/bridge"
+	"github.com/fapilog/fapilog-otel/exporters/delivery"
 	httpexporter "github.com/fapilog/fapilog-otel/exporters/http"
 	"github.com/fapilog/fapilog-otel/exporters/rotatingfile"
 	"github.com/fapilog/fapilog-otel/exporters/stdoutjson"
@@ -86,16 +87,19 @@ func TestStress(t *testing.T) {
 	dir := t.TempDir()
 	out := testdest.New()
 
-	stdout, err := stdoutjson.New(stdoutjson.WithWriter(out), stdoutjson.WithBufferSize(4096))
+	stdout, err := stdoutjson.New(stdoutjson.WithWriter(out), stdoutjson.WithBuffer(delivery.Buffer{Size: 4096}))
 	require.NoError(t, err)
 	files, err := rotatingfile.New(rotatingfile.WithDirectory(dir), rotatingfile.WithMaxSize(32<<10),
-		rotatingfile.WithCompression(rotatingfile.Gzip), rotatingfile.WithBufferSize(2048))
+		rotatingfile.WithCompression(rotatingfile.CompressionGzip), rotatingfile.WithBuffer(delivery.Buffer{Size: 2048}))
 	require.NoError(t, err)
 	const bound = 256 << 10
 	httpSink, err := httpexporter.NewSink(httpexporter.WithEndpoint(srv.URL),
-		httpexporter.WithRetry(time.Millisecond, 5*time.Millisecond, 10*time.Second),
-		httpexporter.WithBatching(64, 0, 10*time.Millisecond), httpexporter.WithConcurrency(3),
-		httpexporter.WithMaxPendingBytes(bound, httpexporter.DropNewest, 0))
+		httpexporter.WithDelivery(delivery.Options{
+			Retry:       delivery.Retry{InitialInterval: time.Millisecond, MaxInterval: 5 * time.Millisecond, MaxElapsedTime: 10 * time.Second},
+			Batch:       delivery.Batch{MaxEntries: 64, MaxAge: 10 * time.Millisecond},
+			Concurrency: 3,
+			Pending:     delivery.Pending{MaxBytes: bound},
+		}))
 	require.NoError(t, err)
 	post, err := bridge.NewExporter(httpSink)
 	require.NoError(t, err)

@@ -44,7 +44,7 @@ func New(ctx context.Context, service string) (*Pipeline, error) {
 	}
 	p.Dir = dir
 	files, err := rotatingfile.New(rotatingfile.WithDirectory(dir), rotatingfile.WithFixedName(),
-		rotatingfile.WithMaxSize(10<<20), rotatingfile.WithCompression(rotatingfile.Gzip))
+		rotatingfile.WithMaxSize(10<<20), rotatingfile.WithCompression(rotatingfile.CompressionGzip))
 	if err != nil {
 		return nil, err
 	}

@@ -1,4 +1,4 @@
-package delivery
+package engine
 
 import (
 	"context"
@@ -67,8 +67,23 @@ func (f *fakeSender) delivered() []string {
 	return out
 }
 
+// finalErr is a failure the test's Evaluate refuses to retry, as an HTTP
+// 4xx would be.
+type finalErr struct{ code int }
+
+func (e *finalErr) Error() string { return fmt.Sprintf("answered %d", e.code) }
+
+// evaluate retries everything but a finalErr.
+func evaluate(err error) (bool, time.Duration) {
+	var fe *finalErr
+	return !errors.As(err, &fe), 0
+}
+
 func newEngine(t *testing.T, cfg Config, s Sender) *Engine {
 	t.Helper()
+	if cfg.Evaluate == nil {
+		cfg.Evaluate = evaluate
+	}
 	if cfg.InitialBackoff == 0 {
 		cfg.InitialBackoff, cfg.MaxBackoff = time.Millisecond, 2*time.Millisecond
 	}
@@ -119,7 +134,7 @@ func TestBatchesByAge(t *testing.T) {
 }
 
 func TestGivesUpAfterBudgetAndReportsCount(t *testing.T) {
-	f := &fakeSender{fn: func(int) error { return &StatusError{Status: 503, Endpoint: "https://x"} }}
+	f := &fakeSender{fn: func(int) error { return errors.New("503") }}
 	var reported []error
 	var mu sync.Mutex
 	e, err := New(Config{InitialBackoff: time.Millisecond, MaxBackoff: 2 * time.Millisecond, RetryBudget: 30 * time.Millisecond}, f,
@@ -212,20 +227,45 @@ func TestFlushKeepsDataWhenItsContextEnds(t *testing.T) {
 
 func TestNonRetryableStatus(t *testing.T) {
 	calls := 0
-	f := &fakeSender{fn: func(int) error { calls++; return &StatusError{Status: 413, Endpoint: "https://x"} }}
+	f := &fakeSender{fn: func(int) error { calls++; return &finalErr{413} }}
 	e := newEngine(t, Config{}, f)
 	addN(t, e, 0, 1)
 	err := e.Flush(context.Background())
-	var se *StatusError
-	require.True(t, errors.As(err, &se))
-	assert.Equal(t, 413, se.Status)
+	var fe *finalErr
+	require.True(t, errors.As(err, &fe))
+	assert.Equal(t, 413, fe.code)
 	assert.Equal(t, 1, calls)
+	require.NoError(t, e.Close(context.Background()))
+}
+
+// A failure Evaluate names a wait for is retried after that wait, not
+// the backoff (HTTP's Retry-After lives in the sender's Evaluate).
+func TestEvaluateWait(t *testing.T) {
+	var mu sync.Mutex
+	var at []time.Time
+	f := &fakeSender{fn: func(int) error {
+		mu.Lock()
+		defer mu.Unlock()
+		at = append(at, time.Now())
+		if len(at) == 1 {
+			return errors.New("busy")
+		}
+		return nil
+	}}
+	e := newEngine(t, Config{InitialBackoff: time.Hour, MaxBackoff: time.Hour,
+		Evaluate: func(error) (bool, time.Duration) { return true, 30 * time.Millisecond }}, f)
+	addN(t, e, 0, 1)
+	require.NoError(t, e.Flush(context.Background()))
+	mu.Lock()
+	require.Len(t, at, 2)
+	assert.GreaterOrEqual(t, at[1].Sub(at[0]), 30*time.Millisecond, "the named wait, not an hour of backoff")
+	mu.Unlock()
 	require.NoError(t, e.Close(context.Background()))
 }
 
 func TestConfigValidation(t *testing.T) {
 	_, err := New(Config{MaxPendingBytes: 10, MaxBatchBytes: 100}, &fakeSender{}, nil)
-	assert.ErrorContains(t, err, "WithMaxPendingBytes(10)")
+	assert.ErrorContains(t, err, "pending bound 10 is below the batch size")
 	_, err = New(Config{InitialBackoff: time.Second, MaxBackoff: time.Millisecond}, &fakeSender{}, nil)
 	assert.ErrorContains(t, err, "backoff")
 	_, err = New(Config{Overflow: 7}, &fakeSender{}, nil)
@@ -265,7 +305,7 @@ func TestFlushReportsEarlierBackgroundFailure(t *testing.T) {
 	f := &fakeSender{fn: func(int) error {
 		if first {
 			first = false
-			return &StatusError{Status: 400, Endpoint: "https://x"}
+			return &finalErr{400}
 		}
 		return nil
 	}}
@@ -274,8 +314,8 @@ func TestFlushReportsEarlierBackgroundFailure(t *testing.T) {
 	require.Eventually(t, func() bool { return e.Lost() == 1 }, 5*time.Second, time.Millisecond)
 	addN(t, e, 1, 2)
 	err := e.Flush(context.Background())
-	var se *StatusError
-	require.True(t, errors.As(err, &se), "flush after a background 400 = %v", err)
+	var fe *finalErr
+	require.True(t, errors.As(err, &fe), "flush after a background 400 = %v", err)
 	assert.Contains(t, err.Error(), "1 entries lost")
 	require.NoError(t, e.Flush(context.Background()), "reported exactly once")
 	assert.Equal(t, []string{"1"}, f.delivered())
@@ -325,9 +365,9 @@ func TestErrorHandlerRunsWithoutTheLock(t *testing.T) {
 	var e *Engine
 	calls := make(chan int, 100)
 	handler := func(error) { calls <- e.PendingBytes() } // takes the lock
-	f := &fakeSender{fn: func(int) error { return &StatusError{Status: 400, Endpoint: "https://x"} }}
+	f := &fakeSender{fn: func(int) error { return &finalErr{400} }}
 	var err error
-	e, err = New(Config{MaxBatchEntries: 1, MaxBatchBytes: 1, MaxPendingBytes: 1}, f, handler)
+	e, err = New(Config{MaxBatchEntries: 1, MaxBatchBytes: 1, MaxPendingBytes: 1, Evaluate: evaluate}, f, handler)
 	require.NoError(t, err)
 	addN(t, e, 0, 1)
 	_ = e.Add(context.Background(), []byte("overflow"))

@@ -1,10 +1,10 @@
-// Package delivery is the batching, retrying, bounded delivery engine the
-// HTTP and webhook sinks share: entries are added without waiting on the
+// Package engine is the batching, retrying, bounded delivery engine the
+// network sinks share: entries are added without waiting on the
 // network, sealed into batches by count, bytes or age, and sent by a fixed
 // number of goroutines that retry what can be retried. Flush waits for
 // everything pending at its call to be delivered or given up on, or for its
 // context; an ended context never drops data.
-package delivery
+package engine
 
 import (
 	"context"
@@ -18,28 +18,12 @@ import (
 	"github.com/fapilog/fapilog-otel/internal/onceerr"
 )
 
-// Sender delivers one batch. It returns nil when the receiver accepted it, a
-// *StatusError when it answered with another status, and any other error for
-// a failure to get an answer (those are always retried). id identifies the
+// Sender delivers one batch. It returns nil when the receiver accepted it,
+// and otherwise an error that Config.Evaluate classifies. id identifies the
 // batch and is the same on every retry of it (webhooks send it as their
 // idempotency key).
 type Sender interface {
 	Send(ctx context.Context, id uint64, entries [][]byte) error
-}
-
-// StatusError is a receiver's non-success answer.
-type StatusError struct {
-	Status     int
-	Endpoint   string        // without credentials or query
-	RetryAfter time.Duration // from a Retry-After header; 0 when absent
-	Detail     string        // more about the answer (a redirect's target), or ""
-}
-
-func (e *StatusError) Error() string {
-	if e.Detail != "" {
-		return fmt.Sprintf("%s answered %d (%s)", e.Endpoint, e.Status, e.Detail)
-	}
-	return fmt.Sprintf("%s answered %d", e.Endpoint, e.Status)
 }
 
 var (
@@ -355,10 +339,9 @@ func (e *Engine) next() *batch {
 	}
 }
 
-// deliver sends b, retrying network failures and retryable statuses with
-// exponential backoff and full jitter (or the receiver's Retry-After), until
-// it succeeds, meets a status that must not be retried, or exhausts the
-// retry budget.
+// deliver sends b, retrying what Config.Evaluate says to retry with
+// exponential backoff and full jitter (or the wait it names), until it
+// succeeds, meets a final failure, or exhausts the retry budget.
 func (e *Engine) deliver(b *batch) error {
 	entries := b.entries()
 	start := time.Now()
@@ -372,15 +355,12 @@ func (e *Engine) deliver(b *batch) error {
 		if e.sendCtx.Err() != nil {
 			return fmt.Errorf("stopped before delivery: %w", err)
 		}
-		wait := e.backoff(attempt)
-		var se *StatusError
-		if errors.As(err, &se) {
-			if !e.cfg.Retryable(se.Status) {
-				return err
-			}
-			if se.RetryAfter > 0 {
-				wait = se.RetryAfter
-			}
+		retry, wait := e.cfg.Evaluate(err)
+		if !retry {
+			return err
+		}
+		if wait <= 0 {
+			wait = e.backoff(attempt)
 		}
 		if elapsed := time.Since(start); elapsed+wait > e.cfg.RetryBudget {
 			return fmt.Errorf("gave up after %d attempts in %v: %w", attempt+1, elapsed.Round(time.Millisecond), err)

@@ -1,4 +1,4 @@
-package delivery
+package engine
 
 import (
 	"errors"
@@ -20,10 +20,16 @@ const (
 	Block
 )
 
+// Evaluate decides what to do after a failed attempt: whether to try
+// again, and after how long (0 means "use the backoff"). The engine knows
+// nothing of any protocol; the sender's side decides.
+type Evaluate func(err error) (retry bool, after time.Duration)
+
 // Config shapes batching, memory and retries. The zero value of each field
-// means its default.
+// means its default. Callers validate what users typed and name their own
+// options in errors; the engine's checks are a backstop.
 type Config struct {
-	Name            string        // prefixes every error; default "delivery"
+	Name            string        // prefixes every error; default "engine"
 	MaxBatchEntries int           // default 512
 	MaxBatchBytes   int           // uncompressed; default 1 MiB
 	MaxBatchAge     time.Duration // default 1s
@@ -34,18 +40,13 @@ type Config struct {
 	InitialBackoff time.Duration // default 500ms
 	MaxBackoff     time.Duration // default 30s
 	RetryBudget    time.Duration // total time per batch; default 5m
-	// Retryable decides which HTTP statuses are retried; nil means 408,
-	// 429 and 5xx except 501. Network errors are always retried.
-	Retryable      func(status int) bool
+	// Evaluate classifies failures; nil retries every failure.
+	Evaluate       Evaluate
 	RequestTimeout time.Duration // per attempt; default 30s
 	Concurrency    int           // requests in flight; default 1, which keeps order
 }
 
-// DefaultRetryable is the default retry rule: 408, 429 and every 5xx but
-// 501 Not Implemented, which no retry will fix.
-func DefaultRetryable(status int) bool {
-	return status == 408 || status == 429 || (status >= 500 && status != 501)
-}
+func retryAll(error) (bool, time.Duration) { return true, 0 }
 
 func (c Config) withDefaults() (Config, error) {
 	def := func(v *int, d int) {
@@ -59,7 +60,7 @@ func (c Config) withDefaults() (Config, error) {
 		}
 	}
 	if c.Name == "" {
-		c.Name = "delivery"
+		c.Name = "engine"
 	}
 	def(&c.MaxBatchEntries, 512)
 	def(&c.MaxPendingBytes, 16<<20)
@@ -73,40 +74,32 @@ func (c Config) withDefaults() (Config, error) {
 	defDur(&c.MaxBackoff, 30*time.Second)
 	defDur(&c.RetryBudget, 5*time.Minute)
 	defDur(&c.RequestTimeout, 30*time.Second)
-	if c.Retryable == nil {
-		c.Retryable = DefaultRetryable
+	if c.Evaluate == nil {
+		c.Evaluate = retryAll
 	}
-	// Messages name the exporters' options: this engine is theirs, and a
-	// user must be able to find what they typed.
 	var errs []error
 	bad := func(format string, a ...any) { errs = append(errs, fmt.Errorf(format, a...)) }
-	if c.MaxBatchEntries < 0 {
-		bad("WithBatching: %d entries per batch is negative", c.MaxBatchEntries)
-	}
-	if c.MaxBatchBytes < 0 {
-		bad("WithBatching: %d bytes per batch is negative", c.MaxBatchBytes)
-	}
-	if c.MaxBatchAge < 0 {
-		bad("WithBatching: a batch age of %v is negative", c.MaxBatchAge)
+	if c.MaxBatchEntries < 0 || c.MaxBatchBytes < 0 || c.MaxBatchAge < 0 {
+		bad("negative batch limit (%d entries, %d bytes, %v)", c.MaxBatchEntries, c.MaxBatchBytes, c.MaxBatchAge)
 	}
 	if c.MaxPendingBytes < 0 {
-		bad("WithMaxPendingBytes(%d): negative", c.MaxPendingBytes)
+		bad("pending bound %d is negative", c.MaxPendingBytes)
 	} else if c.MaxPendingBytes < c.MaxBatchBytes {
-		bad("WithMaxPendingBytes(%d) is below the batch size of %d bytes (WithBatching)", c.MaxPendingBytes, c.MaxBatchBytes)
+		bad("pending bound %d is below the batch size of %d bytes", c.MaxPendingBytes, c.MaxBatchBytes)
 	}
 	if c.Concurrency < 0 {
-		bad("WithConcurrency(%d): negative", c.Concurrency)
+		bad("concurrency %d is negative", c.Concurrency)
 	}
 	if c.InitialBackoff < 0 || c.MaxBackoff < 0 || c.RetryBudget < 0 {
-		bad("WithRetry(%v, %v, %v): negative", c.InitialBackoff, c.MaxBackoff, c.RetryBudget)
+		bad("negative retry timing (%v, %v, %v)", c.InitialBackoff, c.MaxBackoff, c.RetryBudget)
 	} else if c.MaxBackoff < c.InitialBackoff {
-		bad("WithRetry(%v, %v, %v): the maximum backoff is below the initial one", c.InitialBackoff, c.MaxBackoff, c.RetryBudget)
+		bad("maximum backoff %v is below the initial %v", c.MaxBackoff, c.InitialBackoff)
 	}
 	if c.RequestTimeout < 0 {
-		bad("WithRequestTimeout(%v): negative", c.RequestTimeout)
+		bad("request timeout %v is negative", c.RequestTimeout)
 	}
 	if c.Overflow > Block {
-		bad("WithMaxPendingBytes: unknown overflow policy %d", c.Overflow)
+		bad("unknown overflow policy %d", c.Overflow)
 	}
 	return c, errors.Join(errs...)
 }

@@ -1,11 +1,11 @@
-package delivery_test
+package engine_test
 
 import (
 	"context"
 	"fmt"
 	"time"
 
-	"github.com/fapilog/fapilog-otel/internal/delivery"
+	"github.com/fapilog/fapilog-otel/internal/engine"
 )
 
 // printSender stands in for an HTTP request.
@@ -17,7 +17,7 @@ func (printSender) Send(_ context.Context, id uint64, entries [][]byte) error {
 }
 
 func ExampleEngine() {
-	e, err := delivery.New(delivery.Config{MaxBatchEntries: 2, MaxBatchAge: time.Hour}, printSender{}, nil)
+	e, err := engine.New(engine.Config{MaxBatchEntries: 2, MaxBatchAge: time.Hour}, printSender{}, nil)
 	if err != nil {
 		fmt.Println(err)
 		return

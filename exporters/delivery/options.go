@@ -1,0 +1,185 @@
+package delivery
+
+import (
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"net/http"
+	"time"
+)
+
+// Options configures a network sink. The zero value is the default
+// configuration.
+type Options struct {
+	// Batch says when queued entries become a request.
+	Batch Batch
+	// Pending bounds the memory held for entries not yet delivered.
+	Pending Pending
+	// Retry says how failed requests are retried.
+	Retry Retry
+	// Concurrency is how many requests may be in flight. The default, 1,
+	// keeps batches in order.
+	Concurrency int
+	// RequestTimeout bounds each attempt. The default is 30s.
+	RequestTimeout time.Duration
+	// RetryableStatuses replaces the HTTP statuses that are retried. nil
+	// means the default: 408, 429 and every 5xx but 501. An empty non-nil
+	// slice retries no status. A failure to get any answer is always
+	// retried (unless Retry.Disabled).
+	RetryableStatuses []int
+	// Headers are added to every request (an API key, say). Their values
+	// never appear in errors.
+	Headers http.Header
+	// Client sends the requests instead of a client of the sink's own
+	// (nil, the default). The sink then leaves its connections alone on
+	// Stop, and never follows redirects, whatever its CheckRedirect says.
+	Client *http.Client
+	// TLS configures the sink's own client (nil means Go's defaults). It
+	// is ignored when Client is set.
+	TLS *tls.Config
+	// AllowInsecure permits plain http to a host that is not loopback. By
+	// default only https is accepted there: logs carry data worth
+	// encrypting.
+	AllowInsecure bool
+}
+
+// Batch says when queued entries are sent: when a batch holds MaxEntries
+// entries or MaxBytes uncompressed bytes, or its first entry is MaxAge old,
+// whichever comes first.
+type Batch struct {
+	MaxEntries int           // default 512
+	MaxBytes   int           // default 1 MiB, or half of Pending.MaxBytes if that is smaller
+	MaxAge     time.Duration // default 1s
+}
+
+// Pending bounds the memory held for entries not yet delivered, and says
+// what happens to an entry that would exceed the bound. Every entry
+// dropped is counted, reported, and fails the next flush.
+type Pending struct {
+	MaxBytes     int           // default 16 MiB
+	Overflow     Overflow      // default OverflowDropNewest
+	BlockTimeout time.Duration // the longest OverflowBlock waits; default 1s
+}
+
+// Overflow is what happens to a new entry when the pending bound is
+// reached.
+type Overflow uint8
+
+const (
+	// OverflowDropNewest refuses the new entry: what is queued is older
+	// and was accepted first. The default.
+	OverflowDropNewest Overflow = iota
+	// OverflowDropOldest discards the oldest queued batch that is not
+	// being sent, to make room.
+	OverflowDropOldest
+	// OverflowBlock makes Write wait for room, up to Pending.BlockTimeout
+	// and its context, then refuses the entry.
+	OverflowBlock
+)
+
+// String returns the policy's name as FAPILOG_* settings spell it.
+func (o Overflow) String() string {
+	switch o {
+	case OverflowDropNewest:
+		return "drop_newest"
+	case OverflowDropOldest:
+		return "drop_oldest"
+	case OverflowBlock:
+		return "block"
+	}
+	return fmt.Sprintf("Overflow(%d)", uint8(o))
+}
+
+// Retry says how failed requests are retried: exponential backoff with
+// full jitter between InitialInterval and MaxInterval (or the receiver's
+// Retry-After), until the batch has spent MaxElapsedTime being retried.
+type Retry struct {
+	// Disabled sends each batch once: a failure loses it (counted and
+	// reported).
+	Disabled        bool
+	InitialInterval time.Duration // default 500ms
+	MaxInterval     time.Duration // default 30s
+	MaxElapsedTime  time.Duration // default 5m
+}
+
+// validate names, for each wrong field, the option and field a user typed.
+func (o Options) validate(option string) error {
+	var errs []error
+	bad := func(field string, format string, a ...any) {
+		errs = append(errs, fmt.Errorf("%s: %s: %s", option, field, fmt.Sprintf(format, a...)))
+	}
+	negInt := func(field string, v int) {
+		if v < 0 {
+			bad(field, "%d is negative", v)
+		}
+	}
+	negDur := func(field string, v time.Duration) {
+		if v < 0 {
+			bad(field, "%v is negative", v)
+		}
+	}
+	negInt("Batch.MaxEntries", o.Batch.MaxEntries)
+	negInt("Batch.MaxBytes", o.Batch.MaxBytes)
+	negDur("Batch.MaxAge", o.Batch.MaxAge)
+	negInt("Pending.MaxBytes", o.Pending.MaxBytes)
+	negDur("Pending.BlockTimeout", o.Pending.BlockTimeout)
+	if o.Pending.Overflow > OverflowBlock {
+		bad("Pending.Overflow", "unknown policy %d", o.Pending.Overflow)
+	}
+	if o.Pending.MaxBytes > 0 && o.Batch.MaxBytes > o.Pending.MaxBytes {
+		bad("Pending.MaxBytes", "%d is below Batch.MaxBytes (%d): one batch would not fit", o.Pending.MaxBytes, o.Batch.MaxBytes)
+	}
+	negInt("Concurrency", o.Concurrency)
+	negDur("RequestTimeout", o.RequestTimeout)
+	negDur("Retry.InitialInterval", o.Retry.InitialInterval)
+	negDur("Retry.MaxInterval", o.Retry.MaxInterval)
+	negDur("Retry.MaxElapsedTime", o.Retry.MaxElapsedTime)
+	if o.Retry.MaxInterval > 0 && o.Retry.InitialInterval > o.Retry.MaxInterval {
+		bad("Retry.MaxInterval", "%v is below Retry.InitialInterval (%v)", o.Retry.MaxInterval, o.Retry.InitialInterval)
+	}
+	for _, s := range o.RetryableStatuses {
+		if s < 100 || s > 599 {
+			bad("RetryableStatuses", "%d is not an HTTP status", s)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// Buffer configures how a line exporter gathers lines before handing them
+// to the writer or file. Lines go when a buffer is full, on Flush, and at
+// the latest about a second after they were buffered.
+type Buffer struct {
+	// Size is the size of each buffer. The default is DefaultBufferSize.
+	Size int
+	// MaxBytes bounds the bytes accepted but not yet written, so a slow or
+	// blocked destination cannot grow memory without bound: beyond it,
+	// Write waits up to its context and then fails, and the loss is
+	// counted and reported. The default is DefaultMaxBufferedBytes; it is
+	// never less than two buffers.
+	MaxBytes int
+}
+
+// Defaults of Buffer.
+const (
+	DefaultBufferSize       = 64 << 10
+	DefaultMaxBufferedBytes = 4 << 20
+)
+
+// Resolve returns b with its defaults filled in, or an error naming the
+// option and field that are wrong.
+func (b Buffer) Resolve(option string) (Buffer, error) {
+	if b.Size < 0 {
+		return b, fmt.Errorf("%s: Size: %d is negative", option, b.Size)
+	}
+	if b.MaxBytes < 0 {
+		return b, fmt.Errorf("%s: MaxBytes: %d is negative", option, b.MaxBytes)
+	}
+	if b.Size == 0 {
+		b.Size = DefaultBufferSize
+	}
+	if b.MaxBytes == 0 {
+		b.MaxBytes = DefaultMaxBufferedBytes
+	}
+	b.MaxBytes = max(b.MaxBytes, 2*b.Size)
+	return b, nil
+}

@@ -1,0 +1,177 @@
+package delivery
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"go.opentelemetry.io/otel"
+
+	"github.com/fapilog/fapilog-otel/internal/engine"
+	"github.com/fapilog/fapilog-otel/internal/httppost"
+)
+
+// ErrGone is wrapped by the errors of a sink whose endpoint answered
+// 410 Gone. HTTP defines 410 as permanent, and the Standard Webhooks
+// specification asks senders to stop: the sink is disabled, said once, and
+// every later entry is counted as lost.
+var ErrGone = errors.New("the sink is disabled after a 410 Gone")
+
+// ErrDropped is wrapped by Write's error when the pending bound refused the
+// entry.
+var ErrDropped = engine.ErrDropped
+
+// Request lays out the HTTP request for one batch: the http and webhook
+// exporters are its two implementations.
+type Request interface {
+	// Encode appends the request body for entries to dst and sets the
+	// request's headers in h. id identifies the batch: unique within the
+	// sink and the same on every retry of the batch, so it can serve as an
+	// idempotency key. entries and dst are not retained.
+	Encode(dst []byte, h http.Header, id uint64, entries [][]byte) ([]byte, error)
+}
+
+// Sink queues entries and POSTs them in batches. Write never waits on the
+// network (unless Pending.Overflow is OverflowBlock and the bound is
+// reached); goroutines of the sink's own send, from the first Write until
+// Stop. It is safe for concurrent use.
+type Sink struct {
+	eng  *engine.Engine
+	post *httppost.Poster
+	req  Request
+	bufs sync.Pool
+
+	gone         atomic.Bool
+	goneReported atomic.Bool
+}
+
+// NewSink returns a sink POSTing to endpoint with req's layout. name
+// prefixes its errors (an exporter passes its package name). endpoint must
+// be https unless its host is a loopback address or o.AllowInsecure is set.
+// The error names the option and field that are wrong.
+func NewSink(name, endpoint string, req Request, o Options) (*Sink, error) {
+	if req == nil {
+		return nil, fmt.Errorf("%s: nil Request", name)
+	}
+	if err := o.validate(name + ": WithDelivery"); err != nil {
+		return nil, err
+	}
+	post, err := httppost.New(httppost.Config{
+		Endpoint: endpoint, Insecure: o.AllowInsecure, Client: o.Client, TLS: o.TLS, Headers: o.Headers,
+		Option: name + ": WithEndpoint", HeaderOption: name + ": WithDelivery: Headers",
+	})
+	if err != nil {
+		return nil, err
+	}
+	s := &Sink{post: post, req: req}
+	s.bufs.New = func() any { return new([]byte) }
+	eng, err := engine.New(s.engineConfig(name, o), sender{s}, s.report)
+	if err != nil {
+		return nil, err // validate caught what users can type; this is a backstop
+	}
+	s.eng = eng
+	return s, nil
+}
+
+func (s *Sink) engineConfig(name string, o Options) engine.Config {
+	eval := httppost.Evaluate(nil)
+	if o.RetryableStatuses != nil {
+		statuses := slices.Clone(o.RetryableStatuses)
+		eval = httppost.Evaluate(func(status int) bool { return slices.Contains(statuses, status) })
+	}
+	return engine.Config{
+		Name:            name,
+		MaxBatchEntries: o.Batch.MaxEntries,
+		MaxBatchBytes:   o.Batch.MaxBytes,
+		MaxBatchAge:     o.Batch.MaxAge,
+		MaxPendingBytes: o.Pending.MaxBytes,
+		Overflow:        engine.Overflow(o.Pending.Overflow),
+		BlockTimeout:    o.Pending.BlockTimeout,
+		InitialBackoff:  o.Retry.InitialInterval,
+		MaxBackoff:      o.Retry.MaxInterval,
+		RetryBudget:     o.Retry.MaxElapsedTime,
+		RequestTimeout:  o.RequestTimeout,
+		Concurrency:     o.Concurrency,
+		Evaluate: func(err error) (bool, time.Duration) {
+			if o.Retry.Disabled || errors.Is(err, ErrGone) {
+				return false, 0
+			}
+			return eval(err)
+		},
+	}
+}
+
+// sender keeps Send, the engine's side of the sink, out of Sink's methods.
+type sender struct{ *Sink }
+
+// Send makes one attempt at one batch.
+func (s sender) Send(ctx context.Context, id uint64, entries [][]byte) error {
+	if s.gone.Load() {
+		return fmt.Errorf("%s: %w", s.post.Endpoint(), ErrGone)
+	}
+	bp := s.bufs.Get().(*[]byte)
+	defer s.bufs.Put(bp)
+	h := http.Header{}
+	body, err := s.req.Encode((*bp)[:0], h, id, entries)
+	if err != nil {
+		return fmt.Errorf("encoding a batch for %s: %w", s.post.Endpoint(), err)
+	}
+	*bp = body
+	err = s.post.Post(ctx, body, h)
+	var se *httppost.StatusError
+	if errors.As(err, &se) && se.Status == http.StatusGone {
+		s.gone.Store(true)
+		return fmt.Errorf("%w: %w", ErrGone, err)
+	}
+	return err
+}
+
+func (s *Sink) report(err error) {
+	if errors.Is(err, ErrGone) && s.goneReported.Swap(true) {
+		return // said once; the count goes on in Lost and the metrics
+	}
+	otel.Handle(err)
+}
+
+// Write queues a copy of entry. At the pending bound it follows
+// Pending.Overflow; a refused entry is counted and the error wraps
+// ErrDropped.
+func (s *Sink) Write(ctx context.Context, entry []byte) error { return s.eng.Add(ctx, entry) }
+
+// Flush sends everything queued and returns nil once every batch was
+// answered with a 2xx. Otherwise the error says how many entries were not
+// delivered, including any lost since the previous flush; if ctx ends
+// first, they stay queued.
+func (s *Sink) Flush(ctx context.Context) error { return s.eng.Flush(ctx) }
+
+// Stop flushes within ctx, then stops sending and closes idle connections
+// of the sink's own client. Entries still undelivered when ctx ends are
+// counted as lost and reported. Later calls return the first one's result.
+func (s *Sink) Stop(ctx context.Context) error {
+	err := s.eng.Close(ctx)
+	s.post.Close()
+	return err
+}
+
+// HealthCheck returns an error wrapping ErrGone once the endpoint is
+// disabled, and otherwise the error of the most recent request (nil if it
+// succeeded or none was made yet).
+func (s *Sink) HealthCheck(context.Context) error {
+	if s.gone.Load() {
+		return fmt.Errorf("%s: %w", s.post.Endpoint(), ErrGone)
+	}
+	return s.post.LastErr()
+}
+
+// Lost returns how many entries were dropped at the pending bound or not
+// delivered.
+func (s *Sink) Lost() int64 { return s.eng.Lost() }
+
+// PendingBytes returns the bytes waiting to be delivered, never more than
+// Pending.MaxBytes.
+func (s *Sink) PendingBytes() int { return s.eng.PendingBytes() }

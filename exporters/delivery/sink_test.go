@@ -1,0 +1,201 @@
+package delivery
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.uber.org/goleak"
+
+	"github.com/fapilog/fapilog-otel/bridge/sinktest"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+// layout is the smallest Request: entries joined by newlines, the batch id
+// in a header.
+type layout struct{}
+
+func (layout) Encode(dst []byte, h http.Header, id uint64, entries [][]byte) ([]byte, error) {
+	h.Set("X-Batch", strconv.FormatUint(id, 10))
+	for _, e := range entries {
+		dst = append(dst, e...)
+		dst = append(dst, '\n')
+	}
+	return dst, nil
+}
+
+// server records accepted lines and answers with status(n) for the n-th
+// request (from 0).
+type server struct {
+	srv    *httptest.Server
+	mu     sync.Mutex
+	n      int
+	lines  [][]byte
+	status func(n int) int
+	stall  chan struct{}
+}
+
+func newServer(t *testing.T, status func(int) int) *server {
+	s := &server{status: status}
+	s.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		s.mu.Lock()
+		n, stall := s.n, s.stall
+		s.n++
+		s.mu.Unlock()
+		if stall != nil {
+			select {
+			case <-stall:
+			case <-r.Context().Done():
+				return
+			}
+		}
+		code := http.StatusOK
+		if s.status != nil {
+			code = s.status(n)
+		}
+		if code/100 == 2 {
+			s.mu.Lock()
+			for _, l := range strings.SplitAfter(string(body), "\n") {
+				if l != "" {
+					s.lines = append(s.lines, []byte(strings.TrimSuffix(l, "\n")))
+				}
+			}
+			s.mu.Unlock()
+		}
+		w.WriteHeader(code)
+	}))
+	t.Cleanup(s.srv.Close)
+	return s
+}
+
+func (s *server) entries() [][]byte {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([][]byte(nil), s.lines...)
+}
+
+func (s *server) requests() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.n
+}
+
+var quick = Retry{InitialInterval: time.Millisecond, MaxInterval: 5 * time.Millisecond, MaxElapsedTime: 100 * time.Millisecond}
+
+// Any Request gets the whole sink contract: the kit drives a sink with the
+// test's own layout.
+func TestConformanceWithACustomRequest(t *testing.T) {
+	sinktest.Run(t, func(t *testing.T) sinktest.Harness {
+		var failing atomic.Bool
+		srv := newServer(t, func(int) int {
+			if failing.Load() {
+				return http.StatusBadRequest
+			}
+			return http.StatusOK
+		})
+		s, err := NewSink("custom", srv.srv.URL, layout{}, Options{Retry: quick, Batch: Batch{MaxEntries: 64}})
+		require.NoError(t, err)
+		return sinktest.Harness{
+			Sink:      s,
+			Delivered: srv.entries,
+			Stall: func() func() {
+				ch := make(chan struct{})
+				srv.mu.Lock()
+				srv.stall = ch
+				srv.mu.Unlock()
+				return func() {
+					srv.mu.Lock()
+					srv.stall = nil
+					srv.mu.Unlock()
+					close(ch)
+				}
+			},
+			Fail: func() func() {
+				failing.Store(true)
+				return func() { failing.Store(false) }
+			},
+		}
+	})
+}
+
+// 410 Gone disables the sink whatever the Request and whatever
+// RetryableStatuses says: nothing more is sent, and every later entry
+// fails the flush as lost.
+func TestGoneDisablesTheSink(t *testing.T) {
+	srv := newServer(t, func(int) int { return http.StatusGone })
+	s, err := NewSink("custom", srv.srv.URL, layout{}, Options{Retry: quick, RetryableStatuses: []int{410}})
+	require.NoError(t, err)
+	require.NoError(t, s.Write(context.Background(), []byte("a")))
+	err = s.Flush(context.Background())
+	require.ErrorIs(t, err, ErrGone)
+	assert.ErrorIs(t, s.HealthCheck(context.Background()), ErrGone)
+	require.NoError(t, s.Write(context.Background(), []byte("b")))
+	assert.ErrorIs(t, s.Flush(context.Background()), ErrGone)
+	assert.Equal(t, 1, srv.requests(), "one 410, never retried, nothing sent after it")
+	assert.EqualValues(t, 2, s.Lost())
+	require.NoError(t, s.Stop(context.Background()))
+}
+
+func TestRetryDisabled(t *testing.T) {
+	srv := newServer(t, func(int) int { return http.StatusServiceUnavailable })
+	s, err := NewSink("custom", srv.srv.URL, layout{}, Options{Retry: Retry{Disabled: true}})
+	require.NoError(t, err)
+	require.NoError(t, s.Write(context.Background(), []byte("a")))
+	err = s.Flush(context.Background())
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "1 entries lost")
+	assert.Equal(t, 1, srv.requests(), "a 503 is sent once when retries are off")
+	require.NoError(t, s.Stop(context.Background()))
+}
+
+// The default retries a 503 and delivers on the next attempt.
+func TestRetryDefaultRetries503(t *testing.T) {
+	srv := newServer(t, func(n int) int {
+		if n == 0 {
+			return http.StatusServiceUnavailable
+		}
+		return http.StatusOK
+	})
+	s, err := NewSink("custom", srv.srv.URL, layout{}, Options{Retry: quick})
+	require.NoError(t, err)
+	require.NoError(t, s.Write(context.Background(), []byte("a")))
+	require.NoError(t, s.Flush(context.Background()))
+	assert.Equal(t, 2, srv.requests())
+	assert.Equal(t, [][]byte{[]byte("a")}, srv.entries())
+	assert.Zero(t, s.PendingBytes())
+	require.NoError(t, s.Stop(context.Background()))
+}
+
+// Pending bounds memory: with the default overflow the newest entry is
+// refused, wrapped as ErrDropped.
+func TestPendingBound(t *testing.T) {
+	srv := newServer(t, nil)
+	ch := make(chan struct{})
+	srv.stall = ch
+	s, err := NewSink("custom", srv.srv.URL, layout{}, Options{Retry: quick, Batch: Batch{MaxEntries: 1, MaxBytes: 10}, Pending: Pending{MaxBytes: 20}})
+	require.NoError(t, err)
+	var refused int
+	for range 10 {
+		if err := s.Write(context.Background(), []byte("0123456789")); err != nil {
+			assert.ErrorIs(t, err, ErrDropped)
+			refused++
+		}
+	}
+	assert.LessOrEqual(t, s.PendingBytes(), 20)
+	assert.Equal(t, 8, refused, "two 10-byte entries fit in 20 bytes")
+	close(ch)
+	err = s.Flush(context.Background())
+	assert.ErrorIs(t, err, ErrDropped, "the flush after the drops reports them")
+	require.NoError(t, s.Stop(context.Background()))
+}

@@ -22,7 +22,10 @@
 //   - ForceFlush calls the sink's Flush; Shutdown calls Flush, then Stop, once,
 //     however many goroutines call it; after Shutdown, Export returns
 //     sdklog.ErrExporterShutdown and ForceFlush and Shutdown return nil;
-//   - a panic in the sink becomes an error, reported like any other.
+//   - a sink that implements BatchWriter gets each Export in one call, so a
+//     record costs one lock;
+//   - a panic in the sink is recovered and reported once, and disables the
+//     sink (ErrSinkDisabled): see Sink.
 //
 // The exporter records its own metrics through the OpenTelemetry metrics API
 // (entries written and failed, flushes and their duration), using the global

@@ -28,6 +28,14 @@ type Exporter struct {
 	mu      *ctxsync.Mutex
 	started bool
 	buf     []byte
+	// ends and entries hold an Export's entries for a BatchWriter: end
+	// offsets in buf, then the slices themselves.
+	ends    []int
+	entries [][]byte
+
+	// disabled holds the first panic recovered from the sink; once set,
+	// the sink is never called again except for Stop.
+	disabled atomic.Pointer[PanicError]
 
 	maxEntry  int  // bytes per entry, newline included
 	lines     bool // OTLP/JSON lines holding many records (WithOTLPBatchLines)
@@ -48,6 +56,10 @@ var _ sdklog.Exporter = (*Exporter)(nil)
 
 // ErrNilSink is returned by NewExporter when given no sink.
 var ErrNilSink = errors.New("bridge: nil sink")
+
+// ErrSinkDisabled is wrapped by every error of an exporter whose sink
+// panicked; see Sink.
+var ErrSinkDisabled = errors.New("sink disabled after a panic")
 
 // PanicError reports a panic recovered from a sink method.
 type PanicError struct {
@@ -141,6 +153,9 @@ func (e *Exporter) Export(ctx context.Context, records []sdklog.Record) error {
 	if len(records) == 0 {
 		return nil
 	}
+	if err := e.disabledErr(); err != nil {
+		return &ExportError{Sink: e.name, Failed: len(records), Total: len(records), Err: err}
+	}
 	start := e.metrics.startExport(ctx, len(records))
 	// An ended context does not refuse records that can be taken without
 	// waiting: the BatchProcessor drops what Export refuses, and a flush
@@ -154,6 +169,10 @@ func (e *Exporter) Export(ctx context.Context, records []sdklog.Record) error {
 	if e.stopped.Load() {
 		e.metrics.endExport(ctx, start, 0, len(records))
 		return sdklog.ErrExporterShutdown
+	}
+	if err := e.disabledErr(); err != nil { // a call that held the lock panicked
+		e.metrics.endExport(ctx, start, 0, len(records))
+		return &ExportError{Sink: e.name, Failed: len(records), Total: len(records), Err: err}
 	}
 	if !e.started {
 		if err := e.start(ctx); err != nil {
@@ -184,6 +203,11 @@ func (e *Exporter) Export(ctx context.Context, records []sdklog.Record) error {
 		})
 		return e.endExport(ctx, start, len(records), failed, firstErr)
 	}
+	if bw, ok := e.sink.(BatchWriter); ok {
+		e.encodeAll(ctx, records)
+		failed, err := e.writeBatch(ctx, bw)
+		return e.endExport(ctx, start, len(records), failed, err)
+	}
 	for i := range records {
 		e.buf = e.enc.Append(e.buf[:0], &records[i])
 		if len(e.buf) >= e.maxEntry { // the newline the sink adds counts too
@@ -197,6 +221,29 @@ func (e *Exporter) Export(ctx context.Context, records []sdklog.Record) error {
 		}
 	}
 	return e.endExport(ctx, start, len(records), failed, firstErr)
+}
+
+// encodeAll encodes records back to back into e.buf and points e.entries
+// at each.
+func (e *Exporter) encodeAll(ctx context.Context, records []sdklog.Record) {
+	e.buf, e.ends = e.buf[:0], e.ends[:0]
+	for i := range records {
+		start := len(e.buf)
+		e.buf = e.enc.Append(e.buf, &records[i])
+		if n := len(e.buf) - start; n >= e.maxEntry { // the newline the sink adds counts too
+			e.tbuf = truncate(e.enc, e.tbuf, &records[i], n, e.maxEntry-1)
+			e.buf = append(e.buf[:start], e.tbuf...)
+			e.truncated.Add(1)
+			e.metrics.recordTruncated(ctx)
+		}
+		e.ends = append(e.ends, len(e.buf))
+	}
+	e.entries = e.entries[:0]
+	start := 0
+	for _, end := range e.ends {
+		e.entries = append(e.entries, e.buf[start:end:end])
+		start = end
+	}
 }
 
 func (e *Exporter) endExport(ctx context.Context, start time.Time, total, failed int, firstErr error) error {
@@ -215,13 +262,18 @@ func cmpErr(first, err error) error {
 	return err
 }
 
-// maxRetainedBuf keeps one huge record from pinning its buffer for the life
-// of the exporter.
-const maxRetainedBuf = 1 << 20
+// maxRetainedBuf keeps one huge Export from pinning its buffer for the
+// life of the exporter. It holds a whole Export for a BatchWriter: 512
+// records of a few hundred bytes fit.
+const maxRetainedBuf = 4 << 20
 
 func (e *Exporter) shrinkBuf() {
 	if cap(e.buf) > maxRetainedBuf {
 		e.buf = nil
+	}
+	clear(e.entries) // no slice of a dropped buffer stays reachable
+	if cap(e.entries) > 1<<14 {
+		e.entries, e.ends = nil, nil
 	}
 	if cap(e.tbuf) > maxRetainedBuf {
 		e.tbuf = nil
@@ -321,6 +373,9 @@ func (e *Exporter) HealthCheck(ctx context.Context) (err error) {
 	if e.stopped.Load() {
 		return sdklog.ErrExporterShutdown
 	}
+	if err := e.disabledErr(); err != nil {
+		return err
+	}
 	hc, ok := e.sink.(HealthChecker)
 	if !ok {
 		return nil
@@ -332,12 +387,28 @@ func (e *Exporter) HealthCheck(ctx context.Context) (err error) {
 	return hc.HealthCheck(ctx)
 }
 
-// The sink calls below each recover from a panic in their own frame, so one
-// panicking entry fails alone and the batch goes on.
+// The sink calls below each recover from a panic in their own frame and
+// disable the sink (see Sink): the rest of a batch is not offered to it.
 
 func (e *Exporter) write(ctx context.Context, entry []byte) (err error) {
+	if err := e.disabledErr(); err != nil {
+		return err
+	}
 	defer e.recoverInto(&err, "Write")
 	return e.sink.Write(ctx, entry)
+}
+
+func (e *Exporter) writeBatch(ctx context.Context, bw BatchWriter) (failed int, err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			failed, err = len(e.entries), e.disable("WriteBatch", v)
+		}
+	}()
+	failed, err = bw.WriteBatch(ctx, e.entries)
+	if err == nil && failed != 0 {
+		err = fmt.Errorf("%d entries refused without a reason", failed)
+	}
+	return min(max(failed, 0), len(e.entries)), err
 }
 
 func (e *Exporter) start(ctx context.Context) (err error) {
@@ -350,6 +421,9 @@ func (e *Exporter) start(ctx context.Context) (err error) {
 }
 
 func (e *Exporter) flush(ctx context.Context) (err error) {
+	if err := e.disabledErr(); err != nil {
+		return err
+	}
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -372,6 +446,26 @@ func (e *Exporter) stop(ctx context.Context) (err error) {
 
 func (e *Exporter) recoverInto(err *error, method string) {
 	if v := recover(); v != nil {
-		*err = &PanicError{Sink: e.name, Method: method, Value: v}
+		*err = e.disable(method, v)
 	}
+}
+
+// disable records the first panic, reports it once, and returns the error
+// this call fails with.
+func (e *Exporter) disable(method string, v any) error {
+	pe := &PanicError{Sink: e.name, Method: method, Value: v}
+	if e.disabled.CompareAndSwap(nil, pe) {
+		otel.Handle(pe)
+		return fmt.Errorf("%w: %w", ErrSinkDisabled, pe)
+	}
+	return e.disabledErr()
+}
+
+// disabledErr returns the error every call fails with once the sink has
+// panicked, nil before.
+func (e *Exporter) disabledErr() error {
+	if pe := e.disabled.Load(); pe != nil {
+		return fmt.Errorf("%w: %w", ErrSinkDisabled, pe)
+	}
+	return nil
 }

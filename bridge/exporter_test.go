@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/attribute"
 	sdklog "go.opentelemetry.io/otel/sdk/log"
 	"go.opentelemetry.io/otel/sdk/log/logtest"
@@ -181,19 +183,116 @@ func TestWriteErrorsCountedAndOthersWritten(t *testing.T) {
 	require.NoError(t, e.Shutdown(context.Background()))
 }
 
-func TestPanicsBecomeErrors(t *testing.T) {
-	for _, method := range []string{"Start", "Write", "Flush", "Stop"} {
+// A panic is recovered, reported once, and disables the sink: no later
+// call reaches it except the one Stop that releases it.
+func TestPanicDisablesTheSink(t *testing.T) {
+	for _, method := range []string{"Start", "Write", "Flush"} {
 		t.Run(method, func(t *testing.T) {
+			var mu sync.Mutex
+			var reported []error
+			otel.SetErrorHandler(otel.ErrorHandlerFunc(func(err error) { mu.Lock(); reported = append(reported, err); mu.Unlock() }))
+			t.Cleanup(func() { otel.SetErrorHandler(otel.ErrorHandlerFunc(func(error) {})) })
+
 			s := &recSink{panicOn: method}
 			e := newExporter(t, s)
 			ctx := context.Background()
-			errs := errors.Join(e.Export(ctx, records("a", "b")), e.ForceFlush(ctx), e.Shutdown(ctx))
+			first := errors.Join(e.Export(ctx, records("a", "b")), e.ForceFlush(ctx))
 			var pe *bridge.PanicError
-			require.ErrorAs(t, errs, &pe)
+			require.ErrorAs(t, first, &pe)
 			assert.Equal(t, method, pe.Method)
 			assert.Contains(t, pe.Error(), "boom in "+method)
+			calls := len(s.callList())
+
+			err := e.Export(ctx, records("c"))
+			require.ErrorIs(t, err, bridge.ErrSinkDisabled)
+			require.ErrorAs(t, err, &pe, "the cause stays visible")
+			var ee *bridge.ExportError
+			require.ErrorAs(t, err, &ee)
+			assert.False(t, ee.Retryable(), "a disabled sink will not take them on a retry")
+			assert.ErrorIs(t, e.ForceFlush(ctx), bridge.ErrSinkDisabled)
+			assert.ErrorIs(t, e.HealthCheck(ctx), bridge.ErrSinkDisabled)
+			assert.Equal(t, calls, len(s.callList()), "the sink was not called again")
+
+			assert.ErrorIs(t, e.Shutdown(ctx), bridge.ErrSinkDisabled)
+			assert.Equal(t, "Stop", s.callList()[len(s.callList())-1], "Stop still releases the sink")
+			mu.Lock()
+			assert.Len(t, reported, 1, "reported once")
+			mu.Unlock()
 		})
 	}
+}
+
+// A panic in Stop is recovered and returned by Shutdown.
+func TestPanicInStop(t *testing.T) {
+	e := newExporter(t, &recSink{panicOn: "Stop"})
+	var pe *bridge.PanicError
+	require.ErrorAs(t, e.Shutdown(context.Background()), &pe)
+	assert.Equal(t, "Stop", pe.Method)
+}
+
+// batchSink is a BatchWriter: it records each call's entries (copied) and
+// refuses the entries failEvery says.
+type batchSink struct {
+	calls     [][]string
+	failFirst int
+	panics    bool
+}
+
+func (s *batchSink) Write(context.Context, []byte) error {
+	panic("Write is not called on a BatchWriter")
+}
+
+func (s *batchSink) WriteBatch(_ context.Context, entries [][]byte) (int, error) {
+	if s.panics {
+		panic("boom in WriteBatch")
+	}
+	var got []string
+	for _, e := range entries {
+		got = append(got, string(e))
+	}
+	s.calls = append(s.calls, got)
+	if s.failFirst > 0 {
+		return s.failFirst, errors.New("refused")
+	}
+	return 0, nil
+}
+
+// A BatchWriter gets each Export in one call, every entry whole and in
+// order; a truncated record is cut in place; what it refuses is counted.
+func TestBatchWriter(t *testing.T) {
+	s := &batchSink{}
+	e := newExporter(t, s, bridge.WithMaxEntryBytes(4<<10))
+	recs := records("a", strings.Repeat("x", 10<<10), "c")
+	require.NoError(t, e.Export(context.Background(), recs))
+	require.Len(t, s.calls, 1, "one call for the Export")
+	require.Len(t, s.calls[0], 3)
+	for i, want := range []string{"a", "", "c"} {
+		var env struct{ Log struct{ Message string } }
+		require.NoError(t, json.Unmarshal([]byte(s.calls[0][i]), &env), "entry %d is whole JSON", i)
+		if want != "" {
+			assert.Equal(t, want, env.Log.Message)
+		} else {
+			assert.Less(t, len(s.calls[0][i]), 4<<10)
+			assert.Contains(t, s.calls[0][i], bridge.TruncatedKey)
+		}
+	}
+	assert.EqualValues(t, 1, e.Truncated())
+
+	s.failFirst = 2
+	err := e.Export(context.Background(), records("d", "e", "f"))
+	var ee *bridge.ExportError
+	require.ErrorAs(t, err, &ee)
+	assert.Equal(t, 2, ee.Failed)
+	assert.Equal(t, 3, ee.Total)
+	require.NoError(t, e.Shutdown(context.Background()))
+
+	p := &batchSink{panics: true}
+	e = newExporter(t, p)
+	err = e.Export(context.Background(), records("g", "h"))
+	require.ErrorAs(t, err, &ee)
+	assert.Equal(t, 2, ee.Failed, "a panic fails the whole call")
+	assert.ErrorIs(t, err, bridge.ErrSinkDisabled)
+	assert.ErrorIs(t, e.Shutdown(context.Background()), bridge.ErrSinkDisabled)
 }
 
 func TestExportHonoursContextWhileSinkBusy(t *testing.T) {

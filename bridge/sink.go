@@ -21,6 +21,16 @@ import "context"
 // this rule: it fails a sink that breaks under it, and never calls a sink
 // concurrently itself.
 //
+// # Panics
+//
+// A sink must not panic. If it does, the bridge recovers, so that a
+// logging sink never takes the process down, but does not trust the sink
+// again: state it left half-changed (a held lock, a half-written line)
+// could hang or corrupt later calls. The panic is reported once through
+// otel.Handle as a *PanicError; every later Export, ForceFlush and
+// HealthCheck fails with an error wrapping ErrSinkDisabled and the
+// *PanicError; Shutdown still calls Stop, once, to release what it can.
+//
 // # Ended contexts
 //
 // Every method may be given a context that has already ended: the
@@ -30,6 +40,19 @@ import "context"
 // must still release every resource, see Stopper.
 type Sink interface {
 	Write(ctx context.Context, entry []byte) error
+}
+
+// BatchWriter is implemented by sinks that can take every entry of an
+// Export in one call, so that a record costs one lock (the bridge's) rather
+// than one per entry in the sink as well. The built-in sinks implement it.
+//
+// entries are in order and, like Write's entry, valid only during the call.
+// WriteBatch returns how many entries it did not take and the first
+// reason; an entry it refuses is as a Write that returned an error. The
+// bridge calls WriteBatch instead of Write when a sink has it, except for
+// WithOTLPBatchLines, whose lines already carry many records each.
+type BatchWriter interface {
+	WriteBatch(ctx context.Context, entries [][]byte) (failed int, err error)
 }
 
 // Starter is implemented by sinks that acquire resources before writing.

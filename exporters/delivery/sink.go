@@ -143,6 +143,14 @@ func (s *Sink) report(err error) {
 // ErrDropped.
 func (s *Sink) Write(ctx context.Context, entry []byte) error { return s.eng.Add(ctx, entry) }
 
+// WriteBatch queues a copy of each entry under one lock, as Write does
+// each (bridge.BatchWriter). An entry refused at the pending bound does
+// not stop the others; after Stop none is taken. It returns how many were
+// not taken and the first reason.
+func (s *Sink) WriteBatch(ctx context.Context, entries [][]byte) (failed int, err error) {
+	return s.eng.AddBatch(ctx, entries)
+}
+
 // Flush sends everything queued and returns nil once every batch was
 // answered with a 2xx. Otherwise the error says how many entries were not
 // delivered, including any lost since the previous flush; if ctx ends

@@ -16,6 +16,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.uber.org/goleak"
 
+	"github.com/fapilog/fapilog-otel/bridge"
 	"github.com/fapilog/fapilog-otel/bridge/sinktest"
 )
 
@@ -197,5 +198,31 @@ func TestPendingBound(t *testing.T) {
 	close(ch)
 	err = s.Flush(context.Background())
 	assert.ErrorIs(t, err, ErrDropped, "the flush after the drops reports them")
+	require.NoError(t, s.Stop(context.Background()))
+}
+
+var (
+	_ bridge.Sink          = (*Sink)(nil)
+	_ bridge.BatchWriter   = (*Sink)(nil)
+	_ bridge.Flusher       = (*Sink)(nil)
+	_ bridge.Stopper       = (*Sink)(nil)
+	_ bridge.HealthChecker = (*Sink)(nil)
+	_ bridge.LossReporter  = (*Sink)(nil)
+)
+
+// WriteBatch takes what fits and counts what does not, entry by entry.
+func TestWriteBatchAtTheBound(t *testing.T) {
+	srv := newServer(t, nil)
+	ch := make(chan struct{})
+	srv.stall = ch
+	s, err := NewSink("custom", srv.srv.URL, layout{}, Options{Retry: quick, Batch: Batch{MaxEntries: 1, MaxBytes: 10}, Pending: Pending{MaxBytes: 20}})
+	require.NoError(t, err)
+	big, small := []byte("0123456789"), []byte("x")
+	failed, err := s.WriteBatch(context.Background(), [][]byte{big, big, big, small})
+	assert.ErrorIs(t, err, ErrDropped)
+	assert.Equal(t, 2, failed, "the third big one and the small one do not fit")
+	close(ch)
+	assert.ErrorIs(t, s.Flush(context.Background()), ErrDropped)
+	assert.EqualValues(t, 2, s.Lost())
 	require.NoError(t, s.Stop(context.Background()))
 }

@@ -38,6 +38,7 @@ type Sink struct {
 
 var (
 	_ bridge.Sink          = (*Sink)(nil)
+	_ bridge.BatchWriter   = (*Sink)(nil)
 	_ bridge.Starter       = (*Sink)(nil)
 	_ bridge.Flusher       = (*Sink)(nil)
 	_ bridge.Stopper       = (*Sink)(nil)
@@ -119,6 +120,13 @@ func (s *Sink) Start(context.Context) error {
 // Write buffers entry as one line. It waits, up to ctx, only when
 // WithMaxBuffered bytes are already waiting for the disk.
 func (s *Sink) Write(ctx context.Context, entry []byte) error { return s.aw.Write(ctx, entry) }
+
+// WriteBatch appends entries as lines in order under one lock, as Write
+// does each (bridge.BatchWriter). When one cannot be taken, neither are the
+// ones after it.
+func (s *Sink) WriteBatch(ctx context.Context, entries [][]byte) (failed int, err error) {
+	return s.aw.WriteBatch(ctx, entries)
+}
 
 // Flush writes every buffered line to the active file and applies the sync
 // policy (fsync by default), returning nil when done. If ctx ends first it

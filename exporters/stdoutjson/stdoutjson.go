@@ -39,6 +39,7 @@ type Sink struct {
 
 var (
 	_ bridge.Sink          = (*Sink)(nil)
+	_ bridge.BatchWriter   = (*Sink)(nil)
 	_ bridge.Flusher       = (*Sink)(nil)
 	_ bridge.Stopper       = (*Sink)(nil)
 	_ bridge.HealthChecker = (*Sink)(nil)
@@ -127,6 +128,13 @@ func newSink(c config) *Sink {
 // Write buffers entry as one line. It waits, up to ctx, only when
 // WithMaxBuffered bytes are already waiting for the writer.
 func (s *Sink) Write(ctx context.Context, entry []byte) error { return s.aw.Write(ctx, entry) }
+
+// WriteBatch appends entries as lines in order under one lock, as Write
+// does each (bridge.BatchWriter). When one cannot be taken, neither are the
+// ones after it.
+func (s *Sink) WriteBatch(ctx context.Context, entries [][]byte) (failed int, err error) {
+	return s.aw.WriteBatch(ctx, entries)
+}
 
 // Flush writes every buffered line to the writer and syncs it where that is
 // possible, returning nil when done. If ctx ends first it returns an error

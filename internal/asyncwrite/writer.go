@@ -133,11 +133,39 @@ func (aw *Writer) errorf(format string, a ...any) error {
 // (an ended ctx does not wait at all). An entry that returns an error was
 // not accepted; it is also counted against the next Flush.
 func (aw *Writer) Write(ctx context.Context, entry []byte) error {
-	need := len(entry) + 1
 	aw.mu.Lock()
+	err := aw.appendLocked(ctx, entry)
+	aw.mu.Unlock()
+	if err != nil && !errors.Is(err, ErrClosed) {
+		aw.ledger.Lost(1, err)
+	}
+	return err
+}
+
+// WriteBatch appends entries in order, as Write does each, taking the lock
+// once for all of them. When one cannot be taken, neither are the ones
+// after it: it returns how many were not taken and why.
+func (aw *Writer) WriteBatch(ctx context.Context, entries [][]byte) (failed int, err error) {
+	aw.mu.Lock()
+	for i, entry := range entries {
+		if err = aw.appendLocked(ctx, entry); err != nil {
+			failed = len(entries) - i
+			break
+		}
+	}
+	aw.mu.Unlock()
+	if err != nil && !errors.Is(err, ErrClosed) {
+		aw.ledger.Lost(failed, err)
+	}
+	return failed, err
+}
+
+// appendLocked appends one entry; aw.mu is held on entry and on return,
+// but released while waiting for room.
+func (aw *Writer) appendLocked(ctx context.Context, entry []byte) error {
+	need := len(entry) + 1
 	for {
 		if aw.closed {
-			aw.mu.Unlock()
 			return aw.errorf("write: %w", ErrClosed)
 		}
 		pending := aw.pendingLocked()
@@ -157,12 +185,10 @@ func (aw *Writer) Write(ctx context.Context, entry []byte) error {
 				err = ctx.Err()
 			}
 		}
-		if err != nil {
-			err = aw.errorf("write: %d bytes already waiting for the writer: %w", pending, err)
-			aw.ledger.Lost(1, err)
-			return err
-		}
 		aw.mu.Lock()
+		if err != nil {
+			return aw.errorf("write: %d bytes already waiting for the writer: %w", pending, err)
+		}
 	}
 	if !aw.started {
 		aw.started = true
@@ -188,7 +214,6 @@ func (aw *Writer) Write(ctx context.Context, entry []byte) error {
 		aw.fullLen += len(buf)
 		aw.appended += int64(need)
 		aw.signal()
-		aw.mu.Unlock()
 		return nil
 	}
 	if aw.cur == nil {
@@ -205,7 +230,6 @@ func (aw *Writer) Write(ctx context.Context, entry []byte) error {
 	if len(aw.cur) >= aw.size { // one entry filled a buffer on its own
 		aw.signal()
 	}
-	aw.mu.Unlock()
 	return nil
 }
 

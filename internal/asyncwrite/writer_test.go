@@ -383,3 +383,40 @@ func TestConcurrentClose(t *testing.T) {
 	wg.Wait()
 	assert.Equal(t, "x\n", string(dest.Bytes()))
 }
+
+// WriteBatch takes entries in order; at the bound it stops, and the rest
+// are refused and counted against the next flush.
+func TestWriteBatch(t *testing.T) {
+	dest := testdest.New()
+	aw := New("test", dest, 16, 64)
+	aw.SetMaxDelay(time.Hour)
+	failed, err := aw.WriteBatch(context.Background(), [][]byte{[]byte("a"), []byte("b")})
+	require.NoError(t, err)
+	assert.Zero(t, failed)
+	require.NoError(t, aw.Flush(context.Background()))
+	assert.Equal(t, []string{"a", "b"}, linesOf(dest))
+
+	resume := dest.Stall()
+	line := []byte("0123456789abcde")
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Millisecond)
+	failed, err = aw.WriteBatch(ctx, [][]byte{line, line, line, line, line, line})
+	cancel()
+	assert.ErrorIs(t, err, context.DeadlineExceeded)
+	assert.Equal(t, 2, failed, "four 16-byte lines fit in 64 bytes")
+	resume()
+	err = aw.Flush(context.Background())
+	assert.Contains(t, err.Error(), "2 entries lost")
+	assert.Len(t, dest.Lines(), 6)
+	closeOK(t, aw)
+	failed, err = aw.WriteBatch(context.Background(), [][]byte{line})
+	assert.ErrorIs(t, err, ErrClosed)
+	assert.Equal(t, 1, failed)
+}
+
+func linesOf(d *testdest.Writer) []string {
+	var out []string
+	for _, l := range d.Lines() {
+		out = append(out, string(l))
+	}
+	return out
+}

@@ -144,8 +144,68 @@ func (e *Engine) PendingBytes() int {
 // Add queues a copy of entry. It never waits on the network: only the Block
 // overflow policy waits, for room, up to its timeout and ctx.
 func (e *Engine) Add(ctx context.Context, entry []byte) error {
+	var block blockTimer
+	defer block.stop()
 	e.mu.Lock()
 	defer e.unlock()
+	return e.addLocked(ctx, entry, &block)
+}
+
+// AddBatch queues a copy of each entry, as Add does, taking the lock once.
+// An entry refused by the overflow policy does not stop the others; after
+// Close, none is taken. It returns how many were not taken and the first
+// reason. The Block policy's timeout covers the whole call.
+func (e *Engine) AddBatch(ctx context.Context, entries [][]byte) (failed int, first error) {
+	var block blockTimer
+	defer block.stop()
+	e.mu.Lock()
+	defer e.unlock()
+	for i, entry := range entries {
+		if err := e.addLocked(ctx, entry, &block); err != nil {
+			if first == nil {
+				first = err
+			}
+			if errors.Is(err, ErrClosed) {
+				return failed + len(entries) - i, first
+			}
+			failed++
+		}
+	}
+	return failed, first
+}
+
+// blockTimer starts the Block policy's timeout at the first wait of a
+// call; once it has fired, every later wait of the call ends at once.
+type blockTimer struct {
+	t       *time.Timer
+	expired bool
+}
+
+var firedTimer = func() <-chan time.Time {
+	ch := make(chan time.Time)
+	close(ch)
+	return ch
+}()
+
+func (b *blockTimer) c(d time.Duration) <-chan time.Time {
+	if b.expired {
+		return firedTimer
+	}
+	if b.t == nil {
+		b.t = time.NewTimer(d)
+	}
+	return b.t.C
+}
+
+func (b *blockTimer) stop() {
+	if b.t != nil {
+		b.t.Stop()
+	}
+}
+
+// addLocked queues one entry; e.mu is held on entry and on return, and
+// released only while Block waits for room.
+func (e *Engine) addLocked(ctx context.Context, entry []byte, block *blockTimer) error {
 	if e.closed {
 		return e.errorf("%w", ErrClosed)
 	}
@@ -159,7 +219,6 @@ func (e *Engine) Add(ctx context.Context, entry []byte) error {
 		e.dropLocked(1, err)
 		return err
 	}
-	var deadline <-chan time.Time
 	for !e.closed && e.pending+n > e.cfg.MaxPendingBytes {
 		switch {
 		case e.cfg.Overflow == DropOldest && len(e.queue) > 0:
@@ -170,17 +229,14 @@ func (e *Engine) Add(ctx context.Context, entry []byte) error {
 			e.finishLocked(old)
 			continue
 		case e.cfg.Overflow == Block:
-			if deadline == nil {
-				t := time.NewTimer(e.cfg.BlockTimeout)
-				defer t.Stop()
-				deadline = t.C
-			}
+			deadline := block.c(e.cfg.BlockTimeout)
 			space := e.spaceCh
 			e.unlock()
 			var timedOut error
 			select {
 			case <-space:
 			case <-deadline:
+				block.expired = true
 				timedOut = errors.New("timed out waiting for room")
 			case <-ctx.Done():
 				timedOut = ctx.Err()

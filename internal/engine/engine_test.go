@@ -400,3 +400,33 @@ func TestFlushWaitingWhenCloseAbandons(t *testing.T) {
 	}
 	close(f.gate)
 }
+
+// AddBatch takes every entry it can under one lock; with Block, the
+// timeout covers the call, and once it has passed no later entry of the
+// call waits again.
+func TestAddBatch(t *testing.T) {
+	f := &fakeSender{}
+	e := newEngine(t, Config{}, f)
+	failed, err := e.AddBatch(context.Background(), [][]byte{[]byte("0"), []byte("1"), []byte("2")})
+	require.NoError(t, err)
+	assert.Zero(t, failed)
+	require.NoError(t, e.Flush(context.Background()))
+	assert.Equal(t, seq(0, 3), f.delivered())
+	require.NoError(t, e.Close(context.Background()))
+	failed, err = e.AddBatch(context.Background(), [][]byte{[]byte("x"), []byte("y")})
+	assert.ErrorIs(t, err, ErrClosed)
+	assert.Equal(t, 2, failed)
+
+	stalled := &fakeSender{gate: make(chan struct{})}
+	e = newEngine(t, Config{MaxBatchEntries: 1, MaxBatchBytes: 1, MaxPendingBytes: 2, Overflow: Block, BlockTimeout: 20 * time.Millisecond}, stalled)
+	// Were a later entry to wait again, it would wait for ctx: the
+	// failure would show as its error, not as a hang.
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	failed, err = e.AddBatch(ctx, [][]byte{[]byte("0"), []byte("1"), []byte("2"), []byte("3"), []byte("4")})
+	assert.ErrorIs(t, err, ErrDropped)
+	assert.NotErrorIs(t, err, context.DeadlineExceeded)
+	assert.Equal(t, 3, failed, "two fit in the bound; three are refused after one timeout")
+	close(stalled.gate)
+	require.Error(t, e.Close(context.Background()), "the drops are reported")
+}

@@ -69,10 +69,9 @@ type Writer struct {
 	roomWanted bool
 	started    bool
 	closed     bool
-	// progress is closed and replaced whenever written or synced
-	// advances, waking writers waiting for room and flushes waiting for
-	// their marker.
-	progress chan struct{}
+	// progress is broadcast whenever written or synced advances, waking
+	// writers waiting for room and flushes waiting for their marker.
+	progress flushacct.Cond
 	wake     chan struct{} // capacity 1: work for the goroutine
 	exited   chan struct{} // closed when the goroutine has ended
 
@@ -100,7 +99,6 @@ func New(name string, w io.Writer, size, maxPending int) *Writer {
 		maxPending: max(maxPending, 2*size),
 		maxDelay:   DefaultMaxDelay,
 		onError:    func(error) {},
-		progress:   make(chan struct{}),
 		wake:       make(chan struct{}, 1),
 		exited:     make(chan struct{}),
 	}
@@ -164,31 +162,25 @@ func (aw *Writer) WriteBatch(ctx context.Context, entries [][]byte) (failed int,
 // but released while waiting for room.
 func (aw *Writer) appendLocked(ctx context.Context, entry []byte) error {
 	need := len(entry) + 1
-	for {
-		if aw.closed {
-			return aw.errorf("write: %w", ErrClosed)
-		}
-		pending := aw.pendingLocked()
-		if pending == 0 || pending+need <= aw.maxPending {
-			break
-		}
-		// Full: let the goroutine know, then wait for it without the lock.
-		aw.roomWanted = true
-		aw.signal()
-		ch := aw.progress
-		aw.mu.Unlock()
-		var err error
-		if err = ctx.Err(); err == nil {
-			select {
-			case <-ch:
-			case <-ctx.Done():
-				err = ctx.Err()
+	var err error
+	if pending := aw.pendingLocked(); pending != 0 && pending+need > aw.maxPending && !aw.closed {
+		err = aw.progress.Wait(ctx, &aw.mu, func() bool {
+			pending := aw.pendingLocked()
+			if aw.closed || pending == 0 || pending+need <= aw.maxPending {
+				return true
 			}
-		}
-		aw.mu.Lock()
-		if err != nil {
-			return aw.errorf("write: %d bytes already waiting for the writer: %w", pending, err)
-		}
+			// Full: let the goroutine know (again after each of
+			// its writes, which clear the request), then wait.
+			aw.roomWanted = true
+			aw.signal()
+			return false
+		})
+	}
+	if aw.closed {
+		return aw.errorf("write: %w", ErrClosed)
+	}
+	if err != nil {
+		return aw.errorf("write: %d bytes already waiting for the writer: %w", aw.pendingLocked(), err)
 	}
 	if !aw.started {
 		aw.started = true
@@ -262,32 +254,15 @@ func (aw *Writer) Flush(ctx context.Context) error {
 		aw.flushReq = max(aw.flushReq, target)
 		aw.signal()
 	}
-	err := aw.waitLocked(ctx, func() bool { return aw.synced >= target })
+	err := aw.progress.Wait(ctx, &aw.mu, func() bool { return aw.synced >= target })
+	if err != nil {
+		err = aw.errorf("flush: %d bytes not yet written: %w", target-aw.synced, err)
+	}
 	aw.mu.Unlock()
 	if err != nil {
-		return aw.errorf("flush: %w", err)
+		return err
 	}
 	return aw.takeLoss()
-}
-
-// waitLocked waits, releasing aw.mu meanwhile, until done() holds or ctx
-// ends; aw.mu must be held and is held again on return.
-func (aw *Writer) waitLocked(ctx context.Context, done func() bool) error {
-	for !done() {
-		ch := aw.progress
-		aw.mu.Unlock()
-		select {
-		case <-ch:
-			aw.mu.Lock()
-		case <-ctx.Done():
-			aw.mu.Lock()
-			if done() {
-				return nil
-			}
-			return fmt.Errorf("%d bytes not yet written: %w", aw.appended-aw.synced, ctx.Err())
-		}
-	}
-	return nil
 }
 
 func (aw *Writer) takeLoss() error {
@@ -435,10 +410,7 @@ func (aw *Writer) syncNow() {
 	aw.mu.Unlock()
 }
 
-func (aw *Writer) advanceLocked() {
-	close(aw.progress)
-	aw.progress = make(chan struct{})
-}
+func (aw *Writer) advanceLocked() { aw.progress.Broadcast() }
 
 // report records the outcome of the latest write or sync for HealthCheck
 // and passes a failure to the error handler, outside every lock.

@@ -65,8 +65,8 @@ type Engine struct {
 	nextSeq  uint64            // seq of the next sealed batch
 	doneTo   uint64            // every batch with seq < doneTo is finished
 	finished map[uint64]bool   // finished batches at or beyond doneTo
-	doneCh   chan struct{}     // closed and replaced when doneTo advances
-	spaceCh  chan struct{}     // closed and replaced when pending shrinks
+	done     flushacct.Cond    // broadcast when doneTo advances
+	space    flushacct.Cond    // broadcast when pending shrinks, and at Close
 	closed   bool
 	started  bool
 	// abandoned counts entries Close gave up on: a flush that was waiting
@@ -109,7 +109,6 @@ func New(cfg Config, s Sender, onError func(error)) (*Engine, error) {
 	return &Engine{
 		cfg: cfg, send: s, onError: onError,
 		inflight: map[uint64]*batch{}, finished: map[uint64]bool{},
-		doneCh: make(chan struct{}), spaceCh: make(chan struct{}),
 		work: make(chan struct{}, 1), quit: make(chan struct{}),
 		sendCtx: ctx, cancelSend: cancel,
 	}, nil
@@ -175,33 +174,31 @@ func (e *Engine) AddBatch(ctx context.Context, entries [][]byte) (failed int, fi
 }
 
 // blockTimer starts the Block policy's timeout at the first wait of a
-// call; once it has fired, every later wait of the call ends at once.
+// call; once it has passed, every later wait of the call ends at once.
 type blockTimer struct {
-	t       *time.Timer
-	expired bool
+	ctx    context.Context
+	cancel context.CancelFunc
 }
 
-var firedTimer = func() <-chan time.Time {
-	ch := make(chan time.Time)
-	close(ch)
-	return ch
-}()
-
-func (b *blockTimer) c(d time.Duration) <-chan time.Time {
-	if b.expired {
-		return firedTimer
+func (b *blockTimer) context(parent context.Context, d time.Duration) context.Context {
+	if b.ctx == nil {
+		b.ctx, b.cancel = context.WithTimeout(parent, d)
 	}
-	if b.t == nil {
-		b.t = time.NewTimer(d)
-	}
-	return b.t.C
+	return b.ctx
 }
 
 func (b *blockTimer) stop() {
-	if b.t != nil {
-		b.t.Stop()
+	if b.cancel != nil {
+		b.cancel()
 	}
 }
+
+// locker lets a flushacct.Cond release the engine's lock as unlock does,
+// handing out the reports gathered under it.
+type locker struct{ e *Engine }
+
+func (l locker) Lock()   { l.e.mu.Lock() }
+func (l locker) Unlock() { l.e.unlock() }
 
 // addLocked queues one entry; e.mu is held on entry and on return, and
 // released only while Block waits for room.
@@ -229,21 +226,13 @@ func (e *Engine) addLocked(ctx context.Context, entry []byte, block *blockTimer)
 			e.finishLocked(old)
 			continue
 		case e.cfg.Overflow == Block:
-			deadline := block.c(e.cfg.BlockTimeout)
-			space := e.spaceCh
-			e.unlock()
-			var timedOut error
-			select {
-			case <-space:
-			case <-deadline:
-				block.expired = true
-				timedOut = errors.New("timed out waiting for room")
-			case <-ctx.Done():
-				timedOut = ctx.Err()
-			}
-			e.mu.Lock()
-			if timedOut != nil && e.pending+n > e.cfg.MaxPendingBytes {
-				err := e.errorf("%w: %w", ErrDropped, timedOut)
+			wait := block.context(ctx, e.cfg.BlockTimeout)
+			if e.space.Wait(wait, locker{e}, func() bool { return e.closed || e.pending+n <= e.cfg.MaxPendingBytes }) != nil {
+				cause := ctx.Err()
+				if cause == nil {
+					cause = errors.New("timed out waiting for room")
+				}
+				err := e.errorf("%w: %w", ErrDropped, cause)
 				e.dropLocked(1, err)
 				return err
 			}
@@ -452,11 +441,9 @@ func (e *Engine) finishLocked(b *batch) {
 		advanced = true
 	}
 	if advanced {
-		close(e.doneCh)
-		e.doneCh = make(chan struct{})
+		e.done.Broadcast()
 	}
-	close(e.spaceCh)
-	e.spaceCh = make(chan struct{})
+	e.space.Broadcast()
 }
 
 // Flush sends everything added before it and waits until each batch is
@@ -474,21 +461,10 @@ func (e *Engine) Flush(ctx context.Context) error {
 	e.mu.Lock()
 	e.sealLocked()
 	to := e.nextSeq // wait for every seq below
-	for e.doneTo < to {
-		ch := e.doneCh
+	if err := e.done.Wait(ctx, locker{e}, func() bool { return e.doneTo >= to }); err != nil {
+		n := e.pendingEntriesLocked(to)
 		e.unlock()
-		select {
-		case <-ch:
-			e.mu.Lock()
-		case <-ctx.Done():
-			e.mu.Lock()
-			if e.doneTo >= to {
-				continue
-			}
-			n := e.pendingEntriesLocked(to)
-			e.unlock()
-			return e.errorf("flush: %d entries not yet delivered, still pending: %w", n, ctx.Err())
-		}
+		return e.errorf("flush: %d entries not yet delivered, still pending: %w", n, err)
 	}
 	e.reportDropsLocked()
 	abandoned := e.abandoned
@@ -533,8 +509,7 @@ func (e *Engine) close(ctx context.Context) error {
 	// accepted.
 	e.mu.Lock()
 	e.closed = true
-	close(e.spaceCh) // an Add waiting for room gives up now
-	e.spaceCh = make(chan struct{})
+	e.space.Broadcast() // an Add waiting for room gives up now
 	e.mu.Unlock()
 	flushErr := e.Flush(ctx)
 	e.mu.Lock()

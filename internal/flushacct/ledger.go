@@ -1,9 +1,14 @@
-// Package flushacct is the flush promise's bookkeeping, shared by every
-// built-in sink: entries that were accepted (or offered) and did not reach
-// the destination are recorded as they are lost, and the next flush to
-// complete reports them, exactly once. A flush that returns nil therefore
-// never hides an earlier loss, whether the entry was refused at the bound,
-// given up on after retries, or lost in a failed write.
+// Package flushacct is the flush promise's bookkeeping, shared by the line
+// writer, the delivery engine and the batch processor, so the promise is
+// implemented once:
+//
+//   - Ledger: entries that were accepted (or offered) and did not reach the
+//     destination are recorded as they are lost, and the next flush to
+//     complete reports them, exactly once. A flush that returns nil
+//     therefore never hides an earlier loss, whether the entry was refused
+//     at the bound, given up on after retries, or lost in a failed write.
+//   - Cond: a flush waits for what was pending at its call (a writer, for
+//     room) under its owner's lock, and gives up when its context ends.
 package flushacct
 
 import (

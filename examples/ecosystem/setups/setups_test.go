@@ -33,7 +33,9 @@ import (
 // printLines prints the level and message of each envelope line in b.
 func printLines(b []byte) {
 	for _, line := range bytes.Split(bytes.TrimSpace(b), []byte("\n")) {
-		var env struct{ Log struct{ Level, Message string } }
+		var env struct {
+			Log struct{ Level, Message string }
+		}
 		if err := json.Unmarshal(line, &env); err != nil {
 			fmt.Println("not JSON:", err)
 			continue

@@ -1,0 +1,369 @@
+package spool
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.uber.org/goleak"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+func open(t *testing.T, cfg Config) (*Spool, []Batch) {
+	t.Helper()
+	s, bs, err := Open(cfg)
+	require.NoError(t, err)
+	return s, bs
+}
+
+func entries(prefix string, n int) [][]byte {
+	out := make([][]byte, n)
+	for i := range out {
+		out[i] = []byte(fmt.Sprintf(`{"%s":%d}`, prefix, i))
+	}
+	return out
+}
+
+func read(t *testing.T, s *Spool, b Batch) []string {
+	t.Helper()
+	es, _, missing, err := s.Read(b, nil)
+	require.NoError(t, err)
+	assert.Zero(t, missing)
+	var out []string
+	for _, e := range es {
+		out = append(out, string(e))
+	}
+	return out
+}
+
+func strs(bs [][]byte) []string {
+	var out []string
+	for _, b := range bs {
+		out = append(out, string(b))
+	}
+	return out
+}
+
+func TestAppendSealReadAck(t *testing.T) {
+	dir := t.TempDir()
+	s, rec := open(t, Config{Dir: dir})
+	assert.Empty(t, rec)
+	require.NoError(t, s.Append(entries("a", 3)))
+	a, err := s.Seal("key-a")
+	require.NoError(t, err)
+	assert.Equal(t, 3, a.N)
+	assert.Equal(t, strs(entries("a", 3)), read(t, s, a))
+	require.NoError(t, s.Append(entries("b", 2)))
+	b, err := s.Seal("key-b")
+	require.NoError(t, err)
+	require.NoError(t, s.Ack(a))
+	require.NoError(t, s.Close())
+
+	// A later process finds b, with its key, and not a.
+	s, rec = open(t, Config{Dir: dir})
+	require.Len(t, rec, 1)
+	assert.Equal(t, "key-b", rec[0].Key)
+	assert.Equal(t, b.Start, rec[0].Start)
+	assert.Equal(t, strs(entries("b", 2)), read(t, s, rec[0]))
+	require.NoError(t, s.Close())
+}
+
+func TestFilesArePrivate(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "spool")
+	s, _ := open(t, Config{Dir: dir})
+	require.NoError(t, s.Append(entries("a", 1)))
+	_, err := s.Seal("k")
+	require.NoError(t, err)
+	st, err := os.Stat(dir)
+	require.NoError(t, err)
+	assert.Equal(t, os.FileMode(0o700), st.Mode().Perm())
+	files, _ := filepath.Glob(filepath.Join(dir, "*"))
+	for _, f := range files {
+		st, err := os.Stat(f)
+		require.NoError(t, err)
+		assert.Equal(t, os.FileMode(0o600), st.Mode().Perm(), f)
+	}
+	require.NoError(t, s.Close())
+}
+
+// One process per directory: the second opener is told which directory
+// and which pid holds it.
+func TestOneProcessPerDirectory(t *testing.T) {
+	dir := t.TempDir()
+	s, _ := open(t, Config{Dir: dir})
+	_, _, err := Open(Config{Dir: dir})
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), dir)
+	assert.Contains(t, err.Error(), fmt.Sprintf("process %d", os.Getpid()))
+	require.NoError(t, s.Close())
+	s, _ = open(t, Config{Dir: dir})
+	require.NoError(t, s.Close(), "released by Close")
+}
+
+// Entries appended and never sealed (the process died between the two)
+// are sealed at Open with a new key, on disk, so the next Open agrees.
+func TestUnsealedTailIsSealedAtOpen(t *testing.T) {
+	dir := t.TempDir()
+	s, _ := open(t, Config{Dir: dir})
+	require.NoError(t, s.Append(entries("a", 4)))
+	s.abandon()
+	s, rec := open(t, Config{Dir: dir, NewKey: func() string { return "fresh" }})
+	require.Len(t, rec, 1)
+	assert.Equal(t, "fresh", rec[0].Key)
+	assert.Equal(t, strs(entries("a", 4)), read(t, s, rec[0]))
+	s.abandon()
+	s, rec = open(t, Config{Dir: dir, NewKey: func() string { return "other" }})
+	require.Len(t, rec, 1)
+	assert.Equal(t, "fresh", rec[0].Key, "the key given at the first Open was kept")
+	require.NoError(t, s.Close())
+}
+
+func lastSegment(t *testing.T, dir string) string {
+	t.Helper()
+	segs, _ := filepath.Glob(filepath.Join(dir, "*.seg"))
+	require.NotEmpty(t, segs)
+	return segs[len(segs)-1]
+}
+
+// A torn tail (the process died inside a write) is cut off; what came
+// before it is intact.
+func TestTornTailIsCut(t *testing.T) {
+	for cut := 1; cut < frameSize(len(`{"b":0}`)); cut++ { // within the last frame
+		dir := t.TempDir()
+		s, _ := open(t, Config{Dir: dir})
+		require.NoError(t, s.Append(entries("a", 2)))
+		_, err := s.Seal("a")
+		require.NoError(t, err)
+		require.NoError(t, s.Append(entries("b", 1)))
+		require.NoError(t, s.Close())
+		seg := lastSegment(t, dir)
+		st, _ := os.Stat(seg)
+		require.NoError(t, os.Truncate(seg, st.Size()-int64(cut)))
+
+		s, rec := open(t, Config{Dir: dir})
+		require.Len(t, rec, 1, "cut %d", cut)
+		assert.Equal(t, "a", rec[0].Key)
+		assert.Equal(t, strs(entries("a", 2)), read(t, s, rec[0]))
+		require.NoError(t, s.Append(entries("c", 1)), "appending after the cut works")
+		c, err := s.Seal("c")
+		require.NoError(t, err)
+		assert.Equal(t, []string{`{"c":0}`}, read(t, s, c))
+		require.NoError(t, s.Close())
+	}
+}
+
+// A bit flipped anywhere in a frame makes that frame count as lost; every
+// other entry is still read, and Open neither fails nor stalls.
+func TestBitFlipIsSkippedAndCounted(t *testing.T) {
+	dir := t.TempDir()
+	s, _ := open(t, Config{Dir: dir})
+	for _, k := range []string{"a", "b", "c"} {
+		require.NoError(t, s.Append(entries(k, 3)))
+		_, err := s.Seal(k)
+		require.NoError(t, err)
+	}
+	require.NoError(t, s.Close())
+	seg := lastSegment(t, dir)
+	data, err := os.ReadFile(seg)
+	require.NoError(t, err)
+	for i := range data {
+		flipped := bytes.Clone(data)
+		flipped[i] ^= 0x10
+		require.NoError(t, os.WriteFile(seg, flipped, 0o600))
+		s, rec, err := Open(Config{Dir: dir, NewKey: func() string { return "new" }})
+		require.NoError(t, err, "byte %d", i)
+		got, lost := 0, 0
+		for _, b := range rec {
+			es, _, missing, err := s.Read(b, nil)
+			require.NoError(t, err)
+			got += len(es)
+			lost += b.Lost + missing
+			for _, e := range es {
+				assert.True(t, strings.HasPrefix(string(e), `{"`), "a corrupt entry came back: %q", e)
+			}
+		}
+		assert.LessOrEqual(t, got, 9)
+		assert.GreaterOrEqual(t, got, 6, "byte %d: one flip costs at most a batch's worth", i)
+		assert.GreaterOrEqual(t, got+lost, 8, "byte %d: what is not read is counted", i)
+		s.abandon()
+		require.NoError(t, os.WriteFile(seg, data, 0o600))
+	}
+}
+
+// Segments the cursor has passed are removed; the bound counts only live
+// segments.
+func TestAckRemovesSegments(t *testing.T) {
+	dir := t.TempDir()
+	s, _ := open(t, Config{Dir: dir, SegmentBytes: 50})
+	var bs []Batch
+	for i := range 5 {
+		require.NoError(t, s.Append(entries(fmt.Sprint(i), 3)))
+		b, err := s.Seal(fmt.Sprint(i))
+		require.NoError(t, err)
+		bs = append(bs, b)
+	}
+	assert.Equal(t, 6, s.Stats().Segments, "each batch filled a segment; a new one is active")
+	before := s.Bytes()
+	require.NoError(t, s.Ack(bs[2]))
+	assert.Equal(t, 3, s.Stats().Segments)
+	assert.Less(t, s.Bytes(), before)
+	require.NoError(t, s.Close())
+	s, rec := open(t, Config{Dir: dir, SegmentBytes: 50})
+	require.Len(t, rec, 2)
+	assert.Equal(t, "3", rec[0].Key)
+	assert.Equal(t, "4", rec[1].Key)
+	require.NoError(t, s.Close())
+}
+
+// A cursor that does not check out sends everything again: duplicates,
+// never a loss.
+func TestCorruptCursorRedeliversEverything(t *testing.T) {
+	dir := t.TempDir()
+	s, _ := open(t, Config{Dir: dir})
+	require.NoError(t, s.Append(entries("a", 1)))
+	a, _ := s.Seal("a")
+	require.NoError(t, s.Append(entries("b", 1)))
+	_, _ = s.Seal("b")
+	require.NoError(t, s.Ack(a))
+	require.NoError(t, s.Close())
+	require.NoError(t, os.WriteFile(filepath.Join(dir, cursorFile), []byte("garbage"), 0o600))
+	s, rec := open(t, Config{Dir: dir})
+	require.Len(t, rec, 2)
+	require.NoError(t, s.Close())
+}
+
+type crashed struct{ step string }
+
+// Every step of append, seal, the cursor update and segment removal is
+// interrupted in turn; Open then finds every batch that was not
+// acknowledged, whole, and never a corrupt one.
+func TestCrashAtEveryStep(t *testing.T) {
+	steps := []string{"append.before", "append.after", "seal.before", "seal.after",
+		"cursor.open", "cursor.written", "cursor.renamed", "remove.before", "remove.after"}
+	for _, step := range steps {
+		t.Run(step, func(t *testing.T) {
+			dir := t.TempDir()
+			s, _ := open(t, Config{Dir: dir, SegmentBytes: 150})
+			acked := map[string]bool{}
+			written := map[string][]string{}
+			crashHook = func(at string) {
+				if at == step {
+					panic(crashed{at})
+				}
+			}
+			defer func() { crashHook = nil }()
+			func() {
+				defer func() {
+					if v := recover(); v != nil {
+						if _, ok := v.(crashed); !ok {
+							panic(v)
+						}
+					}
+				}()
+				for i := range 6 {
+					key := fmt.Sprint(i)
+					es := entries(key, 3)
+					require.NoError(t, s.Append(es))
+					written[key] = strs(es)
+					b, err := s.Seal(key)
+					require.NoError(t, err)
+					if i%2 == 1 {
+						// Delivered: from here on, losing these is
+						// allowed (Ack is called after delivery).
+						for k := range written {
+							if k <= key {
+								acked[k] = true
+							}
+						}
+						require.NoError(t, s.Ack(b))
+					}
+				}
+			}()
+			crashHook = nil
+			s.abandon()
+
+			s, rec := open(t, Config{Dir: dir, SegmentBytes: 150, NewKey: func() string { return "unsent" }})
+			found := map[string][]string{}
+			entriesFound := map[string]bool{}
+			for _, b := range rec {
+				found[b.Key] = read(t, s, b)
+				for _, e := range found[b.Key] {
+					entriesFound[e] = true
+				}
+				assert.Zero(t, b.Lost, "nothing is corrupt after a crash")
+			}
+			for key, es := range written {
+				if acked[key] {
+					continue
+				}
+				for _, e := range es {
+					assert.True(t, entriesFound[e], "entry %s of batch %s was not acknowledged and must survive", e, key)
+				}
+				if got, ok := found[key]; ok {
+					assert.Equal(t, es, got, "batch %s keeps its key and its entries", key)
+				}
+			}
+			for key, es := range found {
+				if key == "unsent" { // sealed at Open: its seal never reached the file
+					assert.NotEmpty(t, es)
+					continue
+				}
+				assert.Equal(t, written[key], es, "batch %s came back changed", key)
+			}
+			require.NoError(t, s.Close())
+		})
+	}
+}
+
+// A full disk fails Append without leaving a partial frame; once there is
+// room again, appending goes on and a later Open sees no corruption.
+func TestDiskFullThenSpaceFreed(t *testing.T) {
+	dir := t.TempDir()
+	s, _ := open(t, Config{Dir: dir})
+	require.NoError(t, s.Append(entries("a", 1)))
+	full := true
+	writeFile = func(f *os.File, b []byte) (int, error) {
+		if full {
+			n, _ := f.Write(b[:len(b)/2])
+			return n, syscall.ENOSPC
+		}
+		return f.Write(b)
+	}
+	defer func() { writeFile = func(f *os.File, b []byte) (int, error) { return f.Write(b) } }()
+	err := s.Append(entries("b", 2))
+	require.ErrorIs(t, err, syscall.ENOSPC)
+	full = false
+	require.NoError(t, s.Append(entries("c", 1)))
+	b, err := s.Seal("k")
+	require.NoError(t, err)
+	assert.Equal(t, []string{`{"a":0}`, `{"c":0}`}, read(t, s, b))
+	require.NoError(t, s.Close())
+	s, rec := open(t, Config{Dir: dir})
+	require.Len(t, rec, 1)
+	assert.Zero(t, rec[0].Lost)
+	assert.Equal(t, 2, rec[0].N)
+	require.NoError(t, s.Close())
+}
+
+func TestSyncPolicies(t *testing.T) {
+	for _, p := range []SyncPolicy{SyncOnFlush, SyncInterval, SyncAlways, SyncNever} {
+		dir := t.TempDir()
+		s, _ := open(t, Config{Dir: dir, Sync: p})
+		require.NoError(t, s.Append(entries("a", 1)))
+		_, err := s.Seal("a")
+		require.NoError(t, err)
+		require.NoError(t, s.Sync())
+		s.mu.Lock()
+		dirty := s.dirty
+		s.mu.Unlock()
+		assert.Equal(t, p == SyncNever, dirty, "policy %d: Sync fsyncs unless SyncNever", p)
+		require.NoError(t, s.Close())
+	}
+}

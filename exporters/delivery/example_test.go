@@ -17,9 +17,9 @@ import (
 // lines of a CSV column, the batch id as an idempotency key.
 type csv struct{}
 
-func (csv) Encode(dst []byte, h http.Header, id uint64, entries [][]byte) ([]byte, error) {
+func (csv) Encode(dst []byte, h http.Header, key string, entries [][]byte) ([]byte, error) {
 	h.Set("Content-Type", "text/csv")
-	h.Set("Idempotency-Key", "batch-"+strconv.FormatUint(id, 10))
+	h.Set("Idempotency-Key", key)
 	dst = append(dst, "entry\n"...)
 	for _, e := range entries {
 		dst = strconv.AppendQuote(dst, string(e))
@@ -33,7 +33,7 @@ func (csv) Encode(dst []byte, h http.Header, id uint64, entries [][]byte) ([]byt
 func ExampleNewSink() {
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		b, _ := io.ReadAll(r.Body)
-		fmt.Printf("%s %s", r.Header.Get("Idempotency-Key"), b)
+		fmt.Printf("key set: %v\n%s", r.Header.Get("Idempotency-Key") != "", b)
 	}))
 	defer srv.Close()
 
@@ -53,7 +53,8 @@ func ExampleNewSink() {
 	_ = exp.ForceFlush(context.Background())
 	_ = exp.Shutdown(context.Background())
 	// Output:
-	// batch-0 entry
+	// key set: true
+	// entry
 	// "{\"message\":\"hello\"}"
 }
 

@@ -41,6 +41,66 @@ type Options struct {
 	// default only https is accepted there: logs carry data worth
 	// encrypting.
 	AllowInsecure bool
+	// Spool keeps every entry on disk from Write until it is delivered,
+	// so a crash (kill -9, the OOM killer) loses nothing Write accepted.
+	// Off by default.
+	Spool Spool
+}
+
+// Spool configures the crash-safe queue on disk (see docs/spool.md). With
+// it, Write appends each entry to a file in Dir before returning (into the
+// kernel: it survives the process being killed; onto the disk according
+// to Sync), batches are read back from there to be sent, and a process
+// that starts with a spool left by an earlier one sends those entries
+// first, with the idempotency keys they were first sent with. Delivery is
+// at least once. Pending.MaxBytes is then unused: MaxBytes bounds the
+// disk, and Pending.Overflow and BlockTimeout apply to it.
+type Spool struct {
+	// Dir is the spool directory, created (mode 0700) if missing; one
+	// process at a time may use it. "" means no spool.
+	Dir string
+	// MaxBytes bounds the spool's files. The default is 1 GiB.
+	MaxBytes int64
+	// Sync says when the spool is fsync'd. The default is SpoolSyncOnFlush.
+	Sync SpoolSync
+	// SyncEvery is the period of SpoolSyncInterval. The default is 100ms.
+	SyncEvery time.Duration
+}
+
+// SpoolSync says when spooled entries reach the disk, beyond the kernel.
+// Every policy survives the process being killed; they differ in what a
+// power loss or kernel crash can take.
+type SpoolSync uint8
+
+const (
+	// SpoolSyncOnFlush fsyncs at every flush (provider.ForceFlush) and
+	// at Stop: a power loss can take what was written since the last
+	// flush. The default.
+	SpoolSyncOnFlush SpoolSync = iota
+	// SpoolSyncInterval fsyncs every Spool.SyncEvery while there is new
+	// data: a power loss can take that long's worth.
+	SpoolSyncInterval
+	// SpoolSyncAlways fsyncs every write before Write returns: a power
+	// loss takes nothing Write accepted, at the cost of an fsync per
+	// Export.
+	SpoolSyncAlways
+	// SpoolSyncNever leaves it to the kernel (usually within 30s).
+	SpoolSyncNever
+)
+
+// String returns the policy's name as FAPILOG_* settings spell it.
+func (s SpoolSync) String() string {
+	switch s {
+	case SpoolSyncOnFlush:
+		return "flush"
+	case SpoolSyncInterval:
+		return "interval"
+	case SpoolSyncAlways:
+		return "always"
+	case SpoolSyncNever:
+		return "never"
+	}
+	return fmt.Sprintf("SpoolSync(%d)", uint8(s))
 }
 
 // Batch says when queued entries are sent: when a batch holds MaxEntries
@@ -136,6 +196,19 @@ func (o Options) validate(option string) error {
 	negDur("Retry.MaxElapsedTime", o.Retry.MaxElapsedTime)
 	if o.Retry.MaxInterval > 0 && o.Retry.InitialInterval > o.Retry.MaxInterval {
 		bad("Retry.MaxInterval", "%v is below Retry.InitialInterval (%v)", o.Retry.MaxInterval, o.Retry.InitialInterval)
+	}
+	if o.Spool.MaxBytes < 0 {
+		bad("Spool.MaxBytes", "%d is negative", o.Spool.MaxBytes)
+	}
+	negDur("Spool.SyncEvery", o.Spool.SyncEvery)
+	if o.Spool.Sync > SpoolSyncNever {
+		bad("Spool.Sync", "unknown policy %d", o.Spool.Sync)
+	}
+	if o.Spool.Dir == "" && o.Spool != (Spool{}) {
+		bad("Spool.Dir", "settings given without a directory")
+	}
+	if o.Spool.Dir != "" && o.Spool.MaxBytes > 0 && int64(o.Batch.MaxBytes) > o.Spool.MaxBytes {
+		bad("Spool.MaxBytes", "%d is below Batch.MaxBytes (%d)", o.Spool.MaxBytes, o.Batch.MaxBytes)
 	}
 	for _, s := range o.RetryableStatuses {
 		if s < 100 || s > 599 {

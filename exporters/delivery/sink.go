@@ -14,7 +14,11 @@ import (
 
 	"github.com/fapilog/fapilog-otel/internal/engine"
 	"github.com/fapilog/fapilog-otel/internal/httppost"
+	"github.com/fapilog/fapilog-otel/internal/spool"
 )
+
+// DefaultSpoolMaxBytes bounds a spool whose Spool.MaxBytes is 0.
+const DefaultSpoolMaxBytes = 1 << 30
 
 // ErrGone is wrapped by the errors of a sink whose endpoint answered
 // 410 Gone. HTTP defines 410 as permanent, and the Standard Webhooks
@@ -30,10 +34,11 @@ var ErrDropped = engine.ErrDropped
 // exporters are its two implementations.
 type Request interface {
 	// Encode appends the request body for entries to dst and sets the
-	// request's headers in h. id identifies the batch: unique within the
-	// sink and the same on every retry of the batch, so it can serve as an
-	// idempotency key. entries and dst are not retained.
-	Encode(dst []byte, h http.Header, id uint64, entries [][]byte) ([]byte, error)
+	// request's headers in h. key identifies the batch: unique, and the
+	// same on every retry of the batch (with a spool, in a later process
+	// too), so it can serve as an idempotency key. entries and dst are not
+	// retained.
+	Encode(dst []byte, h http.Header, key string, entries [][]byte) ([]byte, error)
 }
 
 // Sink queues entries and POSTs them in batches. Write never waits on the
@@ -84,12 +89,22 @@ func (s *Sink) engineConfig(name string, o Options) engine.Config {
 		statuses := slices.Clone(o.RetryableStatuses)
 		eval = httppost.Evaluate(func(status int) bool { return slices.Contains(statuses, status) })
 	}
+	var sp *spool.Config
+	maxPending := o.Pending.MaxBytes
+	if o.Spool.Dir != "" {
+		sp = &spool.Config{Dir: o.Spool.Dir, MaxBytes: o.Spool.MaxBytes, Sync: spool.SyncPolicy(o.Spool.Sync), SyncEvery: o.Spool.SyncEvery}
+		if sp.MaxBytes == 0 {
+			sp.MaxBytes = DefaultSpoolMaxBytes
+		}
+		maxPending = int(sp.MaxBytes)
+	}
 	return engine.Config{
+		Spool:           sp,
 		Name:            name,
 		MaxBatchEntries: o.Batch.MaxEntries,
 		MaxBatchBytes:   o.Batch.MaxBytes,
 		MaxBatchAge:     o.Batch.MaxAge,
-		MaxPendingBytes: o.Pending.MaxBytes,
+		MaxPendingBytes: maxPending,
 		Overflow:        engine.Overflow(o.Pending.Overflow),
 		BlockTimeout:    o.Pending.BlockTimeout,
 		InitialBackoff:  o.Retry.InitialInterval,
@@ -110,14 +125,14 @@ func (s *Sink) engineConfig(name string, o Options) engine.Config {
 type sender struct{ *Sink }
 
 // Send makes one attempt at one batch.
-func (s sender) Send(ctx context.Context, id uint64, entries [][]byte) error {
+func (s sender) Send(ctx context.Context, key string, entries [][]byte) error {
 	if s.gone.Load() {
 		return fmt.Errorf("%s: %w", s.post.Endpoint(), ErrGone)
 	}
 	bp := s.bufs.Get().(*[]byte)
 	defer s.bufs.Put(bp)
 	h := http.Header{}
-	body, err := s.req.Encode((*bp)[:0], h, id, entries)
+	body, err := s.req.Encode((*bp)[:0], h, key, entries)
 	if err != nil {
 		return fmt.Errorf("encoding a batch for %s: %w", s.post.Endpoint(), err)
 	}
@@ -152,7 +167,7 @@ func (s *Sink) WriteBatch(ctx context.Context, entries [][]byte) (failed int, er
 }
 
 // Flush sends everything queued and returns nil once every batch was
-// answered with a 2xx. Otherwise the error says how many entries were not
+// answered with a 2xx. With a spool it first fsyncs it (SpoolSyncOnFlush). Otherwise the error says how many entries were not
 // delivered, including any lost since the previous flush; if ctx ends
 // first, they stay queued.
 func (s *Sink) Flush(ctx context.Context) error { return s.eng.Flush(ctx) }

@@ -5,7 +5,6 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -26,8 +25,8 @@ func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 // in a header.
 type layout struct{}
 
-func (layout) Encode(dst []byte, h http.Header, id uint64, entries [][]byte) ([]byte, error) {
-	h.Set("X-Batch", strconv.FormatUint(id, 10))
+func (layout) Encode(dst []byte, h http.Header, key string, entries [][]byte) ([]byte, error) {
+	h.Set("X-Batch", key)
 	for _, e := range entries {
 		dst = append(dst, e...)
 		dst = append(dst, '\n')

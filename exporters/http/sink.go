@@ -17,12 +17,9 @@ package httpexporter
 import (
 	"bytes"
 	"compress/gzip"
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"strconv"
 	"sync"
 
 	"github.com/klauspost/compress/zstd"
@@ -78,10 +75,8 @@ func New(opts ...Option) (*bridge.Exporter, error) {
 type request struct {
 	body    BodyFormat
 	wrapKey []byte
-	// idPrefix makes batch ids unique across sinks and processes.
-	idPrefix string
-	comp     Compression
-	zenc     *zstd.Encoder
+	comp    Compression
+	zenc    *zstd.Encoder
 	// raws holds uncompressed bodies on their way to the compressor.
 	raws sync.Pool
 	// gzips recycles gzip writers: a new one allocates and clears about a
@@ -96,9 +91,7 @@ func newRequest(c config) (*request, error) {
 	if c.compression > CompressionZstd {
 		return nil, fmt.Errorf("httpexporter: WithCompression: unknown compression %d", c.compression)
 	}
-	var prefix [8]byte
-	_, _ = rand.Read(prefix[:])
-	r := &request{body: c.body, comp: c.compression, idPrefix: hex.EncodeToString(prefix[:]) + "-"}
+	r := &request{body: c.body, comp: c.compression}
 	r.wrapKey, _ = json.Marshal(c.wrapKey) // a string always marshals
 	if c.compression == CompressionZstd {
 		var err error
@@ -111,11 +104,11 @@ func newRequest(c config) (*request, error) {
 }
 
 // Encode implements delivery.Request.
-func (r *request) Encode(dst []byte, h http.Header, id uint64, entries [][]byte) ([]byte, error) {
+func (r *request) Encode(dst []byte, h http.Header, key string, entries [][]byte) ([]byte, error) {
 	// The same id on every retry of this batch: delivery is at least
 	// once (a 2xx lost on the way back makes us send again), and the
 	// receiver can drop a batch it has already stored.
-	h.Set(HeaderBatchID, r.idPrefix+strconv.FormatUint(id, 10))
+	h.Set(HeaderBatchID, key)
 	if r.body == BodyNDJSON {
 		h.Set("Content-Type", "application/x-ndjson")
 	} else {

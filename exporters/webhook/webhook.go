@@ -15,8 +15,6 @@
 package webhook
 
 import (
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"net/http"
@@ -121,21 +119,16 @@ func newSink(c config) (*delivery.Sink, error) {
 	if c.scheme > SchemeFapilog {
 		return nil, fmt.Errorf("webhook: WithScheme: unknown scheme %d", c.scheme)
 	}
-	var prefix [8]byte
-	_, _ = rand.Read(prefix[:])
-	req := &request{cfg: c, idPrefix: "msg_" + hex.EncodeToString(prefix[:]) + "_"}
+	req := &request{cfg: c}
 	return delivery.NewSink("webhook", c.endpoint, req, c.delivery)
 }
 
 // request signs and lays out one message.
-type request struct {
-	cfg      config
-	idPrefix string
-}
+type request struct{ cfg config }
 
 // Encode implements delivery.Request. The id, and so webhook-id, is the
 // same on every retry of the batch.
-func (r *request) Encode(dst []byte, h http.Header, id uint64, entries [][]byte) ([]byte, error) {
+func (r *request) Encode(dst []byte, h http.Header, key string, entries [][]byte) ([]byte, error) {
 	start := len(dst)
 	if len(entries) == 1 && !r.cfg.alwaysArray {
 		dst = append(dst, entries[0]...)
@@ -156,7 +149,7 @@ func (r *request) Encode(dst []byte, h http.Header, id uint64, entries [][]byte)
 		h.Set(HeaderFapilogTime, strconv.FormatInt(ts, 10))
 		h.Set(HeaderFapilogSig256, fapilogSignature(r.cfg.secrets[0], ts, body))
 	} else {
-		msgID := r.idPrefix + strconv.FormatUint(id, 10)
+		msgID := "msg_" + key
 		// Lower-case names as the specification writes them; set
 		// directly so Go does not canonicalise them.
 		h[HeaderID] = []string{msgID}

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"github.com/fapilog/fapilog-otel/internal/spool"
 )
 
 // Overflow is what Add does when the pending bytes would exceed the bound.
@@ -44,6 +46,10 @@ type Config struct {
 	Evaluate       Evaluate
 	RequestTimeout time.Duration // per attempt; default 30s
 	Concurrency    int           // requests in flight; default 1, which keeps order
+	// Spool, when set, keeps every entry on disk from Add until it is
+	// delivered (see spooled.go). MaxPendingBytes then bounds the disk,
+	// and the overflow policies apply to it.
+	Spool *spool.Config
 }
 
 func retryAll(error) (bool, time.Duration) { return true, 0 }
@@ -63,6 +69,9 @@ func (c Config) withDefaults() (Config, error) {
 		c.Name = "engine"
 	}
 	def(&c.MaxBatchEntries, 512)
+	if c.Spool != nil && c.MaxPendingBytes == 0 {
+		c.MaxPendingBytes = int(c.Spool.MaxBytes)
+	}
 	def(&c.MaxPendingBytes, 16<<20)
 	// An unset batch size follows a small pending bound down, so setting
 	// only the bound is enough.

@@ -10,20 +10,24 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	crand "crypto/rand"
+	"encoding/hex"
 	"math/rand/v2"
+	"strconv"
 	"sync"
 	"time"
 
 	"github.com/fapilog/fapilog-otel/internal/flushacct"
 	"github.com/fapilog/fapilog-otel/internal/onceerr"
+	"github.com/fapilog/fapilog-otel/internal/spool"
 )
 
 // Sender delivers one batch. It returns nil when the receiver accepted it,
-// and otherwise an error that Config.Evaluate classifies. id identifies the
-// batch and is the same on every retry of it (webhooks send it as their
-// idempotency key).
+// and otherwise an error that Config.Evaluate classifies. key identifies
+// the batch: unique, and the same on every retry of it, in this process
+// and (with a spool) in the next one, so receivers can de-duplicate.
 type Sender interface {
-	Send(ctx context.Context, id uint64, entries [][]byte) error
+	Send(ctx context.Context, key string, entries [][]byte) error
 }
 
 var (
@@ -36,12 +40,21 @@ var (
 
 type batch struct {
 	seq     uint64
-	buf     []byte // entries back to back
-	ends    []int  // end offset of each entry in buf
+	key     string
+	n       int    // entries
+	size    int    // bytes it holds against the pending bound
+	buf     []byte // entries back to back (in memory)
+	ends    []int  // end offset of each entry in buf (in memory)
 	created time.Time
+	// sp locates the batch in the spool; its entries are read back from
+	// there to be sent. nil without a spool.
+	sp *spool.Batch
+	// keep marks a spooled batch Close left undelivered: it stays in the
+	// spool for the next process, so the cursor must not pass it.
+	keep bool
 }
 
-func (b *batch) entries() [][]byte {
+func (b *batch) memEntries() [][]byte {
 	out := make([][]byte, len(b.ends))
 	start := 0
 	for i, end := range b.ends {
@@ -64,7 +77,7 @@ type Engine struct {
 	pending  int               // bytes in cur, queue and inflight
 	nextSeq  uint64            // seq of the next sealed batch
 	doneTo   uint64            // every batch with seq < doneTo is finished
-	finished map[uint64]bool   // finished batches at or beyond doneTo
+	finished map[uint64]*batch // finished batches at or beyond doneTo
 	done     flushacct.Cond    // broadcast when doneTo advances
 	space    flushacct.Cond    // broadcast when pending shrinks, and at Close
 	closed   bool
@@ -92,11 +105,21 @@ type Engine struct {
 	ledger      flushacct.Ledger
 	lastDropRep time.Time // guarded by mu: drops are reported at most once a second
 	dropsUnrep  int
+
+	// keyPrefix makes batch keys unique across sinks and processes.
+	keyPrefix string
+	// spool, when set, holds every entry on disk until it is delivered
+	// (see spooled.go); ackStopped is set once a kept batch is finished,
+	// after which the cursor never moves again in this process.
+	spool      *spool.Spool
+	ackStopped bool
+	chunk      [][]byte // scratch for AddBatch with a spool
 }
 
 // New returns an engine sending through s. onError hears of every batch
 // given up on and of dropped entries (coalesced to one report a second);
-// sinks pass otel.Handle. No goroutine starts before the first Add.
+// sinks pass otel.Handle. No goroutine starts before the first Add, unless
+// a spool holds batches from an earlier process: those are sent at once.
 func New(cfg Config, s Sender, onError func(error)) (*Engine, error) {
 	cfg, err := cfg.withDefaults()
 	if err != nil {
@@ -106,12 +129,22 @@ func New(cfg Config, s Sender, onError func(error)) (*Engine, error) {
 		onError = func(error) {}
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	return &Engine{
+	var prefix [8]byte
+	_, _ = crand.Read(prefix[:])
+	e := &Engine{
 		cfg: cfg, send: s, onError: onError,
-		inflight: map[uint64]*batch{}, finished: map[uint64]bool{},
+		inflight: map[uint64]*batch{}, finished: map[uint64]*batch{},
 		work: make(chan struct{}, 1), quit: make(chan struct{}),
 		sendCtx: ctx, cancelSend: cancel,
-	}, nil
+		keyPrefix: hex.EncodeToString(prefix[:]) + "-",
+	}
+	if cfg.Spool != nil {
+		if err := e.openSpool(*cfg.Spool); err != nil {
+			cancel()
+			return nil, e.errorf("%w", err)
+		}
+	}
+	return e, nil
 }
 
 // errorf formats an error prefixed with the engine's name.
@@ -147,6 +180,10 @@ func (e *Engine) Add(ctx context.Context, entry []byte) error {
 	defer block.stop()
 	e.mu.Lock()
 	defer e.unlock()
+	if e.spool != nil {
+		_, err := e.addSpooledLocked(ctx, [][]byte{entry}, &block)
+		return err
+	}
 	return e.addLocked(ctx, entry, &block)
 }
 
@@ -159,6 +196,9 @@ func (e *Engine) AddBatch(ctx context.Context, entries [][]byte) (failed int, fi
 	defer block.stop()
 	e.mu.Lock()
 	defer e.unlock()
+	if e.spool != nil {
+		return e.addSpooledLocked(ctx, entries, &block)
+	}
 	for i, entry := range entries {
 		if err := e.addLocked(ctx, entry, &block); err != nil {
 			if first == nil {
@@ -219,11 +259,7 @@ func (e *Engine) addLocked(ctx context.Context, entry []byte, block *blockTimer)
 	for !e.closed && e.pending+n > e.cfg.MaxPendingBytes {
 		switch {
 		case e.cfg.Overflow == DropOldest && len(e.queue) > 0:
-			old := e.queue[0]
-			e.queue = e.queue[1:]
-			e.pending -= len(old.buf)
-			e.dropLocked(len(old.ends), e.errorf("%w (oldest queued batch)", ErrDropped))
-			e.finishLocked(old)
+			e.dropOldestLocked()
 			continue
 		case e.cfg.Overflow == Block:
 			wait := block.context(ctx, e.cfg.BlockTimeout)
@@ -245,8 +281,8 @@ func (e *Engine) addLocked(ctx context.Context, entry []byte, block *blockTimer)
 	if e.closed {
 		return e.errorf("%w", ErrClosed)
 	}
-	if e.cur != nil && len(e.cur.ends) > 0 &&
-		(len(e.cur.ends) >= e.cfg.MaxBatchEntries || len(e.cur.buf)+n > e.cfg.MaxBatchBytes) {
+	if e.cur != nil && e.cur.n > 0 &&
+		(e.cur.n >= e.cfg.MaxBatchEntries || len(e.cur.buf)+n > e.cfg.MaxBatchBytes) {
 		e.sealLocked()
 	}
 	if e.cur == nil {
@@ -260,11 +296,13 @@ func (e *Engine) addLocked(ctx context.Context, entry []byte, block *blockTimer)
 	}
 	e.cur.buf = append(e.cur.buf, entry...)
 	e.cur.ends = append(e.cur.ends, len(e.cur.buf))
+	e.cur.n++
+	e.cur.size += n
 	e.pending += n
 	switch {
-	case len(e.cur.ends) >= e.cfg.MaxBatchEntries || len(e.cur.buf) >= e.cfg.MaxBatchBytes:
+	case e.cur.n >= e.cfg.MaxBatchEntries || len(e.cur.buf) >= e.cfg.MaxBatchBytes:
 		e.sealLocked()
-	case len(e.cur.ends) == 1:
+	case e.cur.n == 1:
 		e.wake() // a sender starts the age clock
 	}
 	return nil
@@ -291,11 +329,15 @@ func (e *Engine) reportDropsLocked() {
 }
 
 func (e *Engine) sealLocked() {
-	if e.cur == nil || len(e.cur.ends) == 0 {
+	if e.cur == nil || e.cur.n == 0 {
 		return
 	}
 	e.cur.seq = e.nextSeq
+	e.cur.key = e.keyPrefix + strconv.FormatUint(e.nextSeq, 10)
 	e.nextSeq++
+	if e.spool != nil {
+		e.sealSpooledLocked(e.cur)
+	}
 	e.queue = append(e.queue, e.cur)
 	e.cur = nil
 	e.wake()
@@ -317,26 +359,32 @@ func (e *Engine) start() {
 
 func (e *Engine) sender() {
 	defer e.wg.Done()
+	var readBuf []byte // entries read back from the spool
 	for {
 		b := e.next()
 		if b == nil {
 			return
 		}
-		err := e.deliver(b)
-		if err != nil {
+		err := e.deliver(b, &readBuf)
+		if err != nil && !e.keepOnStop(b) {
 			// Reported before the batch counts as finished, so a flush
 			// that returns after it finds the handler told already.
-			e.onError(e.errorf("%d entries not delivered: %w", len(b.ends), err))
+			e.onError(e.errorf("%d entries not delivered: %w", b.n, err))
 		}
 		e.mu.Lock()
 		delete(e.inflight, b.seq)
-		e.pending -= len(b.buf)
-		if cap(b.buf) <= 2*e.cfg.MaxBatchBytes {
+		e.pending -= b.size
+		if b.buf != nil && cap(b.buf) <= 2*e.cfg.MaxBatchBytes {
 			buf := b.buf[:0]
 			e.bufs.Put(&buf)
 		}
+		b.buf = nil
 		if err != nil {
-			e.ledger.Lost(len(b.ends), err)
+			if e.keepOnStop(b) {
+				b.keep = true // left in the spool for the next process
+			} else {
+				e.ledger.Lost(b.n, err)
+			}
 		}
 		e.finishLocked(b)
 		e.unlock()
@@ -360,7 +408,7 @@ func (e *Engine) next() *batch {
 		}
 		var timer *time.Timer
 		var wait <-chan time.Time
-		if e.cur != nil && len(e.cur.ends) > 0 {
+		if e.cur != nil && e.cur.n > 0 {
 			age := time.Since(e.cur.created)
 			if age >= e.cfg.MaxBatchAge || e.closed {
 				e.sealLocked()
@@ -387,12 +435,15 @@ func (e *Engine) next() *batch {
 // deliver sends b, retrying what Config.Evaluate says to retry with
 // exponential backoff and full jitter (or the wait it names), until it
 // succeeds, meets a final failure, or exhausts the retry budget.
-func (e *Engine) deliver(b *batch) error {
-	entries := b.entries()
+func (e *Engine) deliver(b *batch, readBuf *[]byte) error {
+	entries, err := e.batchEntries(b, readBuf)
+	if err != nil {
+		return err
+	}
 	start := time.Now()
 	for attempt := 0; ; attempt++ {
 		ctx, cancel := context.WithTimeout(e.sendCtx, e.cfg.RequestTimeout)
-		err := e.send.Send(ctx, b.seq, entries)
+		err := e.send.Send(ctx, b.key, entries)
 		cancel()
 		if err == nil {
 			return nil
@@ -433,14 +484,21 @@ func (e *Engine) backoff(attempt int) time.Duration {
 // finishLocked records that b is done, delivered or not (a loss is in the
 // ledger already).
 func (e *Engine) finishLocked(b *batch) {
-	e.finished[b.seq] = true
-	advanced := false
-	for e.finished[e.doneTo] {
+	e.finished[b.seq] = b
+	var last *batch
+	for {
+		f := e.finished[e.doneTo]
+		if f == nil {
+			break
+		}
 		delete(e.finished, e.doneTo)
 		e.doneTo++
-		advanced = true
+		last = f
+		if e.spool != nil {
+			e.ackSpooledLocked(f)
+		}
 	}
-	if advanced {
+	if last != nil {
 		e.done.Broadcast()
 	}
 	e.space.Broadcast()
@@ -461,6 +519,15 @@ func (e *Engine) Flush(ctx context.Context) error {
 	e.mu.Lock()
 	e.sealLocked()
 	to := e.nextSeq // wait for every seq below
+	if e.spool != nil {
+		// What the flush may not see delivered in time is at least on
+		// the disk (SyncOnFlush; the spool ignores it otherwise).
+		e.unlock()
+		if err := e.spool.Sync(); err != nil {
+			e.onError(e.errorf("%w", err))
+		}
+		e.mu.Lock()
+	}
 	if err := e.done.Wait(ctx, locker{e}, func() bool { return e.doneTo >= to }); err != nil {
 		n := e.pendingEntriesLocked(to)
 		e.unlock()
@@ -484,12 +551,12 @@ func (e *Engine) pendingEntriesLocked(to uint64) int {
 	n := 0
 	for _, b := range e.queue {
 		if b.seq < to {
-			n += len(b.ends)
+			n += b.n
 		}
 	}
 	for seq, b := range e.inflight {
 		if seq < to {
-			n += len(b.ends)
+			n += b.n
 		}
 	}
 	return n
@@ -515,21 +582,28 @@ func (e *Engine) close(ctx context.Context) error {
 	e.mu.Lock()
 	abandoned := 0
 	if e.cur != nil {
-		abandoned += len(e.cur.ends)
+		abandoned += e.cur.n
 		e.cur = nil
 	}
 	for _, b := range e.queue {
-		abandoned += len(b.ends)
-		e.pending -= len(b.buf)
-		// Finished, as lost: a flush still waiting for it must return.
+		abandoned += b.n
+		e.pending -= b.size
+		b.keep = e.spool != nil
+		// Finished (lost, or kept in the spool): a flush still
+		// waiting for it must return.
 		e.finishLocked(b)
 	}
 	e.queue = nil
 	e.abandoned = abandoned
 	if abandoned > 0 {
-		err := e.errorf("closed with %d entries undelivered", abandoned)
-		e.ledger.Lost(abandoned, err)
-		e.reports = append(e.reports, err)
+		if e.spool != nil {
+			// Not lost: the next process sends them, with their keys.
+			e.reports = append(e.reports, e.errorf("closed with %d entries undelivered; they stay in the spool (%s) for the next start", abandoned, e.cfg.Spool.Dir))
+		} else {
+			err := e.errorf("closed with %d entries undelivered", abandoned)
+			e.ledger.Lost(abandoned, err)
+			e.reports = append(e.reports, err)
+		}
 	}
 	e.reportDropsLocked()
 	e.unlock()
@@ -539,6 +613,11 @@ func (e *Engine) close(ctx context.Context) error {
 	close(e.quit)
 	e.wg.Wait()
 	e.cancelSend()
+	if e.spool != nil {
+		if err := e.spool.Close(); err != nil {
+			e.ledger.Lost(0, e.errorf("%w", err))
+		}
+	}
 	// Whatever the flush did not report (abandoned entries, in-flight
 	// batches cancelled just now) is reported here.
 	return errors.Join(flushErr, e.takeLoss())

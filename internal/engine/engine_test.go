@@ -20,14 +20,16 @@ func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 type fakeSender struct {
 	mu      sync.Mutex
 	batches [][]string
+	keys    []string // of each attempt
 	fn      func(n int) error
 	gate    chan struct{} // when set, Send waits on it (or ctx)
 	entered chan struct{} // when set, Send signals it on entry
 }
 
-func (f *fakeSender) Send(ctx context.Context, _ uint64, entries [][]byte) error {
+func (f *fakeSender) Send(ctx context.Context, key string, entries [][]byte) error {
 	f.mu.Lock()
 	gate, fn, n, entered := f.gate, f.fn, len(f.batches), f.entered
+	f.keys = append(f.keys, key)
 	f.mu.Unlock()
 	if entered != nil {
 		entered <- struct{}{}

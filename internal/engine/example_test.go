@@ -3,6 +3,7 @@ package engine_test
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/fapilog/fapilog-otel/internal/engine"
@@ -11,8 +12,9 @@ import (
 // printSender stands in for an HTTP request.
 type printSender struct{}
 
-func (printSender) Send(_ context.Context, id uint64, entries [][]byte) error {
-	fmt.Printf("batch %d: %d entries\n", id, len(entries))
+func (printSender) Send(_ context.Context, key string, entries [][]byte) error {
+	_, seq, _ := strings.Cut(key, "-") // keys are <random prefix>-<seq>
+	fmt.Printf("batch %s: %d entries\n", seq, len(entries))
 	return nil
 }
 

@@ -307,7 +307,7 @@ func (s *Spool) scan(n uint64, from int64, last bool) ([]Batch, int64, error) {
 		created = time.Unix(0, createdNs)
 		off += int64(size)
 		out = append(out, Batch{Key: key, N: valid, Created: created, Seg: n, Start: start, End: off,
-			Lost: lost + max(count-valid, 0)})
+			Lost: max(count-valid, lost)})
 		start, valid, lost = off, 0, 0
 	}
 	if valid > 0 || lost > 0 {
@@ -357,6 +357,11 @@ func (s *Spool) MaxBytes() int64 { return s.cfg.MaxBytes }
 
 // FrameBytes returns what an entry of n bytes adds to Bytes.
 func FrameBytes(n int) int64 { return int64(frameSize(n)) }
+
+// SealBytes is the most a batch's seal adds to Bytes: a writer keeping the
+// spool under a bound leaves this much room for the seal of the batch it
+// is filling.
+const SealBytes = headerSize + sealFixed + maxKeyBytes
 
 // Append writes entries to the active segment with one write: when it
 // returns nil they are in the kernel. A failed write (a full disk) is cut

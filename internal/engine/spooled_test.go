@@ -1,0 +1,144 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/fapilog/fapilog-otel/internal/spool"
+)
+
+func spoolEngine(t *testing.T, dir string, cfg Config, s Sender) *Engine {
+	t.Helper()
+	cfg.Spool = &spool.Config{Dir: dir}
+	if cfg.InitialBackoff == 0 {
+		cfg.InitialBackoff, cfg.MaxBackoff = time.Millisecond, 2*time.Millisecond
+	}
+	if cfg.Evaluate == nil {
+		cfg.Evaluate = evaluate
+	}
+	e, err := New(cfg, s, nil)
+	require.NoError(t, err)
+	return e
+}
+
+func TestSpoolDeliversAndEmpties(t *testing.T) {
+	dir := t.TempDir()
+	f := &fakeSender{}
+	e := spoolEngine(t, dir, Config{MaxBatchEntries: 4}, f)
+	failed, err := e.AddBatch(context.Background(), [][]byte{[]byte("0"), []byte("1"), []byte("2"), []byte("3"), []byte("4")})
+	require.NoError(t, err)
+	assert.Zero(t, failed)
+	require.NoError(t, e.Flush(context.Background()))
+	assert.Equal(t, seq(0, 5), f.delivered())
+	st, _, ok := e.SpoolStats()
+	require.True(t, ok)
+	assert.Equal(t, 1, st.Segments)
+	require.NoError(t, e.Close(context.Background()))
+
+	e = spoolEngine(t, dir, Config{}, f)
+	assert.Empty(t, e.queue, "nothing is left for the next process")
+	require.NoError(t, e.Close(context.Background()))
+}
+
+// What Close could not deliver stays in the spool, is not counted as
+// lost, and the next engine sends it first, with the same keys.
+func TestSpoolKeepsWhatCloseLeftAndTheNextEngineSendsIt(t *testing.T) {
+	dir := t.TempDir()
+	down := &fakeSender{fn: func(int) error { return errors.New("receiver down") }}
+	e := spoolEngine(t, dir, Config{MaxBatchEntries: 2, RetryBudget: time.Hour}, down)
+	_, err := e.AddBatch(context.Background(), [][]byte{[]byte("0"), []byte("1"), []byte("2"), []byte("3"), []byte("4")})
+	require.NoError(t, err)
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	require.Error(t, e.Close(ctx))
+	assert.Zero(t, e.Lost(), "kept in the spool, not lost")
+	down.mu.Lock()
+	firstKeys := map[string]bool{}
+	for _, k := range down.keys {
+		firstKeys[k] = true
+	}
+	down.mu.Unlock()
+
+	up := &fakeSender{}
+	e = spoolEngine(t, dir, Config{}, up)
+	require.NoError(t, e.Add(context.Background(), []byte("5")))
+	require.NoError(t, e.Flush(context.Background()))
+	assert.Equal(t, seq(0, 6), up.delivered(), "the earlier process's entries first, then the new one")
+	up.mu.Lock()
+	require.NotEmpty(t, firstKeys)
+	for k := range firstKeys {
+		assert.Contains(t, up.keys, k, "a batch attempted before keeps its key")
+	}
+	up.mu.Unlock()
+	require.NoError(t, e.Close(context.Background()))
+}
+
+// The disk bound holds: with the receiver stalled, entries beyond it are
+// refused (the default policy) and counted; the spool never grows past it.
+func TestSpoolBound(t *testing.T) {
+	dir := t.TempDir()
+	f := &fakeSender{gate: make(chan struct{})}
+	const bound = 4096
+	e := spoolEngine(t, dir, Config{MaxPendingBytes: bound, MaxBatchEntries: 8, MaxBatchBytes: 512}, f)
+	e.cfg.Spool.MaxBytes = bound
+	entry := make([]byte, 100)
+	var refused int
+	for range 100 {
+		if err := e.Add(context.Background(), entry); err != nil {
+			require.ErrorIs(t, err, ErrDropped)
+			refused++
+		}
+		st, _, _ := e.SpoolStats()
+		require.LessOrEqual(t, st.Bytes, int64(bound))
+	}
+	assert.Greater(t, refused, 50)
+	assert.EqualValues(t, refused, e.Lost())
+	close(f.gate)
+	assert.ErrorIs(t, e.Flush(context.Background()), ErrDropped)
+	require.NoError(t, e.Close(context.Background()))
+}
+
+// Entries found corrupt in the spool are skipped, counted as lost and
+// reported by the next flush; the others are delivered.
+func TestSpoolCorruptEntriesAreCounted(t *testing.T) {
+	dir := t.TempDir()
+	down := &fakeSender{fn: func(int) error { return errors.New("down") }}
+	e := spoolEngine(t, dir, Config{MaxBatchEntries: 100, RetryBudget: time.Hour}, down)
+	_, err := e.AddBatch(context.Background(), [][]byte{[]byte(`{"n":0}`), []byte(`{"n":1}`), []byte(`{"n":2}`)})
+	require.NoError(t, err)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	_ = e.Close(ctx)
+	segs, _ := filepath.Glob(filepath.Join(dir, "*.seg"))
+	require.Len(t, segs, 1)
+	data, err := os.ReadFile(segs[0])
+	require.NoError(t, err)
+	data[20] ^= 0xff // the second entry's length
+	require.NoError(t, os.WriteFile(segs[0], data, 0o600))
+
+	up := &fakeSender{}
+	e = spoolEngine(t, dir, Config{}, up)
+	err = e.Flush(context.Background())
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "corrupt")
+	assert.Equal(t, []string{`{"n":0}`, `{"n":2}`}, up.delivered())
+	assert.EqualValues(t, 1, e.Lost())
+	require.NoError(t, e.Close(context.Background()))
+}
+
+func TestSpoolDirInUse(t *testing.T) {
+	dir := t.TempDir()
+	e := spoolEngine(t, dir, Config{}, &fakeSender{})
+	_, err := New(Config{Spool: &spool.Config{Dir: dir}}, &fakeSender{}, nil)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), fmt.Sprintf("in use by process %d", os.Getpid()))
+	require.NoError(t, e.Close(context.Background()))
+}

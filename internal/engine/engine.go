@@ -8,10 +8,10 @@ package engine
 
 import (
 	"context"
-	"errors"
-	"fmt"
 	crand "crypto/rand"
 	"encoding/hex"
+	"errors"
+	"fmt"
 	"math/rand/v2"
 	"strconv"
 	"sync"

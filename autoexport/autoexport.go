@@ -64,6 +64,10 @@
 //	P+RETRY_INITIAL_INTERVAL, P+RETRY_MAX_INTERVAL, P+RETRY_MAX_ELAPSED_TIME
 //	P+CONCURRENCY
 //	P+REQUEST_TIMEOUT
+//	P+SPOOL_DIR                 a directory: keep entries on disk until delivered (crash-safe)
+//	P+SPOOL_MAX_BYTES           default 1073741824
+//	P+SPOOL_SYNC                flush (default), interval, always or never
+//	P+SPOOL_SYNC_EVERY          with interval; default 100ms
 //
 // Durations are Go durations ("500ms", "5m").
 //
@@ -217,6 +221,21 @@ func (e *env) delivery(prefix string) delivery.Options {
 		Concurrency:    e.int(prefix + "CONCURRENCY"),
 		RequestTimeout: e.dur(prefix + "REQUEST_TIMEOUT"),
 		AllowInsecure:  e.bool(prefix + "INSECURE"),
+		Spool: delivery.Spool{
+			Dir:       e.str(prefix+"SPOOL_DIR", ""),
+			SyncEvery: e.dur(prefix + "SPOOL_SYNC_EVERY"),
+		},
+	}
+	if n, ok := e.int64(prefix + "SPOOL_MAX_BYTES"); ok {
+		o.Spool.MaxBytes = n
+	}
+	switch e.choice(prefix+"SPOOL_SYNC", "flush", "flush", "interval", "always", "never") {
+	case "interval":
+		o.Spool.Sync = delivery.SpoolSyncInterval
+	case "always":
+		o.Spool.Sync = delivery.SpoolSyncAlways
+	case "never":
+		o.Spool.Sync = delivery.SpoolSyncNever
 	}
 	switch e.choice(prefix+"OVERFLOW", "drop_newest", "drop_newest", "drop_oldest", "block") {
 	case "drop_oldest":

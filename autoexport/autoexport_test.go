@@ -170,3 +170,22 @@ func TestDeliverySettingsFromEnvironment(t *testing.T) {
 	assert.Contains(t, err.Error(), "FAPILOG_HTTP_OVERFLOW")
 	assert.Contains(t, err.Error(), "FAPILOG_HTTP_REQUEST_TIMEOUT")
 }
+
+func TestSpoolFromEnvironment(t *testing.T) {
+	dir := t.TempDir()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
+	defer srv.Close()
+	t.Setenv("OTEL_LOGS_EXPORTER", autoexport.NameHTTP)
+	t.Setenv("FAPILOG_HTTP_ENDPOINT", srv.URL)
+	t.Setenv("FAPILOG_HTTP_SPOOL_DIR", dir)
+	t.Setenv("FAPILOG_HTTP_SPOOL_SYNC", "always")
+	exp, err := contrib.NewLogExporter(context.Background())
+	require.NoError(t, err)
+	segs, _ := filepath.Glob(filepath.Join(dir, "*.seg"))
+	assert.Len(t, segs, 1, "the spool is open in the directory")
+	emit(t, exp, "spooled")
+
+	t.Setenv("FAPILOG_HTTP_SPOOL_SYNC", "sometimes")
+	_, err = contrib.NewLogExporter(context.Background())
+	assert.ErrorContains(t, err, "FAPILOG_HTTP_SPOOL_SYNC")
+}

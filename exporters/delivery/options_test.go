@@ -28,6 +28,11 @@ func TestValidateNamesTheField(t *testing.T) {
 		"Retry.MaxElapsedTime: -1s is negative":                {Retry: Retry{MaxElapsedTime: -time.Second}},
 		"Retry.MaxInterval: 1s is below Retry.InitialInterval": {Retry: Retry{InitialInterval: 2 * time.Second, MaxInterval: time.Second}},
 		"RetryableStatuses: 42 is not an HTTP status":          {RetryableStatuses: []int{503, 42}},
+		"Spool.MaxBytes: -1 is negative":                       {Spool: Spool{Dir: "d", MaxBytes: -1}},
+		"Spool.SyncEvery: -1s is negative":                     {Spool: Spool{Dir: "d", SyncEvery: -time.Second}},
+		"Spool.Sync: unknown policy 9":                         {Spool: Spool{Dir: "d", Sync: 9}},
+		"Spool.Dir: settings given without a directory":        {Spool: Spool{MaxBytes: 1 << 20}},
+		"Spool.MaxBytes: 100 is below Batch.MaxBytes (1000)":   {Spool: Spool{Dir: "d", MaxBytes: 100}, Batch: Batch{MaxBytes: 1000}},
 	} {
 		err := o.validate("x: WithDelivery")
 		require.Error(t, err, field)
@@ -52,6 +57,26 @@ func TestOptionsReachTheEngine(t *testing.T) {
 	assert.Equal(t, []any{"n", 3, 300, time.Minute, 3000, uint8(OverflowBlock), time.Second, time.Millisecond, time.Second, time.Hour, time.Minute, 4},
 		[]any{c.Name, c.MaxBatchEntries, c.MaxBatchBytes, c.MaxBatchAge, c.MaxPendingBytes, uint8(c.Overflow), c.BlockTimeout,
 			c.InitialBackoff, c.MaxBackoff, c.RetryBudget, c.RequestTimeout, c.Concurrency})
+}
+
+func TestSpoolSyncString(t *testing.T) {
+	for p, want := range map[SpoolSync]string{SpoolSyncOnFlush: "flush", SpoolSyncInterval: "interval", SpoolSyncAlways: "always", SpoolSyncNever: "never", 9: "SpoolSync(9)"} {
+		assert.Equal(t, want, p.String())
+	}
+}
+
+// Each spool setting reaches the spool.
+func TestSpoolOptionsReachTheSpool(t *testing.T) {
+	c := (&Sink{}).engineConfig("n", Options{Spool: Spool{Dir: "d", MaxBytes: 1 << 20, Sync: SpoolSyncInterval, SyncEvery: time.Second}})
+	require.NotNil(t, c.Spool)
+	assert.Equal(t, "d", c.Spool.Dir)
+	assert.EqualValues(t, 1<<20, c.Spool.MaxBytes)
+	assert.EqualValues(t, SpoolSyncInterval, c.Spool.Sync)
+	assert.Equal(t, time.Second, c.Spool.SyncEvery)
+	assert.Equal(t, 1<<20, c.MaxPendingBytes, "the spool's bound is the pending bound")
+	c = (&Sink{}).engineConfig("n", Options{Spool: Spool{Dir: "d"}})
+	assert.EqualValues(t, DefaultSpoolMaxBytes, c.Spool.MaxBytes)
+	assert.Nil(t, (&Sink{}).engineConfig("n", Options{}).Spool, "off by default")
 }
 
 func TestOverflowString(t *testing.T) {

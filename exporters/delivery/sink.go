@@ -53,6 +53,9 @@ type Sink struct {
 
 	gone         atomic.Bool
 	goneReported atomic.Bool
+
+	// unobserve stops the spool's gauges; a no-op without a spool.
+	unobserve func()
 }
 
 // NewSink returns a sink POSTing to endpoint with req's layout. name
@@ -80,6 +83,10 @@ func NewSink(name, endpoint string, req Request, o Options) (*Sink, error) {
 		return nil, err // validate caught what users can type; this is a backstop
 	}
 	s.eng = eng
+	s.unobserve = func() {}
+	if o.Spool.Dir != "" {
+		s.unobserve = observeSpool(name, s)
+	}
 	return s, nil
 }
 
@@ -174,21 +181,46 @@ func (s *Sink) Flush(ctx context.Context) error { return s.eng.Flush(ctx) }
 
 // Stop flushes within ctx, then stops sending and closes idle connections
 // of the sink's own client. Entries still undelivered when ctx ends are
-// counted as lost and reported. Later calls return the first one's result.
+// counted as lost and reported; with a spool they are not lost but left
+// in it, for the next process to send first. Later calls return the first
+// one's result.
 func (s *Sink) Stop(ctx context.Context) error {
 	err := s.eng.Close(ctx)
 	s.post.Close()
+	s.unobserve()
 	return err
 }
 
 // HealthCheck returns an error wrapping ErrGone once the endpoint is
 // disabled, and otherwise the error of the most recent request (nil if it
-// succeeded or none was made yet).
+// succeeded or none was made yet). With a spool, the error says how much
+// the spool holds and how old its oldest undelivered entry is.
 func (s *Sink) HealthCheck(context.Context) error {
 	if s.gone.Load() {
 		return fmt.Errorf("%s: %w", s.post.Endpoint(), ErrGone)
 	}
-	return s.post.LastErr()
+	err := s.post.LastErr()
+	if st, ok := s.SpoolStats(); ok && err != nil {
+		age := "none undelivered"
+		if !st.Oldest.IsZero() {
+			age = "oldest undelivered entry " + time.Since(st.Oldest).Round(time.Second).String() + " old"
+		}
+		return fmt.Errorf("%w (spool: %d bytes in %d segments, %s)", err, st.Bytes, st.Segments, age)
+	}
+	return err
+}
+
+// SpoolStats describe a spool's state.
+type SpoolStats struct {
+	Bytes    int64     // in the spool's files, against Spool.MaxBytes
+	Segments int       // files
+	Oldest   time.Time // when the oldest undelivered batch began; zero when none
+}
+
+// SpoolStats returns the spool's state; ok is false without a spool.
+func (s *Sink) SpoolStats() (st SpoolStats, ok bool) {
+	raw, oldest, ok := s.eng.SpoolStats()
+	return SpoolStats{Bytes: raw.Bytes, Segments: raw.Segments, Oldest: oldest}, ok
 }
 
 // Lost returns how many entries were dropped at the pending bound or not

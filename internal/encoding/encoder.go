@@ -124,6 +124,10 @@ type state struct {
 	// Filled by the first walk.
 	lifted       [len(contextKeys)]string
 	hasLifted    [len(contextKeys)]bool
+	// uid is a string log.record.uid attribute, the envelope's
+	// message_id when present.
+	uid    string
+	hasUID bool
 	hasException bool
 	// bodyTaken: a structured body owns data.body, so an attribute of that
 	// name moves aside to body_attribute instead of repeating the key.
@@ -159,7 +163,10 @@ func newState() *state {
 	st := &state{keys: make([]attribute.Key, 0, 16), drop: make([]bool, 0, 16)}
 	st.gather = func(kv attribute.KeyValue) bool {
 		st.keys = append(st.keys, kv.Key)
-		if j := contextKeyName(kv.Key); j >= 0 {
+		if kv.Key == RecordUIDKey {
+			st.hasUID = kv.Value.Type() == attribute.STRING
+			st.uid = kv.Value.AsString()
+		} else if j := contextKeyName(kv.Key); j >= 0 {
 			// The last occurrence decides, as de-duplication does.
 			st.hasLifted[j] = kv.Value.Type() == attribute.STRING
 			st.lifted[j] = kv.Value.AsString()
@@ -180,7 +187,9 @@ func newState() *state {
 			st.data = appendKeyValue(st.data, kv, 0)
 			return true
 		}
-		if j := contextKeyIndex(kv); j >= 0 {
+		if isRecordUID(kv) {
+			st.hasUID, st.uid = true, kv.Value.AsString()
+		} else if j := contextKeyIndex(kv); j >= 0 {
 			st.hasLifted[j] = true
 			st.lifted[j] = kv.Value.AsString()
 		} else if name, ok := strings.CutPrefix(string(kv.Key), exceptionPrefix); ok {
@@ -204,7 +213,7 @@ func newState() *state {
 		}
 		switch st.mode {
 		case emitData:
-			if contextKeyIndex(kv) >= 0 || strings.HasPrefix(string(kv.Key), exceptionPrefix) {
+			if contextKeyIndex(kv) >= 0 || isRecordUID(kv) || strings.HasPrefix(string(kv.Key), exceptionPrefix) {
 				return true
 			}
 			if st.bodyTaken && kv.Key == "body" {
@@ -255,6 +264,7 @@ func (st *state) clearWalk() {
 	st.drop = st.drop[:0]
 	st.lifted = [len(contextKeys)]string{}
 	st.hasLifted = [len(contextKeys)]bool{}
+	st.uid, st.hasUID = "", false
 	st.hasException = false
 	st.data = st.data[:0]
 	st.exc = st.exc[:0]

@@ -49,7 +49,11 @@ func (e *Encoder) appendEnvelope(dst []byte, r *sdklog.Record, st *state) []byte
 
 	// context: who and which request.
 	dst = append(dst, `,"context":{"message_id":`...)
-	dst = appendUUID(dst)
+	if st.hasUID {
+		dst = appendString(dst, st.uid)
+	} else {
+		dst = appendUUID(dst)
+	}
 	dst = append(dst, `,"correlation_id":`...)
 	if st.hasLifted[0] {
 		dst = appendString(dst, st.lifted[0])
@@ -125,6 +129,16 @@ func (e *Encoder) appendEnvelope(dst []byte, r *sdklog.Record, st *state) []byte
 	}
 	dst = append(dst, st.data...)
 	return append(dst, "}}}"...)
+}
+
+// RecordUIDKey is OpenTelemetry's log.record.uid: when a record carries it
+// as a string, the envelope uses it as message_id (and does not repeat it
+// in data), so one record has one id in every sink.
+const RecordUIDKey attribute.Key = "log.record.uid"
+
+// isRecordUID reports whether kv is a string log.record.uid.
+func isRecordUID(kv attribute.KeyValue) bool {
+	return len(kv.Key) == len(RecordUIDKey) && kv.Key == RecordUIDKey && kv.Value.Type() == attribute.STRING
 }
 
 // contextKeyIndex returns kv's index in contextKeys if kv is lifted into the

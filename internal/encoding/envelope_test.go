@@ -230,3 +230,38 @@ func TestEnvelopeMessageIDsUnique(t *testing.T) {
 		seen[id] = true
 	}
 }
+
+// A string log.record.uid is the envelope's message_id and is not
+// repeated in data; the last one wins when the key repeats; another type
+// stays an ordinary attribute. OTLP/JSON keeps it as the attribute it is.
+func TestRecordUIDIsTheMessageID(t *testing.T) {
+	const uid = "0190f5c2-7a3b-7c4d-8e5f-a1b2c3d4e5f6"
+	ctx := func(line []byte) (map[string]any, map[string]any) {
+		l := decode(t, line)["log"].(map[string]any)
+		data, _ := l["data"].(map[string]any)
+		return l["context"].(map[string]any), data
+	}
+	r := logtest.RecordFactory{Timestamp: testTime, Attributes: []attribute.KeyValue{
+		attribute.String("k", "v"), attribute.String(string(RecordUIDKey), uid)}}.NewRecord()
+	c, data := ctx(encode(t, Envelope, r))
+	assert.Equal(t, uid, c["message_id"])
+	assert.NotContains(t, data, string(RecordUIDKey))
+	assert.Equal(t, "v", data["k"])
+
+	r = logtest.RecordFactory{Timestamp: testTime, Attributes: []attribute.KeyValue{
+		attribute.String(string(RecordUIDKey), "first"), attribute.String("k", "v"), attribute.String(string(RecordUIDKey), uid)}}.NewRecord()
+	c, data = ctx(encode(t, Envelope, r))
+	assert.Equal(t, uid, c["message_id"], "repeated key: the last one, as the SDK keeps")
+	assert.NotContains(t, data, string(RecordUIDKey))
+
+	r = logtest.RecordFactory{Timestamp: testTime, Attributes: []attribute.KeyValue{attribute.Int(string(RecordUIDKey), 7)}}.NewRecord()
+	c, data = ctx(encode(t, Envelope, r))
+	assert.Regexp(t, uuidV4, c["message_id"])
+	assert.EqualValues(t, decodeNumber("7"), data[string(RecordUIDKey)])
+
+	r = logtest.RecordFactory{Timestamp: testTime, Attributes: []attribute.KeyValue{attribute.String(string(RecordUIDKey), uid)}}.NewRecord()
+	req := decodeOTLP(t, encode(t, OTLPJSON, r))
+	attrs := req.ResourceLogs[0].ScopeLogs[0].LogRecords[0].Attributes
+	require.Len(t, attrs, 1)
+	assert.Equal(t, uid, attrs[0].Value.GetStringValue())
+}

@@ -13,9 +13,12 @@ import (
 	"testing"
 	"time"
 
+	sdklog "go.opentelemetry.io/otel/sdk/log"
+
 	"github.com/fapilog/fapilog-otel/exporters/delivery"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/contrib/bridges/otelslog"
 )
 
 // handled collects what the sink sends to the error handler.
@@ -331,4 +334,45 @@ func TestZeroModesKeepDefaults(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, os.FileMode(DefaultFileMode), c.fileMode)
 	assert.Equal(t, os.FileMode(DefaultDirMode), c.dirMode)
+}
+
+// After Export returns nil its entries are in the file (in the kernel: a
+// kill -9 cannot take them), without a flush: the SimpleProcessor path.
+func TestExportWritesThrough(t *testing.T) {
+	exp, dir := exporterOn(t, nil, WithFixedName())
+	provider := sdklog.NewLoggerProvider(sdklog.WithProcessor(sdklog.NewSimpleProcessor(exp)))
+	logger := otelslog.NewLogger("svc", otelslog.WithLoggerProvider(provider))
+	for i := range 5 {
+		logger.Info("through", "seq", i)
+		b, err := os.ReadFile(filepath.Join(dir, DefaultPrefix+DefaultExtension))
+		require.NoError(t, err)
+		assert.Equal(t, i+1, strings.Count(string(b), "\n"), "line %d is in the file when Emit returns", i)
+	}
+	require.NoError(t, provider.Shutdown(context.Background()))
+}
+
+// A stalled disk is not waited for beyond WriteThroughWait: Export
+// returns nil (the entries stay accepted) and they are written once the
+// disk answers.
+func TestExportDoesNotHangOnAStalledDisk(t *testing.T) {
+	s, ffs, dir := testSink(t, nil, WithFixedName())
+	exp, err := newExporterFor(s)
+	require.NoError(t, err)
+	resume := ffs.stallWrites()
+	provider := sdklog.NewLoggerProvider(sdklog.WithProcessor(sdklog.NewSimpleProcessor(exp)))
+	logger := otelslog.NewLogger("svc", otelslog.WithLoggerProvider(provider))
+	done := make(chan struct{})
+	go func() {
+		logger.Info("stalled")
+		logger.Info("stalled again") // the writer is known blocked: no wait
+		close(done)
+	}()
+	select {
+	case <-done:
+	case <-time.After(30 * time.Second):
+		t.Fatal("Emit hung on a stalled disk")
+	}
+	resume()
+	require.NoError(t, provider.Shutdown(context.Background()))
+	assert.Len(t, readLines(t, dir), 2)
 }

@@ -53,17 +53,20 @@ type Writer struct {
 
 	// mu guards everything below it. It is only ever held briefly: never
 	// across I/O and never while waiting.
-	mu       sync.Mutex
-	cur      []byte   // lines appended and not yet taken by the goroutine
-	full     [][]byte // filled buffers waiting for the goroutine, oldest first
-	fullLen  int      // bytes in full
-	free     [][]byte // written buffers, to fill again
-	big      []byte   // one buffer kept for entries larger than size
-	writing  int      // bytes the goroutine has taken and is writing
-	appended int64    // bytes ever appended
-	written  int64    // bytes ever handled by the goroutine (written or lost)
-	synced   int64    // bytes covered by the last completed sync
-	flushReq int64    // the highest appended count a flush waits for
+	mu      sync.Mutex
+	cur     []byte   // lines appended and not yet taken by the goroutine
+	full    [][]byte // filled buffers waiting for the goroutine, oldest first
+	fullLen int      // bytes in full
+	free    [][]byte // written buffers, to fill again
+	big     []byte   // one buffer kept for entries larger than size
+	writing int      // bytes the goroutine has taken and is writing
+	// writeStart is when the goroutine began its current write.
+	writeStart time.Time
+	appended   int64 // bytes ever appended
+	written    int64 // bytes ever handled by the goroutine (written or lost)
+	synced     int64 // bytes covered by the last completed sync
+	flushReq   int64 // the highest appended count a flush waits for
+	writeReq   int64 // the highest appended count a WriteBatch waits to see written
 	// roomWanted tells the goroutine that a writer waits for room, so it
 	// takes even a small buffer at once.
 	roomWanted bool
@@ -140,9 +143,19 @@ func (aw *Writer) Write(ctx context.Context, entry []byte) error {
 	return err
 }
 
+// WriteThroughWait bounds how long WriteBatch waits for its entries to be
+// written: a writer that has been blocked longer is not waited for.
+const WriteThroughWait = time.Second
+
 // WriteBatch appends entries in order, as Write does each, taking the lock
-// once for all of them. When one cannot be taken, neither are the ones
-// after it: it returns how many were not taken and why.
+// once for all of them, and then waits until they have been handed to the
+// writer (for a file or a pipe: they are in the kernel, and survive the
+// process being killed), but no longer than ctx allows or
+// WriteThroughWait, and not at all while the writer has been stuck in one
+// write for longer than that. Entries still waiting then (a blocked
+// writer) stay accepted and are written later; that is not an error. When
+// one entry cannot be taken, neither are the ones after it: it returns how
+// many were not taken and why.
 func (aw *Writer) WriteBatch(ctx context.Context, entries [][]byte) (failed int, err error) {
 	aw.mu.Lock()
 	for i, entry := range entries {
@@ -150,6 +163,16 @@ func (aw *Writer) WriteBatch(ctx context.Context, entries [][]byte) (failed int,
 			failed = len(entries) - i
 			break
 		}
+	}
+	blocked := aw.writing > 0 && time.Since(aw.writeStart) > WriteThroughWait
+	if target := aw.appended; aw.written < target && !aw.closed && !blocked {
+		// Many concurrent batches share one write: the goroutine takes
+		// everything appended by the time it wakes.
+		aw.writeReq = max(aw.writeReq, target)
+		aw.signal()
+		wctx, cancel := context.WithTimeout(ctx, WriteThroughWait)
+		_ = aw.progress.Wait(wctx, &aw.mu, func() bool { return aw.written >= target || aw.closed })
+		cancel()
 	}
 	aw.mu.Unlock()
 	if err != nil && !errors.Is(err, ErrClosed) {
@@ -343,7 +366,7 @@ func (aw *Writer) run() {
 			aw.full = aw.full[1:]
 			aw.fullLen -= len(buf)
 		case len(aw.cur) > 0 &&
-			(len(aw.cur) >= aw.size || aw.flushReq > aw.written || aw.closed || aw.roomWanted || idleTick):
+			(len(aw.cur) >= aw.size || aw.flushReq > aw.written || aw.writeReq > aw.written || aw.closed || aw.roomWanted || idleTick):
 			buf = aw.cur
 			aw.cur = nil
 		}
@@ -371,6 +394,7 @@ func (aw *Writer) run() {
 			continue
 		}
 		aw.writing = len(buf)
+		aw.writeStart = time.Now()
 		aw.mu.Unlock()
 
 		err := aw.writeAll(buf)

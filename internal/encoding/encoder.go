@@ -122,12 +122,12 @@ type state struct {
 	seen map[attribute.Key]int
 
 	// Filled by the first walk.
-	lifted       [len(contextKeys)]string
-	hasLifted    [len(contextKeys)]bool
+	lifted    [len(contextKeys)]string
+	hasLifted [len(contextKeys)]bool
 	// uid is a string log.record.uid attribute, the envelope's
 	// message_id when present.
-	uid    string
-	hasUID bool
+	uid          string
+	hasUID       bool
 	hasException bool
 	// bodyTaken: a structured body owns data.body, so an attribute of that
 	// name moves aside to body_attribute instead of repeating the key.

@@ -170,9 +170,7 @@ func (aw *Writer) WriteBatch(ctx context.Context, entries [][]byte) (failed int,
 		// everything appended by the time it wakes.
 		aw.writeReq = max(aw.writeReq, target)
 		aw.signal()
-		wctx, cancel := context.WithTimeout(ctx, WriteThroughWait)
-		_ = aw.progress.Wait(wctx, &aw.mu, func() bool { return aw.written >= target || aw.closed })
-		cancel()
+		_ = aw.progress.WaitFor(ctx, &aw.mu, WriteThroughWait, func() bool { return aw.written >= target || aw.closed })
 	}
 	aw.mu.Unlock()
 	if err != nil && !errors.Is(err, ErrClosed) {

@@ -2,7 +2,9 @@ package flushacct
 
 import (
 	"context"
+	"errors"
 	"sync"
+	"time"
 )
 
 // Cond is the other half of the flush promise: a flush, or a writer
@@ -20,6 +22,53 @@ func (c *Cond) Broadcast() {
 		close(c.ch)
 		c.ch = nil
 	}
+}
+
+// ErrWaitTimeout is returned by WaitFor when its duration passed first.
+var ErrWaitTimeout = errors.New("wait timed out")
+
+// timers are reused: WaitFor runs once per Export on the line sinks' path,
+// and a new timer per call would be its only allocation.
+var timers = sync.Pool{New: func() any {
+	t := time.NewTimer(time.Hour)
+	t.Stop()
+	return t
+}}
+
+// WaitFor is Wait bounded also by d: it returns ErrWaitTimeout when d
+// passes before ready() holds.
+func (c *Cond) WaitFor(ctx context.Context, l sync.Locker, d time.Duration, ready func() bool) error {
+	if ready() {
+		return nil
+	}
+	t := timers.Get().(*time.Timer)
+	t.Reset(d)
+	defer func() {
+		t.Stop()
+		timers.Put(t)
+	}()
+	for !ready() {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		if c.ch == nil {
+			c.ch = make(chan struct{})
+		}
+		ch := c.ch
+		l.Unlock()
+		var timedOut bool
+		select {
+		case <-ch:
+		case <-ctx.Done():
+		case <-t.C:
+			timedOut = true
+		}
+		l.Lock()
+		if timedOut && !ready() {
+			return ErrWaitTimeout
+		}
+	}
+	return nil
 }
 
 // Wait waits until ready() holds, releasing l meanwhile and holding it

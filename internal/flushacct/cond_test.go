@@ -4,6 +4,7 @@ import (
 	"context"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -55,4 +56,16 @@ func TestCondBroadcastWithoutWaiters(t *testing.T) {
 	var c Cond
 	c.Broadcast()
 	assert.Nil(t, c.ch)
+}
+
+func TestCondWaitForTimesOut(t *testing.T) {
+	var mu sync.Mutex
+	var c Cond
+	mu.Lock()
+	defer mu.Unlock()
+	assert.ErrorIs(t, c.WaitFor(context.Background(), &mu, time.Millisecond, func() bool { return false }), ErrWaitTimeout)
+	assert.NoError(t, c.WaitFor(context.Background(), &mu, time.Millisecond, func() bool { return true }))
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	assert.ErrorIs(t, c.WaitFor(ctx, &mu, time.Hour, func() bool { return false }), context.Canceled)
 }

@@ -53,6 +53,10 @@ func TestMain(m *testing.M) {
 		loadgen()
 		return
 	}
+	if os.Getenv(crashChildEnv) != "" {
+		crashChild()
+		return
+	}
 	os.Exit(m.Run())
 }
 

@@ -36,16 +36,17 @@ var (
 	errCorrupt = errors.New("corrupt frame")
 )
 
-// appendFrame appends a frame of kind with payload to dst.
+// appendFrame appends a frame of kind with payload to dst. The header is
+// built in place: a local array handed to crc32 would escape, one
+// allocation per entry.
 func appendFrame(dst []byte, kind byte, payload []byte) []byte {
-	var h [headerSize]byte
-	h[0] = magic
-	h[1] = kind
+	start := len(dst)
+	dst = append(dst, magic, kind, 0, 0, 0, 0, 0, 0, 0, 0)
+	h := dst[start : start+headerSize]
 	binary.LittleEndian.PutUint32(h[2:6], uint32(len(payload)))
 	crc := crc32.Update(0, castagnoli, h[1:6])
 	crc = crc32.Update(crc, castagnoli, payload)
 	binary.LittleEndian.PutUint32(h[6:10], crc)
-	dst = append(dst, h[:]...)
 	return append(dst, payload...)
 }
 

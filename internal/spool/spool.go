@@ -10,9 +10,9 @@
 // Open, a torn tail is cut off and a corrupt frame is skipped to the next
 // valid one and counted, never trusted and never a reason to fail.
 //
-// The cursor is replaced atomically (a temporary file renamed over it)
-// before the segments it covers are removed, so a crash at any point leaves
-// a state Open recovers from: at worst a delivered batch is sent again,
+// The cursor is written (to one of two slots, so a torn write never loses
+// the previous one) before the segments it covers are removed, so a crash
+// at any point leaves a state Open recovers from: at worst a delivered batch is sent again,
 // which its key lets the receiver recognise. A directory belongs to one
 // process at a time (an OS file lock).
 package spool
@@ -96,11 +96,17 @@ type Spool struct {
 	groupAt  time.Time
 	dirty    bool // appended since the last fsync
 	cursor   pos
-	closed   bool
+	// cursorF is the cursor file, open once; cursorSeq numbers its writes.
+	cursorF   *os.File
+	cursorSeq uint64
+	closed    bool
 	frameBuf []byte
 
 	stop chan struct{}
 	done chan struct{}
+	// syncing counts fsyncs running without the lock; a segment is closed
+	// only once they are done.
+	syncing sync.WaitGroup
 }
 
 type pos struct {
@@ -328,6 +334,13 @@ func (s *Spool) newSegment(n uint64) error {
 		}
 	}
 	if s.active != nil {
+		if s.dirty && s.cfg.Sync != SyncNever {
+			_ = s.active.Sync() // its data must not depend on a file we close
+		}
+		s.dirty = false
+		// An fsync running without the lock finishes first (it takes
+		// the lock only after it is counted done).
+		s.syncing.Wait()
 		_ = s.active.Close()
 	}
 	s.active = f
@@ -545,56 +558,88 @@ func (s *Spool) removeOldest() error {
 	return nil
 }
 
-const cursorFile, cursorSize = "cursor", 20
+// The cursor file holds two slots, written alternately in place: a write
+// torn by a crash damages only the slot being written, and Open takes the
+// valid slot with the higher sequence number. Each slot is a sequence
+// number, a segment, an offset and a CRC-32C of the three.
+const (
+	cursorFile = "cursor"
+	slotSize   = 28
+)
 
 func (s *Spool) writeCursor(p pos) error {
-	var b [cursorSize]byte
-	binary.LittleEndian.PutUint64(b[0:8], p.seg)
-	binary.LittleEndian.PutUint64(b[8:16], uint64(p.off))
-	binary.LittleEndian.PutUint32(b[16:20], crc32.Checksum(b[:16], castagnoli))
-	tmp := s.path(cursorFile + ".tmp")
-	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
-	if err != nil {
+	if s.cursorF == nil {
+		f, err := os.OpenFile(s.path(cursorFile), os.O_RDWR|os.O_CREATE, 0o600)
+		if err != nil {
+			return fmt.Errorf("spool: cursor: %w", err)
+		}
+		s.cursorF = f
+	}
+	s.cursorSeq++
+	var b [slotSize]byte
+	binary.LittleEndian.PutUint64(b[0:8], s.cursorSeq)
+	binary.LittleEndian.PutUint64(b[8:16], p.seg)
+	binary.LittleEndian.PutUint64(b[16:24], uint64(p.off))
+	binary.LittleEndian.PutUint32(b[24:28], crc32.Checksum(b[:24], castagnoli))
+	crash("cursor.before")
+	if _, err := s.cursorF.WriteAt(b[:], int64(s.cursorSeq%2)*slotSize); err != nil {
 		return fmt.Errorf("spool: cursor: %w", err)
 	}
-	crash("cursor.open")
-	_, err = f.Write(b[:])
-	if err == nil && s.cfg.Sync == SyncAlways {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		return fmt.Errorf("spool: cursor: %w", err)
-	}
-	crash("cursor.written")
-	if err := os.Rename(tmp, s.path(cursorFile)); err != nil {
-		return fmt.Errorf("spool: cursor: %w", err)
-	}
-	crash("cursor.renamed")
+	crash("cursor.after")
 	if s.cfg.Sync == SyncAlways {
-		return syncDir(s.cfg.Dir)
+		if err := s.cursorF.Sync(); err != nil {
+			return fmt.Errorf("spool: cursor: %w", err)
+		}
 	}
 	return nil
 }
 
-// readCursor returns the saved cursor, or false when there is none or it
-// does not check out (then everything left is sent again).
+// readCursor returns the saved cursor, or false when there is none or
+// neither slot checks out (then everything left is sent again).
 func (s *Spool) readCursor() (pos, bool) {
 	b, err := os.ReadFile(s.path(cursorFile))
-	if err != nil || len(b) != cursorSize || crc32.Checksum(b[:16], castagnoli) != binary.LittleEndian.Uint32(b[16:20]) {
+	if err != nil {
 		return pos{}, false
 	}
-	return pos{seg: binary.LittleEndian.Uint64(b[0:8]), off: int64(binary.LittleEndian.Uint64(b[8:16]))}, true
+	var best pos
+	found := false
+	for i := 0; i+slotSize <= len(b) && i < 2*slotSize; i += slotSize {
+		slot := b[i : i+slotSize]
+		if crc32.Checksum(slot[:24], castagnoli) != binary.LittleEndian.Uint32(slot[24:28]) {
+			continue
+		}
+		seq := binary.LittleEndian.Uint64(slot[0:8])
+		if found && seq <= s.cursorSeq {
+			continue
+		}
+		found, s.cursorSeq = true, seq
+		best = pos{seg: binary.LittleEndian.Uint64(slot[8:16]), off: int64(binary.LittleEndian.Uint64(slot[16:24]))}
+	}
+	return best, found
 }
 
-// Sync fsyncs the active segment and the cursor's directory if anything
-// was appended since the last fsync (unless the policy is SyncNever).
+// Sync fsyncs the active segment if anything was appended since the last
+// fsync (unless the policy is SyncNever). The fsync runs without the lock,
+// so appends go on meanwhile.
 func (s *Spool) Sync() error {
 	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.syncLocked()
+	if !s.dirty || s.closed || s.cfg.Sync == SyncNever {
+		s.mu.Unlock()
+		return nil
+	}
+	f := s.active
+	s.dirty = false
+	s.syncing.Add(1)
+	s.mu.Unlock()
+	err := f.Sync()
+	s.syncing.Done()
+	if err != nil {
+		s.mu.Lock()
+		s.dirty = true
+		s.mu.Unlock()
+		return fmt.Errorf("spool: fsync: %w", err)
+	}
+	return nil
 }
 
 func (s *Spool) syncLocked() error {
@@ -644,6 +689,11 @@ func (s *Spool) Close() error {
 }
 
 func (s *Spool) closeFilesLocked() {
+	s.syncing.Wait()
+	if s.cursorF != nil {
+		_ = s.cursorF.Close()
+		s.cursorF = nil
+	}
 	for n, f := range s.readers {
 		_ = f.Close()
 		delete(s.readers, n)

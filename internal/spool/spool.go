@@ -85,22 +85,22 @@ type Spool struct {
 	cfg  Config
 	lock *os.File
 
-	mu       sync.Mutex
-	segs     []uint64            // live segments, oldest first; the last is active
-	sizes    map[uint64]int64    // bytes per live segment
-	readers  map[uint64]*os.File // opened for ReadAt
-	active   *os.File
-	total    int64
-	group    int64 // offset in the active segment where unsealed entries start
-	grouped  int   // unsealed entries
-	groupAt  time.Time
-	dirty    bool // appended since the last fsync
-	cursor   pos
+	mu      sync.Mutex
+	segs    []uint64            // live segments, oldest first; the last is active
+	sizes   map[uint64]int64    // bytes per live segment
+	readers map[uint64]*os.File // opened for ReadAt
+	active  *os.File
+	total   int64
+	group   int64 // offset in the active segment where unsealed entries start
+	grouped int   // unsealed entries
+	groupAt time.Time
+	dirty   bool // appended since the last fsync
+	cursor  pos
 	// cursorF is the cursor file, open once; cursorSeq numbers its writes.
 	cursorF   *os.File
 	cursorSeq uint64
 	closed    bool
-	frameBuf []byte
+	frameBuf  []byte
 
 	stop chan struct{}
 	done chan struct{}

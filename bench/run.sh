@@ -11,17 +11,23 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 passes="${PASSES:-6}"
-pattern="${BENCH:-EncodeWrite|RotatingFile\$|ProcessorOnEmit|PipelineProcessors|OTLPLines}"
+pattern="${BENCH:-EncodeWrite|RotatingFile\$|ProcessorOnEmit|PipelineProcessors|OTLPLines|HTTPSpool}"
 day=$(date -u +%Y-%m-%d)
-raw="../docs/bench/$day-run.txt"
-report="../docs/bench/$day-run.md"
+docs="$(cd .. && pwd)/docs/bench"
+raw="$docs/$day-run.txt"
+report="$docs/$day-run.md"
 bin=$(mktemp -d)/bench.test
 go test -c -o "$bin" .
+# The spool's own benchmarks live beside it in the main module (internal
+# packages cannot be imported from here).
+spoolbin=$(dirname "$bin")/spool.test
+(cd ../internal/spool && go test -c -o "$spoolbin" .)
 before=$(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null || uptime)
 : > "$raw"
 for i in $(seq "$passes"); do
   echo "pass $i of $passes" >&2
   "$bin" -test.run '^$' -test.bench "$pattern" -test.benchmem -test.count 1 | grep '^Benchmark' >> "$raw"
+  (cd ../internal/spool && "$spoolbin" -test.run '^$' -test.bench 'Append|Recover' -test.benchmem -test.count 1 | sed 's/^Benchmark/BenchmarkSpool/' | grep '^Benchmark' >> "$raw")
 done
 after=$(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null || uptime)
 go run ./cmd/benchreport -load-before "$before" -load-after "$after" < "$raw" > "$report"

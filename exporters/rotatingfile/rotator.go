@@ -27,11 +27,12 @@ type rotator struct {
 
 	mu     sync.Mutex
 	f      file
-	path   string    // active file's path
-	size   int64     // bytes in the active file
-	opened time.Time // when the active file was opened (names rotated files)
-	due    time.Time // next time rotation; zero when none
-	dirty  bool      // written since the last fsync
+	path   string      // active file's path
+	mine   os.FileInfo // the active file's identity, from fstat at open
+	size   int64       // bytes in the active file
+	opened time.Time   // when the active file was opened (names rotated files)
+	due    time.Time   // next time rotation; zero when none
+	dirty  bool        // written since the last fsync
 	closed bool
 	// reports are failures found under mu (a rotation whose sync, close
 	// or rename failed), passed to the error handler once mu is released.
@@ -165,8 +166,13 @@ func (r *rotator) movedAway() bool {
 	if err != nil {
 		return true
 	}
-	mine, err := r.f.Stat()
-	return err != nil || !os.SameFile(onDisk, mine)
+	if r.mine == nil { // fstat failed at open: ask again
+		mine, err := r.f.Stat()
+		return err != nil || !os.SameFile(onDisk, mine)
+	}
+	// Identity (device and inode) does not change while the file is
+	// open: one stat of the path per write, not two.
+	return !os.SameFile(onDisk, r.mine)
 }
 
 func (r *rotator) open() error {
@@ -194,7 +200,9 @@ func (r *rotator) open() error {
 	}
 	var size int64
 	r.unsyncable = false
+	r.mine = nil
 	if fi, err := f.Stat(); err == nil {
+		r.mine = fi
 		size = fi.Size()
 		// A FIFO or device someone put at the path: fsync can only fail
 		// there (EINVAL), and there is nothing below it to push.

@@ -38,6 +38,10 @@ var comparisons = []struct {
 	{"PipelineProcessors/fast-path-noop", "PipelineProcessors/sdk-default-noop", "ns/op", 0},
 	{"PipelineProcessors/NewBatch", "PipelineProcessors/sdk-default", "ns/op", 0},
 	{"OTLPLines/batch-per-line", "OTLPLines/record-per-line", "ns/record", 0},
+	{"HTTPSpool/spool-sync-on-flush", "HTTPSpool/memory", "ns/record", 1.5},
+	{"HTTPSpool/spool-sync-interval", "HTTPSpool/memory", "ns/record", 0},
+	{"HTTPSpool/spool-sync-always", "HTTPSpool/memory", "ns/record", 0},
+	{"HTTPSpool/spool-sync-never", "HTTPSpool/memory", "ns/record", 0},
 }
 
 var line = regexp.MustCompile(`^Benchmark(\S+?)(-\d+)?\s+\d+\s+(.*)$`)

@@ -1,7 +1,9 @@
 package processor_test
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"log/slog"
 	"strings"
@@ -69,3 +71,33 @@ func (e *flakyExporter) Export(_ context.Context, recs []sdklog.Record) error {
 }
 func (e *flakyExporter) ForceFlush(context.Context) error { return nil }
 func (e *flakyExporter) Shutdown(context.Context) error   { return nil }
+
+// RecordUID gives each record one id, the envelope's message_id in every
+// fapilog sink and log.record.uid for OTLP, so a record can be followed
+// from stdout to a file to a Collector.
+func ExampleNewRecordUID() {
+	var a, b bytes.Buffer
+	expA, _ := stdoutjson.New(stdoutjson.WithWriter(&a))
+	expB, _ := stdoutjson.New(stdoutjson.WithWriter(&b))
+	provider := sdklog.NewLoggerProvider(
+		sdklog.WithProcessor(processor.NewRecordUID()), // first: it changes the record
+		sdklog.WithProcessor(sdklog.NewSimpleProcessor(expA)),
+		sdklog.WithProcessor(sdklog.NewSimpleProcessor(expB)),
+	)
+	slog.New(otelslog.NewHandler("svc", otelslog.WithLoggerProvider(provider))).Info("paid")
+	_ = provider.Shutdown(context.Background())
+
+	id := func(line []byte) string {
+		var env struct {
+			Log struct {
+				Context struct {
+					MessageID string `json:"message_id"`
+				}
+			}
+		}
+		_ = json.Unmarshal(line, &env)
+		return env.Log.Context.MessageID
+	}
+	fmt.Println(id(a.Bytes()) == id(b.Bytes()), id(a.Bytes())[14:15])
+	// Output: true 7
+}

@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"strconv"
 	"time"
 
@@ -67,4 +68,32 @@ func ExampleOptions() {
 	}
 	fmt.Println(o.Pending.Overflow, o.Batch.MaxEntries == 0)
 	// Output: block true
+}
+
+// With a spool, every entry is on disk from Write until the receiver
+// acknowledges it; a process that starts on the same directory sends what
+// an earlier one left, first, under the same idempotency keys.
+func ExampleSpool() {
+	dir, _ := os.MkdirTemp("", "spool")
+	defer os.RemoveAll(dir)
+	srv := httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
+	defer srv.Close()
+
+	sink, err := delivery.NewSink("example", srv.URL, csv{}, delivery.Options{
+		Spool: delivery.Spool{Dir: dir, MaxBytes: 64 << 20, Sync: delivery.SpoolSyncOnFlush},
+	})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	_ = sink.Write(context.Background(), []byte(`{"message":"kept on disk until acknowledged"}`))
+	st, _ := sink.SpoolStats()
+	fmt.Println("undelivered:", !st.Oldest.IsZero())
+	_ = sink.Flush(context.Background())
+	st, _ = sink.SpoolStats()
+	fmt.Println("undelivered after the flush:", !st.Oldest.IsZero())
+	_ = sink.Stop(context.Background())
+	// Output:
+	// undelivered: true
+	// undelivered after the flush: false
 }

@@ -54,7 +54,9 @@ type Options struct {
 // that starts with a spool left by an earlier one sends those entries
 // first, with the idempotency keys they were first sent with. Delivery is
 // at least once. Pending.MaxBytes is then unused: MaxBytes bounds the
-// disk, and Pending.Overflow and BlockTimeout apply to it.
+// disk, and Pending.Overflow and BlockTimeout apply to it. Disk is freed
+// in order, as batches are delivered: OverflowDropOldest frees room only
+// up to a batch still being sent, and refuses new entries beyond that.
 type Spool struct {
 	// Dir is the spool directory, created (mode 0700) if missing; one
 	// process at a time may use it. "" means no spool.

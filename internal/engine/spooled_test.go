@@ -142,3 +142,49 @@ func TestSpoolDirInUse(t *testing.T) {
 	assert.Contains(t, err.Error(), fmt.Sprintf("in use by process %d", os.Getpid()))
 	require.NoError(t, e.Close(context.Background()))
 }
+
+// DropOldest at the disk bound discards the oldest queued batch, counted;
+// Block waits for room and takes the entry once a delivery frees it.
+func TestSpoolOverflowPolicies(t *testing.T) {
+	const bound = 4096
+	entry := make([]byte, 100)
+	// On disk, dropping queued batches frees room only as far as the
+	// cursor can move: a batch stuck in flight holds it, and then new
+	// entries are refused too. Either way the disk stays bounded and
+	// every entry is delivered or counted.
+	t.Run("drop oldest", func(t *testing.T) {
+		f := &fakeSender{gate: make(chan struct{})}
+		e := spoolEngine(t, t.TempDir(), Config{MaxPendingBytes: bound, MaxBatchEntries: 4, Overflow: DropOldest}, f)
+		for range 100 {
+			_ = e.Add(context.Background(), entry)
+			st, _, _ := e.SpoolStats()
+			require.LessOrEqual(t, st.Bytes, int64(bound))
+		}
+		assert.Positive(t, e.Lost(), "older batches were dropped, and counted")
+		close(f.gate)
+		assert.ErrorIs(t, e.Flush(context.Background()), ErrDropped)
+		assert.EqualValues(t, 100, int64(len(f.delivered()))+e.Lost(), "delivered + counted = added")
+		require.NoError(t, e.Close(context.Background()))
+	})
+	t.Run("block", func(t *testing.T) {
+		f := &fakeSender{gate: make(chan struct{})}
+		e := spoolEngine(t, t.TempDir(), Config{MaxPendingBytes: bound, MaxBatchEntries: 4, MaxBatchAge: time.Millisecond, Overflow: Block, BlockTimeout: time.Minute}, f)
+		added := make(chan int)
+		go func() {
+			n := 0
+			for range 60 {
+				if e.Add(context.Background(), entry) == nil {
+					n++
+				}
+			}
+			added <- n
+		}()
+		require.Eventually(t, func() bool { st, _, _ := e.SpoolStats(); return st.Bytes > bound/2 }, 10*time.Second, time.Millisecond)
+		close(f.gate) // deliveries free the disk; the blocked Add goes on
+		assert.Equal(t, 60, <-added, "every entry was taken, after waiting")
+		require.NoError(t, e.Flush(context.Background()))
+		assert.Zero(t, e.Lost())
+		assert.Len(t, f.delivered(), 60)
+		require.NoError(t, e.Close(context.Background()))
+	})
+}

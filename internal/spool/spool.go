@@ -136,7 +136,9 @@ func Open(cfg Config) (*Spool, []Batch, error) {
 		cfg.MaxBytes = 1 << 30
 	}
 	if cfg.SegmentBytes == 0 {
-		cfg.SegmentBytes = min(64<<20, max(cfg.MaxBytes/8, 64<<10))
+		// Disk is reclaimed a segment at a time: a segment must be a
+		// small part of the bound, or delivered data would fill it.
+		cfg.SegmentBytes = min(64<<20, max(cfg.MaxBytes/8, 1<<10))
 	}
 	if cfg.SyncEvery <= 0 {
 		cfg.SyncEvery = 100 * time.Millisecond
@@ -536,6 +538,15 @@ func (s *Spool) Ack(b Batch) error {
 		}
 	}
 	if len(s.segs) > 1 && s.segs[0] == next.seg && next.off >= s.sizes[next.seg] {
+		return s.removeOldest()
+	}
+	// Everything is delivered and the active segment is a fair size: start
+	// a new one, so this one can go and a drained spool takes no disk.
+	if len(s.segs) == 1 && s.grouped == 0 && next.seg == s.segs[0] &&
+		next.off >= s.sizes[next.seg] && next.off >= s.cfg.SegmentBytes/4 {
+		if err := s.newSegment(next.seg + 1); err != nil {
+			return err
+		}
 		return s.removeOldest()
 	}
 	return nil

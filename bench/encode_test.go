@@ -113,6 +113,43 @@ func exportEach(b *testing.B, exp sdklog.Exporter) {
 	}
 }
 
+// exportBatched is exportEach as a batch processor drives an exporter: one
+// operation is one record, and every batch records go out in one Export
+// (the SDK's default batch is 512), so the per-Export costs (the bridge's
+// lock, the line sinks' wait for their write) are shared.
+func exportBatched(b *testing.B, exp sdklog.Exporter, batch int) {
+	recs := make([]sdklog.Record, batch)
+	for i := range recs {
+		recs[i] = record()
+	}
+	ctx := context.Background()
+	b.ReportAllocs()
+	b.ResetTimer()
+	done := startCPU(b)
+	n := 0
+	for b.Loop() {
+		if n++; n == batch {
+			if err := exp.Export(ctx, recs); err != nil {
+				b.Fatal(err)
+			}
+			n = 0
+		}
+	}
+	if n > 0 {
+		if err := exp.Export(ctx, recs[:n]); err != nil {
+			b.Fatal(err)
+		}
+	}
+	if err := exp.ForceFlush(ctx); err != nil {
+		b.Fatal(err)
+	}
+	done()
+	b.StopTimer()
+	if err := exp.Shutdown(ctx); err != nil {
+		b.Fatal(err)
+	}
+}
+
 // loop runs f once per operation with allocations and CPU time reported.
 func loop(b *testing.B, f func()) {
 	b.ReportAllocs()
@@ -137,6 +174,15 @@ func BenchmarkEncodeWrite(b *testing.B) {
 			b.Fatal(err)
 		}
 		exportEach(b, exp)
+		reportLine(b, w)
+	})
+	b.Run("fapilog/envelope-batch512", func(b *testing.B) {
+		w := &countingDiscard{}
+		exp, err := stdoutjson.New(stdoutjson.WithWriter(w))
+		if err != nil {
+			b.Fatal(err)
+		}
+		exportBatched(b, exp, 512)
 		reportLine(b, w)
 	})
 	b.Run("fapilog/otlpjson", func(b *testing.B) {

@@ -33,6 +33,14 @@ func BenchmarkRotatingFile(b *testing.B) {
 		}
 		exportEach(b, exp)
 	})
+	b.Run("fapilog-rotatingfile-batch512", func(b *testing.B) {
+		exp, err := rotatingfile.New(rotatingfile.WithDirectory(b.TempDir()),
+			rotatingfile.WithMaxSize(10<<20), rotatingfile.WithMaxFiles(5))
+		if err != nil {
+			b.Fatal(err)
+		}
+		exportBatched(b, exp, 512)
+	})
 	b.Run("zap-lumberjack", func(b *testing.B) {
 		lj := &lumberjack.Logger{Filename: filepath.Join(b.TempDir(), "zap.log"), MaxSize: 10, MaxBackups: 5}
 		logger := zap.New(zapcore.NewCore(zapcore.NewJSONEncoder(zap.NewProductionEncoderConfig()), zapcore.AddSync(lj), zapcore.DebugLevel))

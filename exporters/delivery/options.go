@@ -75,9 +75,11 @@ type Spool struct {
 type SpoolSync uint8
 
 const (
-	// SpoolSyncOnFlush fsyncs at every flush (provider.ForceFlush) and
-	// at Stop: a power loss can take what was written since the last
-	// flush. The default.
+	// SpoolSyncOnFlush fsyncs when a flush (provider.ForceFlush) ends
+	// with entries still undelivered, and at Stop: a power loss can take
+	// what was written since the last flush and not yet delivered. A
+	// flush that returns nil needs no fsync: what it covered was
+	// acknowledged. The default.
 	SpoolSyncOnFlush SpoolSync = iota
 	// SpoolSyncInterval fsyncs every Spool.SyncEvery while there is new
 	// data: a power loss can take that long's worth.

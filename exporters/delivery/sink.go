@@ -174,7 +174,8 @@ func (s *Sink) WriteBatch(ctx context.Context, entries [][]byte) (failed int, er
 }
 
 // Flush sends everything queued and returns nil once every batch was
-// answered with a 2xx. With a spool it first fsyncs it (SpoolSyncOnFlush). Otherwise the error says how many entries were not
+// answered with a 2xx. With a spool, a flush that ends with entries still
+// undelivered fsyncs it (SpoolSyncOnFlush), in the background. Otherwise the error says how many entries were not
 // delivered, including any lost since the previous flush; if ctx ends
 // first, they stay queued.
 func (s *Sink) Flush(ctx context.Context) error { return s.eng.Flush(ctx) }

@@ -113,6 +113,7 @@ type Engine struct {
 	// after which the cursor never moves again in this process.
 	spool      *spool.Spool
 	ackStopped bool
+	syncWG     sync.WaitGroup // fsyncs started by flushes that ran out of time
 	chunk      [][]byte // scratch for AddBatch with a spool
 }
 
@@ -514,23 +515,18 @@ func (e *Engine) Flush(ctx context.Context) error {
 	// An ended context starts no flush: what is pending stays pending, and
 	// the answer does not depend on whether a sender happened to be quick.
 	if err := ctx.Err(); err != nil {
+		e.syncSpoolInBackground()
 		return e.errorf("flush: %w", err)
 	}
 	e.mu.Lock()
 	e.sealLocked()
 	to := e.nextSeq // wait for every seq below
-	if e.spool != nil {
-		// What the flush may not see delivered in time is at least on
-		// the disk (SyncOnFlush; the spool ignores it otherwise).
-		e.unlock()
-		if err := e.spool.Sync(); err != nil {
-			e.onError(e.errorf("%w", err))
-		}
-		e.mu.Lock()
-	}
 	if err := e.done.Wait(ctx, locker{e}, func() bool { return e.doneTo >= to }); err != nil {
 		n := e.pendingEntriesLocked(to)
 		e.unlock()
+		// What this flush did not see delivered goes to the disk
+		// (SyncOnFlush), without holding the flush past its deadline.
+		e.syncSpoolInBackground()
 		return e.errorf("flush: %d entries not yet delivered, still pending: %w", n, err)
 	}
 	e.reportDropsLocked()
@@ -613,6 +609,7 @@ func (e *Engine) close(ctx context.Context) error {
 	close(e.quit)
 	e.wg.Wait()
 	e.cancelSend()
+	e.syncWG.Wait()
 	if e.spool != nil {
 		if err := e.spool.Close(); err != nil {
 			e.ledger.Lost(0, e.errorf("%w", err))

@@ -254,3 +254,20 @@ func (e *Engine) SpoolStats() (st spool.Stats, oldest time.Time, ok bool) {
 	e.mu.Unlock()
 	return e.spool.Stats(), oldest, true
 }
+
+// syncSpoolInBackground fsyncs the spool for a flush that did not see
+// everything delivered: a flush that succeeds needs no fsync (what it
+// covered was acknowledged), one that fails must not overrun its deadline
+// waiting for the disk. Close waits for it.
+func (e *Engine) syncSpoolInBackground() {
+	if e.spool == nil {
+		return
+	}
+	e.syncWG.Add(1)
+	go func() {
+		defer e.syncWG.Done()
+		if err := e.spool.Sync(); err != nil {
+			e.onError(e.errorf("%w", err))
+		}
+	}()
+}

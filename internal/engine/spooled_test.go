@@ -188,3 +188,25 @@ func TestSpoolOverflowPolicies(t *testing.T) {
 		require.NoError(t, e.Close(context.Background()))
 	})
 }
+
+// A flush that ends with entries undelivered fsyncs the spool (in the
+// background, so it still returns on time); one that sees everything
+// delivered needs none.
+func TestSpoolSyncOnFlush(t *testing.T) {
+	dirty := func(e *Engine) bool {
+		e.syncWG.Wait()
+		return e.spool.Dirty()
+	}
+	f := &fakeSender{gate: make(chan struct{})}
+	e := spoolEngine(t, t.TempDir(), Config{}, f)
+	require.NoError(t, e.Add(context.Background(), []byte("x")))
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Millisecond)
+	defer cancel()
+	require.ErrorIs(t, e.Flush(ctx), context.DeadlineExceeded)
+	assert.False(t, dirty(e), "the undelivered entry was fsync'd")
+	close(f.gate)
+	require.NoError(t, e.Add(context.Background(), []byte("y")))
+	require.NoError(t, e.Flush(context.Background()))
+	assert.True(t, dirty(e), "a flush that saw everything delivered did not fsync")
+	require.NoError(t, e.Close(context.Background()))
+}

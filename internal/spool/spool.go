@@ -36,8 +36,8 @@ import (
 type SyncPolicy uint8
 
 const (
-	// SyncOnFlush fsyncs at every Sync call (the sinks call it at each
-	// flush) and at Close. The default.
+	// SyncOnFlush fsyncs at every Sync call (the engine calls it when a
+	// flush ends without everything delivered) and at Close. The default.
 	SyncOnFlush SyncPolicy = iota
 	// SyncInterval fsyncs every Config.SyncEvery while there is new data.
 	SyncInterval
@@ -731,4 +731,11 @@ func (s *Spool) abandon() {
 	defer s.mu.Unlock()
 	s.closed = true
 	s.closeFilesLocked()
+}
+
+// Dirty reports whether something was appended since the last fsync.
+func (s *Spool) Dirty() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.dirty
 }

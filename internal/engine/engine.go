@@ -114,7 +114,7 @@ type Engine struct {
 	spool      *spool.Spool
 	ackStopped bool
 	syncWG     sync.WaitGroup // fsyncs started by flushes that ran out of time
-	chunk      [][]byte // scratch for AddBatch with a spool
+	chunk      [][]byte       // scratch for AddBatch with a spool
 }
 
 // New returns an engine sending through s. onError hears of every batch

@@ -89,13 +89,15 @@ type Spool struct {
 	segs    []uint64            // live segments, oldest first; the last is active
 	sizes   map[uint64]int64    // bytes per live segment
 	readers map[uint64]*os.File // opened for ReadAt
-	active  *os.File
-	total   int64
-	group   int64 // offset in the active segment where unsealed entries start
-	grouped int   // unsealed entries
-	groupAt time.Time
-	dirty   bool // appended since the last fsync
-	cursor  pos
+	// unsynced are closed segments written since their last fsync.
+	unsynced map[uint64]*os.File
+	active   *os.File
+	total    int64
+	group    int64 // offset in the active segment where unsealed entries start
+	grouped  int   // unsealed entries
+	groupAt  time.Time
+	dirty    bool // appended since the last fsync
+	cursor   pos
 	// cursorF is the cursor file, open once; cursorSeq numbers its writes.
 	cursorF   *os.File
 	cursorSeq uint64
@@ -156,7 +158,7 @@ func Open(cfg Config) (*Spool, []Batch, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	s := &Spool{cfg: cfg, lock: lock, sizes: map[uint64]int64{}, readers: map[uint64]*os.File{}}
+	s := &Spool{cfg: cfg, lock: lock, sizes: map[uint64]int64{}, readers: map[uint64]*os.File{}, unsynced: map[uint64]*os.File{}}
 	batches, err := s.recover()
 	if err != nil {
 		s.abandon()
@@ -337,13 +339,17 @@ func (s *Spool) newSegment(n uint64) error {
 	}
 	if s.active != nil {
 		if s.dirty && s.cfg.Sync != SyncNever {
-			_ = s.active.Sync() // its data must not depend on a file we close
+			// Not fsync'd now: the next Sync does it, unless the
+			// segment is delivered and removed first (a drained
+			// spool's segment never needs it).
+			s.unsynced[s.segs[len(s.segs)-1]] = s.active
+		} else {
+			// An fsync running without the lock finishes first (it
+			// takes the lock only after it is counted done).
+			s.syncing.Wait()
+			_ = s.active.Close()
 		}
 		s.dirty = false
-		// An fsync running without the lock finishes first (it takes
-		// the lock only after it is counted done).
-		s.syncing.Wait()
-		_ = s.active.Close()
 	}
 	s.active = f
 	s.segs = append(s.segs, n)
@@ -559,6 +565,11 @@ func (s *Spool) removeOldest() error {
 		_ = f.Close()
 		delete(s.readers, n)
 	}
+	if f := s.unsynced[n]; f != nil { // delivered: no fsync needed
+		s.syncing.Wait()
+		_ = f.Close()
+		delete(s.unsynced, n)
+	}
 	if err := os.Remove(s.path(segName(n))); err != nil && !os.IsNotExist(err) {
 		return fmt.Errorf("spool: %w", err)
 	}
@@ -634,26 +645,55 @@ func (s *Spool) readCursor() (pos, bool) {
 // so appends go on meanwhile.
 func (s *Spool) Sync() error {
 	s.mu.Lock()
-	if !s.dirty || s.closed || s.cfg.Sync == SyncNever {
+	if (!s.dirty && len(s.unsynced) == 0) || s.closed || s.cfg.Sync == SyncNever {
 		s.mu.Unlock()
 		return nil
 	}
-	f := s.active
+	var files []*os.File
+	var done []uint64
+	for n, f := range s.unsynced {
+		files = append(files, f)
+		done = append(done, n)
+	}
+	activeDirty := s.dirty
+	if activeDirty {
+		files = append(files, s.active)
+	}
 	s.dirty = false
 	s.syncing.Add(1)
 	s.mu.Unlock()
-	err := f.Sync()
+	var errs []error
+	for _, f := range files {
+		if err := f.Sync(); err != nil {
+			errs = append(errs, err)
+		}
+	}
 	s.syncing.Done()
-	if err != nil {
-		s.mu.Lock()
-		s.dirty = true
-		s.mu.Unlock()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := errors.Join(errs...); err != nil {
+		s.dirty = s.dirty || activeDirty
 		return fmt.Errorf("spool: fsync: %w", err)
+	}
+	for _, n := range done {
+		if f := s.unsynced[n]; f != nil {
+			_ = f.Close()
+			delete(s.unsynced, n)
+		}
 	}
 	return nil
 }
 
 func (s *Spool) syncLocked() error {
+	if !s.closed && s.cfg.Sync != SyncNever {
+		for n, f := range s.unsynced {
+			if err := f.Sync(); err != nil {
+				return fmt.Errorf("spool: fsync: %w", err)
+			}
+			_ = f.Close()
+			delete(s.unsynced, n)
+		}
+	}
 	if !s.dirty || s.closed || s.cfg.Sync == SyncNever {
 		return nil
 	}
@@ -701,6 +741,10 @@ func (s *Spool) Close() error {
 
 func (s *Spool) closeFilesLocked() {
 	s.syncing.Wait()
+	for n, f := range s.unsynced {
+		_ = f.Close()
+		delete(s.unsynced, n)
+	}
 	if s.cursorF != nil {
 		_ = s.cursorF.Close()
 		s.cursorF = nil

@@ -393,3 +393,27 @@ func TestTornCursorFallsBackToTheOtherSlot(t *testing.T) {
 	assert.Equal(t, "c", rec[1].Key)
 	require.NoError(t, s.Close())
 }
+
+// A segment closed by rotation is fsync'd by the next Sync, not at
+// rotation: a segment delivered and removed first never is.
+func TestRotatedSegmentsSyncLater(t *testing.T) {
+	s, _ := open(t, Config{Dir: t.TempDir(), SegmentBytes: 50})
+	require.NoError(t, s.Append(entries("a", 3)))
+	a, err := s.Seal("a")
+	require.NoError(t, err)
+	require.NoError(t, s.Append(entries("b", 3)))
+	_, err = s.Seal("b")
+	require.NoError(t, err)
+	s.mu.Lock()
+	assert.Len(t, s.unsynced, 2, "two rotated segments wait for an fsync")
+	s.mu.Unlock()
+	require.NoError(t, s.Ack(a))
+	s.mu.Lock()
+	assert.Len(t, s.unsynced, 1, "the delivered one was removed without one")
+	s.mu.Unlock()
+	require.NoError(t, s.Sync())
+	s.mu.Lock()
+	assert.Empty(t, s.unsynced)
+	s.mu.Unlock()
+	require.NoError(t, s.Close())
+}

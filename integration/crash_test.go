@@ -407,7 +407,8 @@ func TestKillNineLossWindowWithBatchProcessor(t *testing.T) {
 	reportedAll, lostAll := 0, 0
 	for run := range runs {
 		cmd := exec.Command(os.Args[0], "-test.run=^$")
-		cmd.Env = append(os.Environ(), crashChildEnv+"=w"+strconv.Itoa(run), crashDirEnv+"="+dir, crashBatchEnv+"=1")
+		runDir := filepath.Join(dir, strconv.Itoa(run)) // scan only this run's files
+		cmd.Env = append(os.Environ(), crashChildEnv+"=w"+strconv.Itoa(run), crashDirEnv+"="+runDir, crashBatchEnv+"=1")
 		cmd.Stderr = os.Stderr
 		pr, pw, err := os.Pipe()
 		require.NoError(t, err)
@@ -422,7 +423,7 @@ func TestKillNineLossWindowWithBatchProcessor(t *testing.T) {
 		}
 		kill.Stop()
 		_ = cmd.Wait()
-		files := fileRecords(t, filepath.Join(dir, "files"))
+		files := fileRecords(t, filepath.Join(runDir, "files"))
 		n := 0
 		for id := range reported {
 			if !files.ids[id] {

@@ -92,26 +92,7 @@ func contextSlog() []any {
 // for per-call overhead, and the unit zap and slog are measured in. The
 // flush at the end is inside the measurement: work left to another
 // goroutine is not free.
-func exportEach(b *testing.B, exp sdklog.Exporter) {
-	recs := []sdklog.Record{record()}
-	ctx := context.Background()
-	b.ReportAllocs()
-	b.ResetTimer()
-	done := startCPU(b)
-	for b.Loop() {
-		if err := exp.Export(ctx, recs); err != nil {
-			b.Fatal(err)
-		}
-	}
-	if err := exp.ForceFlush(ctx); err != nil {
-		b.Fatal(err)
-	}
-	done()
-	b.StopTimer()
-	if err := exp.Shutdown(ctx); err != nil {
-		b.Fatal(err)
-	}
-}
+func exportEach(b *testing.B, exp sdklog.Exporter) { exportBatched(b, exp, 1) }
 
 // exportBatched is exportEach as a batch processor drives an exporter: one
 // operation is one record, and every batch records go out in one Export

@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/fapilog/fapilog-otel/exporters/delivery"
+	"github.com/fapilog/fapilog-otel/internal/testdest"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -20,14 +21,7 @@ import (
 // writes) is handled the same way. It needs root and mount permission and
 // skips cleanly without them.
 func TestRealDiskFullOnTmpfs(t *testing.T) {
-	if os.Geteuid() != 0 {
-		t.Skip("mounting tmpfs needs root")
-	}
-	mnt := t.TempDir()
-	if err := syscall.Mount("tmpfs", mnt, "tmpfs", 0, "size=128k"); err != nil {
-		t.Skipf("cannot mount tmpfs here: %v", err)
-	}
-	t.Cleanup(func() { _ = syscall.Unmount(mnt, 0) })
+	mnt := testdest.Tmpfs(t, "128k")
 
 	filler := filepath.Join(mnt, "filler")
 	require.NoError(t, os.WriteFile(filler, make([]byte, 96<<10), 0o600))

@@ -47,28 +47,7 @@ func (c *Cond) WaitFor(ctx context.Context, l sync.Locker, d time.Duration, read
 		t.Stop()
 		timers.Put(t)
 	}()
-	for !ready() {
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		if c.ch == nil {
-			c.ch = make(chan struct{})
-		}
-		ch := c.ch
-		l.Unlock()
-		var timedOut bool
-		select {
-		case <-ch:
-		case <-ctx.Done():
-		case <-t.C:
-			timedOut = true
-		}
-		l.Lock()
-		if timedOut && !ready() {
-			return ErrWaitTimeout
-		}
-	}
-	return nil
+	return c.wait(ctx, l, t.C, ready)
 }
 
 // Wait waits until ready() holds, releasing l meanwhile and holding it
@@ -76,6 +55,11 @@ func (c *Cond) WaitFor(ctx context.Context, l sync.Locker, d time.Duration, read
 // first, Wait returns ctx.Err(), unless ready() holds by then: an answer
 // that is ready wins over a context that ended at the same moment.
 func (c *Cond) Wait(ctx context.Context, l sync.Locker, ready func() bool) error {
+	return c.wait(ctx, l, nil, ready)
+}
+
+// wait is Wait, also ended by timeout when it fires.
+func (c *Cond) wait(ctx context.Context, l sync.Locker, timeout <-chan time.Time, ready func() bool) error {
 	for !ready() {
 		if err := ctx.Err(); err != nil {
 			return err
@@ -85,11 +69,17 @@ func (c *Cond) Wait(ctx context.Context, l sync.Locker, ready func() bool) error
 		}
 		ch := c.ch
 		l.Unlock()
+		timedOut := false
 		select {
 		case <-ch:
 		case <-ctx.Done():
+		case <-timeout:
+			timedOut = true
 		}
 		l.Lock()
+		if timedOut && !ready() {
+			return ErrWaitTimeout
+		}
 	}
 	return nil
 }

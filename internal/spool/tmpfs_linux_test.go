@@ -8,6 +8,7 @@ import (
 	"syscall"
 	"testing"
 
+	"github.com/fapilog/fapilog-otel/internal/testdest"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -17,14 +18,7 @@ import (
 // later Open finds every appended entry and nothing corrupt. It needs
 // root and mount permission and skips cleanly without them.
 func TestRealDiskFullOnTmpfs(t *testing.T) {
-	if os.Geteuid() != 0 {
-		t.Skip("mounting tmpfs needs root")
-	}
-	mnt := t.TempDir()
-	if err := syscall.Mount("tmpfs", mnt, "tmpfs", 0, "size=256k"); err != nil {
-		t.Skipf("cannot mount tmpfs here: %v", err)
-	}
-	t.Cleanup(func() { _ = syscall.Unmount(mnt, 0) })
+	mnt := testdest.Tmpfs(t, "256k")
 	filler := filepath.Join(mnt, "filler")
 	require.NoError(t, os.WriteFile(filler, make([]byte, 160<<10), 0o600))
 

@@ -99,10 +99,7 @@ func exportEach(b *testing.B, exp sdklog.Exporter) { exportBatched(b, exp, 1) }
 // (the SDK's default batch is 512), so the per-Export costs (the bridge's
 // lock, the line sinks' wait for their write) are shared.
 func exportBatched(b *testing.B, exp sdklog.Exporter, batch int) {
-	recs := make([]sdklog.Record, batch)
-	for i := range recs {
-		recs[i] = record()
-	}
+	recs := records(batch)
 	ctx := context.Background()
 	b.ReportAllocs()
 	b.ResetTimer()

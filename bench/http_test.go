@@ -23,34 +23,11 @@ import (
 // otlploghttp v0.23.0 (whose Export sends synchronously). One operation is
 // one batch; ns/record is the figure to compare.
 func BenchmarkHTTPBatch512(b *testing.B) {
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		_, _ = io.Copy(io.Discard, r.Body)
-	}))
+	srv := discardReceiver()
 	defer srv.Close()
-	recs := make([]sdklog.Record, 512)
-	for i := range recs {
-		recs[i] = record()
-	}
+	recs := records(512)
 	ctx := context.Background()
-	run := func(b *testing.B, exp sdklog.Exporter, flush bool) {
-		b.ReportAllocs()
-		b.ResetTimer()
-		for b.Loop() {
-			if err := exp.Export(ctx, recs); err != nil {
-				b.Fatal(err)
-			}
-			if flush {
-				if err := exp.ForceFlush(ctx); err != nil {
-					b.Fatal(err)
-				}
-			}
-		}
-		b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(recs)), "ns/record")
-		b.StopTimer()
-		if err := exp.Shutdown(ctx); err != nil {
-			b.Fatal(err)
-		}
-	}
+	run := func(b *testing.B, exp sdklog.Exporter, flush bool) { exportBatches(b, exp, recs, flush) }
 	for _, c := range []struct {
 		name string
 		comp httpexporter.Compression
@@ -123,4 +100,44 @@ func BenchmarkHTTPReceiverDown(b *testing.B) {
 	stopCtx, cancel := context.WithTimeout(ctx, 100*time.Millisecond)
 	defer cancel()
 	_ = exp.Shutdown(stopCtx)
+}
+
+// discardReceiver is a loopback receiver that reads and discards bodies.
+func discardReceiver() *httptest.Server {
+	return httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.Copy(io.Discard, r.Body)
+	}))
+}
+
+// records returns n copies of the benchmark record.
+func records(n int) []sdklog.Record {
+	recs := make([]sdklog.Record, n)
+	for i := range recs {
+		recs[i] = record()
+	}
+	return recs
+}
+
+// exportBatches exports recs once per operation, with a ForceFlush after
+// each when flush is set (so every batch is answered before the next), and
+// reports ns/record.
+func exportBatches(b *testing.B, exp sdklog.Exporter, recs []sdklog.Record, flush bool) {
+	ctx := context.Background()
+	b.ReportAllocs()
+	b.ResetTimer()
+	for b.Loop() {
+		if err := exp.Export(ctx, recs); err != nil {
+			b.Fatal(err)
+		}
+		if flush {
+			if err := exp.ForceFlush(ctx); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(recs)), "ns/record")
+	b.StopTimer()
+	if err := exp.Shutdown(ctx); err != nil {
+		b.Fatal(err)
+	}
 }

@@ -1,13 +1,7 @@
 package bench
 
 import (
-	"context"
-	"io"
-	"net/http"
-	"net/http/httptest"
 	"testing"
-
-	sdklog "go.opentelemetry.io/otel/sdk/log"
 
 	"github.com/fapilog/fapilog-otel/exporters/delivery"
 	httpexporter "github.com/fapilog/fapilog-otel/exporters/http"
@@ -19,15 +13,9 @@ import (
 // with a spool under each sync policy. ns/record is the figure to compare;
 // the target is spool with sync-on-flush at most 1.5x in-memory.
 func BenchmarkHTTPSpool(b *testing.B) {
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		_, _ = io.Copy(io.Discard, r.Body)
-	}))
+	srv := discardReceiver()
 	defer srv.Close()
-	recs := make([]sdklog.Record, 512)
-	for i := range recs {
-		recs[i] = record()
-	}
-	ctx := context.Background()
+	recs := records(512)
 	cases := []struct {
 		name  string
 		spool bool
@@ -49,20 +37,7 @@ func BenchmarkHTTPSpool(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
-			b.ReportAllocs()
-			for b.Loop() {
-				if err := exp.Export(ctx, recs); err != nil {
-					b.Fatal(err)
-				}
-				if err := exp.ForceFlush(ctx); err != nil {
-					b.Fatal(err)
-				}
-			}
-			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(recs)), "ns/record")
-			b.StopTimer()
-			if err := exp.Shutdown(ctx); err != nil {
-				b.Fatal(err)
-			}
+			exportBatches(b, exp, recs, true)
 		})
 	}
 }

@@ -94,12 +94,6 @@ func (e *recExporter) got() []int64 {
 	return append([]int64(nil), e.seqs...)
 }
 
-func (e *recExporter) setGate(ch chan struct{}) {
-	e.mu.Lock()
-	e.gate = ch
-	e.mu.Unlock()
-}
-
 func emit(t testing.TB, p sdklog.Processor, from, to int) {
 	t.Helper()
 	for i := from; i < to; i++ {

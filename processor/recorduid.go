@@ -12,7 +12,8 @@ import (
 	sdklog "go.opentelemetry.io/otel/sdk/log"
 )
 
-// RecordUIDKey is OpenTelemetry's log.record.uid attribute.
+// RecordUIDKey is OpenTelemetry's log.record.uid attribute: the one the
+// encoder reads as the envelope's message_id.
 const RecordUIDKey attribute.Key = "log.record.uid"
 
 // RecordUID gives every record one id, the log.record.uid attribute, so

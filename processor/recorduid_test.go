@@ -11,6 +11,8 @@ import (
 	"go.opentelemetry.io/otel/attribute"
 	sdklog "go.opentelemetry.io/otel/sdk/log"
 	"go.opentelemetry.io/otel/sdk/log/logtest"
+
+	"github.com/fapilog/fapilog-otel/internal/encoding"
 )
 
 var uuidV7 = regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$`)
@@ -26,6 +28,11 @@ func uidOf(r *sdklog.Record) (string, int) {
 		return true
 	})
 	return uid, n
+}
+
+// The key stamped here is the one the encoder turns into message_id.
+func TestRecordUIDKeyIsTheEncoders(t *testing.T) {
+	assert.Equal(t, encoding.RecordUIDKey, RecordUIDKey)
 }
 
 func TestRecordUIDStampsOnce(t *testing.T) {

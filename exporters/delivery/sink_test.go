@@ -2,6 +2,7 @@ package delivery
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -96,6 +97,14 @@ var quick = Retry{InitialInterval: time.Millisecond, MaxInterval: 5 * time.Milli
 // Any Request gets the whole sink contract: the kit drives a sink with the
 // test's own layout.
 func TestConformanceWithACustomRequest(t *testing.T) {
+	for _, spooled := range []bool{false, true} {
+		t.Run(fmt.Sprintf("spool=%v", spooled), func(t *testing.T) { conformance(t, spooled) })
+	}
+}
+
+// conformance runs the sink kit, in memory or with a spool: the lifecycle
+// (ended contexts, twice, concurrently) holds either way.
+func conformance(t *testing.T, spooled bool) {
 	sinktest.Run(t, func(t *testing.T) sinktest.Harness {
 		var failing atomic.Bool
 		srv := newServer(t, func(int) int {
@@ -104,7 +113,11 @@ func TestConformanceWithACustomRequest(t *testing.T) {
 			}
 			return http.StatusOK
 		})
-		s, err := NewSink("custom", srv.srv.URL, layout{}, Options{Retry: quick, Batch: Batch{MaxEntries: 64}})
+		o := Options{Retry: quick, Batch: Batch{MaxEntries: 64}}
+		if spooled {
+			o.Spool = Spool{Dir: t.TempDir()}
+		}
+		s, err := NewSink("custom", srv.srv.URL, layout{}, o)
 		require.NoError(t, err)
 		return sinktest.Harness{
 			Sink:      s,

@@ -311,6 +311,20 @@ func (e *Engine) addLocked(ctx context.Context, entry []byte, block *blockTimer)
 
 // dropLocked counts n dropped entries for the next flush and reports them
 // to the handler at most once a second, so an overload does not become a
+// dropOldestLocked discards the oldest queued batch (DropOldest).
+func (e *Engine) dropOldestLocked() {
+	old := e.queue[0]
+	e.queue = e.queue[1:]
+	e.pending -= old.size
+	if old.buf != nil && cap(old.buf) <= 2*e.cfg.MaxBatchBytes {
+		buf := old.buf[:0]
+		e.bufs.Put(&buf)
+	}
+	old.buf = nil
+	e.dropLocked(old.n, e.errorf("%w (oldest queued batch)", ErrDropped))
+	e.finishLocked(old)
+}
+
 // flood of reports; the last window is reported by Flush and Close.
 func (e *Engine) dropLocked(n int, cause error) {
 	e.ledger.Lost(n, cause)

@@ -177,20 +177,6 @@ func (e *Engine) sealSpooledLocked(b *batch) {
 	}
 }
 
-// dropOldestLocked discards the oldest queued batch (DropOldest).
-func (e *Engine) dropOldestLocked() {
-	old := e.queue[0]
-	e.queue = e.queue[1:]
-	e.pending -= old.size
-	if old.buf != nil && cap(old.buf) <= 2*e.cfg.MaxBatchBytes {
-		buf := old.buf[:0]
-		e.bufs.Put(&buf)
-	}
-	old.buf = nil
-	e.dropLocked(old.n, e.errorf("%w (oldest queued batch)", ErrDropped))
-	e.finishLocked(old)
-}
-
 // ackSpooledLocked moves the spool's cursor past b, finished in order,
 // unless an earlier batch was kept for the next process.
 func (e *Engine) ackSpooledLocked(b *batch) {

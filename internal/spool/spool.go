@@ -104,8 +104,9 @@ type Spool struct {
 	closed    bool
 	frameBuf  []byte
 
-	stop chan struct{}
-	done chan struct{}
+	stop     chan struct{}
+	done     chan struct{}
+	stopOnce sync.Once
 	// syncing counts fsyncs running without the lock; a segment is closed
 	// only once they are done.
 	syncing sync.WaitGroup
@@ -372,9 +373,6 @@ func (s *Spool) Stats() Stats {
 	defer s.mu.Unlock()
 	return Stats{Bytes: s.total, Segments: len(s.segs)}
 }
-
-// MaxBytes returns the disk bound.
-func (s *Spool) MaxBytes() int64 { return s.cfg.MaxBytes }
 
 // FrameBytes returns what an entry of n bytes adds to Bytes.
 func FrameBytes(n int) int64 { return int64(frameSize(n)) }
@@ -704,6 +702,17 @@ func (s *Spool) syncLocked() error {
 	return nil
 }
 
+// stopSyncLoop ends the interval fsync goroutine, once, however many
+// Close calls race.
+func (s *Spool) stopSyncLoop() {
+	s.stopOnce.Do(func() {
+		if s.stop != nil {
+			close(s.stop)
+			<-s.done
+		}
+	})
+}
+
 func (s *Spool) syncLoop() {
 	defer close(s.done)
 	t := time.NewTicker(s.cfg.SyncEvery)
@@ -723,11 +732,7 @@ func (s *Spool) syncLoop() {
 // Close fsyncs (unless SyncNever), closes every file and releases the
 // directory. What was not acknowledged stays for the next Open.
 func (s *Spool) Close() error {
-	if s.stop != nil {
-		close(s.stop)
-		<-s.done
-		s.stop = nil
-	}
+	s.stopSyncLoop()
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed && s.active == nil {
@@ -766,11 +771,7 @@ func (s *Spool) closeFilesLocked() {
 // abandon closes every file without writing anything: what a crash
 // leaves, for tests and for a failed Open.
 func (s *Spool) abandon() {
-	if s.stop != nil {
-		close(s.stop)
-		<-s.done
-		s.stop = nil
-	}
+	s.stopSyncLoop()
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.closed = true

@@ -6,8 +6,10 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -415,5 +417,28 @@ func TestRotatedSegmentsSyncLater(t *testing.T) {
 	s.mu.Lock()
 	assert.Empty(t, s.unsynced)
 	s.mu.Unlock()
+	require.NoError(t, s.Close())
+}
+
+// Close may be called twice and concurrently (with the interval fsync
+// goroutine running): one does the work, the others return, no goroutine
+// stays (goleak).
+func TestCloseTwiceAndConcurrently(t *testing.T) {
+	s, _ := open(t, Config{Dir: t.TempDir(), Sync: SyncInterval, SyncEvery: time.Millisecond})
+	require.NoError(t, s.Append(entries("a", 1)))
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Go(func() { assert.NoError(t, s.Close()) })
+	}
+	wg.Wait()
+	assert.NoError(t, s.Close())
+	assert.Error(t, s.Append(entries("b", 1)), "closed")
+}
+
+// SyncInterval fsyncs by itself, every SyncEvery, without a Sync call.
+func TestSyncIntervalFsyncsOnItsOwn(t *testing.T) {
+	s, _ := open(t, Config{Dir: t.TempDir(), Sync: SyncInterval, SyncEvery: time.Millisecond})
+	require.NoError(t, s.Append(entries("a", 1)))
+	require.Eventually(t, func() bool { return !s.Dirty() }, 10*time.Second, time.Millisecond)
 	require.NoError(t, s.Close())
 }

@@ -420,3 +420,17 @@ func linesOf(d *testdest.Writer) []string {
 	}
 	return out
 }
+
+// WriteBatch returns once its lines are with the writer, without a flush
+// and whatever the hand-off delay: what the line sinks' Export promises.
+func TestWriteBatchWritesThrough(t *testing.T) {
+	dest := testdest.New()
+	aw := New("test", dest, 64<<10, 0)
+	aw.SetMaxDelay(time.Hour)
+	for i := range 5 {
+		_, err := aw.WriteBatch(context.Background(), [][]byte{[]byte("x")})
+		require.NoError(t, err)
+		assert.Len(t, dest.Lines(), i+1, "line %d is with the writer when WriteBatch returns", i)
+	}
+	closeOK(t, aw)
+}

@@ -1,23 +1,26 @@
 package bench
 
 import (
+	"bytes"
 	"sync/atomic"
 	"syscall"
 	"testing"
 )
 
 // countingDiscard counts the bytes and lines written, for bytes per line.
+// countingDiscard is io.Discard that counts bytes and lines, so each case
+// can report its bytes per line. bytes.Count is vectorised: a byte loop
+// here cost about 1 ns per byte, charged to whichever logger writes the
+// longer lines.
 type countingDiscard struct{ n, lines atomic.Int64 }
 
 func (c *countingDiscard) Write(p []byte) (int, error) {
 	c.n.Add(int64(len(p)))
-	for _, b := range p {
-		if b == '\n' {
-			c.lines.Add(1)
-		}
-	}
+	c.lines.Add(int64(bytes.Count(p, newline)))
 	return len(p), nil
 }
+
+var newline = []byte{'\n'}
 
 // reportLine reports the average line length written to w.
 func reportLine(b *testing.B, w *countingDiscard) {

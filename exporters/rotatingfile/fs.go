@@ -21,6 +21,7 @@ type fileSystem interface {
 // file is the part of *os.File the rotator uses.
 type file interface {
 	io.Reader
+	io.ReaderAt
 	io.Writer
 	Sync() error
 	Close() error

@@ -1,6 +1,7 @@
 package rotatingfile
 
 import (
+	"bytes"
 	"compress/gzip"
 	"errors"
 	"fmt"
@@ -132,13 +133,14 @@ func (j *janitor) close() error {
 }
 
 // recover finishes what a crash interrupted in an earlier process: a
-// compressed copy renamed into place means the original was complete and
-// can go; a temporary compressed file is incomplete and goes; a rotated
-// file left uncompressed is queued for compression.
+// file ending in an incomplete line (the process was killed in the middle
+// of a write) is cut back to its last whole line; a compressed copy renamed
+// into place means the original was complete and can go; a temporary
+// compressed file is incomplete and goes; a rotated file left uncompressed
+// is queued for compression. It runs before this process opens a file, and
+// one process owns a directory and prefix, so no file it touches is being
+// written.
 func (j *janitor) recover() {
-	if j.cfg.compress == CompressionNone {
-		return
-	}
 	entries, err := j.cfg.fs.ReadDir(j.cfg.dir)
 	if err != nil {
 		return // a missing directory is created, and reported, on first open
@@ -147,30 +149,42 @@ func (j *janitor) recover() {
 	for _, e := range entries {
 		names[e.Name()] = true
 	}
+	fixed := j.cfg.prefix + j.cfg.ext
+	// Normally empty: Start runs before the first write opens a file. A
+	// sink started late must not cut the file it is writing.
 	active := filepath.Base(j.active())
-	if j.cfg.fixedName {
-		active = j.cfg.prefix + j.cfg.ext
-	}
 	var queue []string
 	for _, e := range entries {
 		name := e.Name()
-		if !e.Type().IsRegular() || !strings.HasPrefix(name, j.cfg.prefix+"-") {
+		if !e.Type().IsRegular() || name == active {
 			continue
 		}
 		path := filepath.Join(j.cfg.dir, name)
+		if j.cfg.fixedName && name == fixed {
+			// The file this process will append to: a torn line left
+			// there would swallow the first line written after it.
+			j.cutTornTail(path)
+			continue
+		}
+		if !strings.HasPrefix(name, j.cfg.prefix+"-") {
+			continue
+		}
 		switch {
 		case strings.HasSuffix(name, ".gz.tmp") || strings.HasSuffix(name, ".zst.tmp"):
 			if err := j.cfg.fs.Remove(path); err != nil {
 				j.cfg.handle(fmt.Errorf("rotatingfile: remove incomplete %s: %w", path, err))
 			}
-		case strings.HasSuffix(name, j.cfg.ext) && name != active:
+		case strings.HasSuffix(name, j.cfg.ext):
 			if names[name+".gz"] || names[name+".zst"] {
 				if err := j.cfg.fs.Remove(path); err != nil {
 					j.cfg.handle(fmt.Errorf("rotatingfile: remove %s, already compressed: %w", path, err))
 				}
 				continue
 			}
-			queue = append(queue, path)
+			j.cutTornTail(path)
+			if j.cfg.compress != CompressionNone {
+				queue = append(queue, path)
+			}
 		}
 	}
 	if len(queue) == 0 {
@@ -180,6 +194,67 @@ func (j *janitor) recover() {
 	defer j.mu.Unlock()
 	j.todo = append(j.todo, queue...)
 	j.startLocked()
+}
+
+// tailBlock is how much of a file cutTornTail reads per step, backwards.
+const tailBlock = 64 << 10
+
+// cutTornTail truncates path just after its last newline when it does not
+// end with one: what follows is a line whose write a crash cut short. The
+// writer never reported it written, so removing it loses nothing that was
+// acknowledged, and readers see only whole lines. The cut is reported,
+// with its size, through the error handler.
+func (j *janitor) cutTornTail(path string) {
+	f, err := j.cfg.fs.OpenFile(path, os.O_RDWR|noFollow, 0)
+	if err != nil {
+		j.cfg.handle(fmt.Errorf("rotatingfile: check %s for an incomplete last line: %w", path, err))
+		return
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil || !fi.Mode().IsRegular() || fi.Size() == 0 {
+		return
+	}
+	size := fi.Size()
+	var last [1]byte
+	if _, err := f.ReadAt(last[:], size-1); err == nil && last[0] == '\n' {
+		return // the usual case: one byte read
+	}
+	keep, err := afterLastNewline(f, size)
+	if err != nil {
+		j.cfg.handle(fmt.Errorf("rotatingfile: check %s for an incomplete last line: %w", path, err))
+		return
+	}
+	if keep == size {
+		return
+	}
+	if err := f.Truncate(keep); err != nil {
+		j.cfg.handle(fmt.Errorf("rotatingfile: cut the incomplete last line of %s: %w", path, err))
+		return
+	}
+	if err := f.Sync(); err != nil {
+		j.cfg.handle(fmt.Errorf("rotatingfile: sync %s after cutting its incomplete last line: %w", path, err))
+		return
+	}
+	j.cfg.handle(fmt.Errorf("rotatingfile: %s ended in an incomplete line (an earlier process stopped in the middle of a write): cut its last %d bytes", path, size-keep))
+}
+
+// afterLastNewline returns the offset just after the last '\n' in the
+// first size bytes of f, or 0 when there is none.
+func afterLastNewline(f io.ReaderAt, size int64) (int64, error) {
+	buf := make([]byte, min(size, tailBlock))
+	for end := size; end > 0; {
+		start := max(0, end-int64(len(buf)))
+		b := buf[:end-start]
+		if _, err := f.ReadAt(b, start); err != nil {
+			return 0, err
+		}
+		if i := bytes.LastIndexByte(b, '\n'); i >= 0 {
+			return start + int64(i) + 1, nil
+		}
+		end = start
+	}
+	return 0, nil
 }
 
 func (j *janitor) suffix() string {

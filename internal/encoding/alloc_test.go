@@ -7,6 +7,7 @@ package encoding
 
 import (
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"go.opentelemetry.io/otel/attribute"
@@ -29,4 +30,17 @@ func TestAppendDoesNotAllocate(t *testing.T) {
 		allocs := testing.AllocsPerRun(1000, func() { buf = enc.Append(buf[:0], &r) })
 		assert.Zero(t, allocs, "%s allocates per record", f)
 	}
+}
+
+// A backdated record (its time and its observed time in different
+// seconds) formats each once per second, not once per record.
+func TestAppendBackdatedDoesNotAllocate(t *testing.T) {
+	r := logtest.RecordFactory{
+		Timestamp: testTime, ObservedTimestamp: testTime.Add(36 * time.Hour),
+		Body: attribute.StringValue(testrecords.Message), Attributes: testrecords.TenAttributes(),
+	}.NewRecord()
+	enc := New(Envelope)
+	buf := enc.Append(nil, &r)
+	allocs := testing.AllocsPerRun(1000, func() { buf = enc.Append(buf[:0], &r) })
+	assert.Zero(t, allocs)
 }

@@ -57,8 +57,7 @@ type Encoder struct {
 	states sync.Pool
 	// res caches the encoded resource: every record of a LoggerProvider
 	// carries the same *resource.Resource, so it is encoded once.
-	res    atomic.Pointer[resourceCache]
-	second atomic.Pointer[secondCache]
+	res atomic.Pointer[resourceCache]
 }
 
 type resourceCache struct {
@@ -137,7 +136,11 @@ type state struct {
 	// and for diagnostics.exception.
 	data, exc []byte
 	table     [2 * dedupTableMax]uint8 // key hash → index+1 into keys
-	repeated  bool                     // the single walk met a repeated key or too many keys
+	// seconds caches the formatted second of the record's timestamp
+	// and of its observed timestamp; it outlives reset, like the
+	// buffers.
+	seconds  [2]secondCache
+	repeated bool // the single walk met a repeated key or too many keys
 
 	// The second walk of the fallback appends to dst, skipping dropped
 	// attributes.

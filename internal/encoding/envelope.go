@@ -34,7 +34,7 @@ func (e *Encoder) appendEnvelope(dst []byte, r *sdklog.Record, st *state) []byte
 		ts = time.Now()
 	}
 	dst = append(dst, `{"schema_version":"1.1","log":{"timestamp":`...)
-	dst = e.appendTimestamp(dst, ts)
+	dst = appendTimestamp(dst, ts, &st.seconds[0])
 	dst = append(dst, `,"level":`...)
 	dst = appendLevel(dst, r.Severity(), r.SeverityText())
 	dst = append(dst, `,"message":`...)
@@ -104,7 +104,7 @@ func (e *Encoder) appendEnvelope(dst []byte, r *sdklog.Record, st *state) []byte
 	if obs := r.ObservedTimestamp(); !obs.IsZero() {
 		dst = appendComma(dst)
 		dst = append(dst, `"observed_timestamp":`...)
-		dst = e.appendTimestamp(dst, obs)
+		dst = appendTimestamp(dst, obs, &st.seconds[1])
 	}
 	if n := r.DroppedAttributes(); n > 0 {
 		dst = appendComma(dst)

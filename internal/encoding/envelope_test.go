@@ -265,3 +265,20 @@ func TestRecordUIDIsTheMessageID(t *testing.T) {
 	require.Len(t, attrs, 1)
 	assert.Equal(t, uid, attrs[0].Value.GetStringValue())
 }
+
+// Records alternating between seconds, and a record whose two times are a
+// day and a half apart, each get their own seconds right (the per-second
+// caches must not leak one time's text into the other).
+func TestEnvelopeTimestampsAcrossSeconds(t *testing.T) {
+	enc := New(Envelope)
+	var buf []byte
+	for i := range 20 {
+		ts := testTime.Add(time.Duration(i%3) * 1001 * time.Millisecond)
+		obs := ts.Add(36*time.Hour + time.Duration(i)*time.Millisecond)
+		r := logtest.RecordFactory{Timestamp: ts, ObservedTimestamp: obs}.NewRecord()
+		buf = enc.Append(buf[:0], &r)
+		m := decode(t, buf)
+		assert.Equal(t, ts.UTC().Format("2006-01-02T15:04:05.000Z"), m["log"].(map[string]any)["timestamp"], "record %d", i)
+		assert.Equal(t, obs.UTC().Format("2006-01-02T15:04:05.000Z"), m["log"].(map[string]any)["diagnostics"].(map[string]any)["observed_timestamp"], "record %d", i)
+	}
+}

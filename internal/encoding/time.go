@@ -14,23 +14,25 @@ var (
 
 // secondCache holds the text of the last second formatted: records arrive
 // in bursts within the same second, and the calendar arithmetic behind
-// "YYYY-MM-DDTHH:MM:SS" is most of a timestamp's cost.
+// "YYYY-MM-DDTHH:MM:SS" is most of a timestamp's cost. Each pooled state
+// keeps one per timestamp field, so a record whose time and observed time
+// fall in different seconds (a replayed or backdated record) does not make
+// them evict each other, and a cache needs neither atomics nor allocation.
 type secondCache struct {
-	unix int64
-	text [19]byte
+	unix  int64
+	valid bool
+	text  [19]byte
 }
 
-// appendTimestamp is appendRFC3339Millis with the per-second cache.
-func (e *Encoder) appendTimestamp(dst []byte, t time.Time) []byte {
+// appendTimestamp is appendRFC3339Millis with the per-second cache c.
+func appendTimestamp(dst []byte, t time.Time, c *secondCache) []byte {
 	unix := t.Unix()
-	c := e.second.Load()
-	if c == nil || c.unix != unix {
+	if !c.valid || c.unix != unix {
 		if t.Before(minTime) || t.After(maxTime) {
 			return appendRFC3339Millis(dst, t)
 		}
-		c = &secondCache{unix: unix}
 		appendSecond(c.text[:0], t.UTC())
-		e.second.Store(c)
+		c.unix, c.valid = unix, true
 	}
 	dst = append(dst, '"')
 	dst = append(dst, c.text[:]...)

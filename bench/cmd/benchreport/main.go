@@ -42,6 +42,8 @@ var comparisons = []struct {
 	{"PipelineProcessors/fast-path-noop", "PipelineProcessors/sdk-default-noop", "ns/op", 0},
 	{"PipelineProcessors/NewBatch", "PipelineProcessors/sdk-default", "ns/op", 0},
 	{"OTLPLines/batch-per-line", "OTLPLines/record-per-line", "ns/record", 0},
+	{"FlushAfter1000/NewBatch/stdoutjson", "FlushAfter1000/NewBatch/noop", "ns/op", 1.3},
+	{"FlushAfter1000/sdk-BatchProcessor/stdoutjson", "FlushAfter1000/sdk-BatchProcessor/noop", "ns/op", 1.3},
 	{"HTTPSpool/spool-sync-on-flush", "HTTPSpool/memory", "ns/record", 1.5},
 	{"HTTPSpool/spool-sync-interval", "HTTPSpool/memory", "ns/record", 0},
 	{"HTTPSpool/spool-sync-always", "HTTPSpool/memory", "ns/record", 0},

@@ -11,7 +11,7 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 passes="${PASSES:-6}"
-pattern="${BENCH:-EncodeWrite|RotatingFile\$|ProcessorOnEmit|PipelineProcessors|OTLPLines|HTTPSpool}"
+pattern="${BENCH:-EncodeWrite|RotatingFile\$|ProcessorOnEmit|PipelineProcessors|FlushAfter1000|OTLPLines|HTTPSpool}"
 day=$(date -u +%Y-%m-%d)
 docs="$(cd .. && pwd)/docs/bench"
 raw="$docs/$day-run.txt"

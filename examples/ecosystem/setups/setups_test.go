@@ -121,6 +121,41 @@ func Example_kubernetesHostPath() {
 	// Output: ERROR payment failed
 }
 
+// High volume: the provider skips its per-record de-duplication map
+// (WithAllowKeyDuplication) and processor.NewDedup, registered first, does
+// the same job more cheaply, so every processor and exporter after it
+// still sees unique keys: the repeated "region" below is written once,
+// with its last value, as the SDK's default would.
+func Example_highVolume() {
+	var out bytes.Buffer
+	exp, err := stdoutjson.New(stdoutjson.WithWriter(&out)) // default: os.Stdout
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	provider := sdklog.NewLoggerProvider(
+		sdklog.WithAllowKeyDuplication(),
+		sdklog.WithProcessor(processor.NewDedup()),
+		sdklog.WithProcessor(processor.NewBatch(exp)),
+	)
+	logger := slog.New(otelslog.NewHandler("ingest", otelslog.WithLoggerProvider(provider)))
+	logger.Info("batch stored", "region", "eu-west-1", "rows", 5000, "region", "eu-central-1")
+	_ = shutdown.FlushAndShutdown(context.Background(), provider)
+
+	var env struct {
+		Log struct {
+			Message string
+			Data    map[string]any
+		}
+	}
+	if err := json.Unmarshal(out.Bytes(), &env); err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Println(env.Log.Message, env.Log.Data["region"], env.Log.Data["rows"], len(env.Log.Data))
+	// Output: batch stored eu-central-1 5000 2
+}
+
 // Straight to a Collector: otlploghttp behind processor.NewBatch, which
 // keeps and retries what a Collector restart refused instead of dropping
 // it. The stand-in Collector decodes OTLP protobuf.

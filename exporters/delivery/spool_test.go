@@ -57,6 +57,7 @@ func TestSpoolAcrossSinks(t *testing.T) {
 	o := Options{Spool: Spool{Dir: dir}, Batch: Batch{MaxEntries: 3}, Retry: Retry{InitialInterval: time.Millisecond, MaxInterval: 2 * time.Millisecond, MaxElapsedTime: time.Hour}}
 	s, err := NewSink("spooled", srv.srv.URL, layout{}, o)
 	require.NoError(t, err)
+	firstWrite := time.Now()
 	for i := range 7 {
 		require.NoError(t, s.Write(context.Background(), []byte{'a' + byte(i)}))
 	}
@@ -64,7 +65,8 @@ func TestSpoolAcrossSinks(t *testing.T) {
 	st, ok := s.SpoolStats()
 	require.True(t, ok)
 	assert.Positive(t, st.Bytes)
-	assert.False(t, st.Oldest.IsZero())
+	assert.False(t, st.Oldest.Before(firstWrite.Truncate(time.Microsecond)), "oldest %v, first write %v", st.Oldest, firstWrite)
+	assert.False(t, st.Oldest.After(time.Now()))
 	err = s.HealthCheck(context.Background())
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "spool:")
@@ -86,6 +88,8 @@ func TestSpoolAcrossSinks(t *testing.T) {
 	s, err = NewSink("spooled", srv.srv.URL, layout{}, o)
 	require.NoError(t, err)
 	require.NoError(t, s.Flush(context.Background()))
+	st, _ = s.SpoolStats()
+	assert.True(t, st.Oldest.IsZero(), "everything delivered by the flush")
 	got := srv.entries()
 	require.Len(t, got, 7)
 	for i, e := range got {

@@ -15,6 +15,7 @@ import (
 	"math/rand/v2"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/fapilog/fapilog-otel/internal/flushacct"
@@ -75,6 +76,11 @@ type Engine struct {
 	queue    []*batch          // sealed, waiting for a sender
 	inflight map[uint64]*batch // being sent
 	pending  int               // bytes in cur, queue and inflight
+	// oldest is when the oldest undelivered batch began (UnixNano, 0 for
+	// none), published under mu for SpoolStats, which reads it without
+	// mu: mu is held across spool writes, and metrics and health checks
+	// must not wait for a stalled disk.
+	oldest   atomic.Int64
 	nextSeq  uint64            // seq of the next sealed batch
 	doneTo   uint64            // every batch with seq < doneTo is finished
 	finished map[uint64]*batch // finished batches at or beyond doneTo
@@ -300,6 +306,7 @@ func (e *Engine) addLocked(ctx context.Context, entry []byte, block *blockTimer)
 	e.cur.n++
 	e.cur.size += n
 	e.pending += n
+	e.noteBatchLocked(e.cur)
 	switch {
 	case e.cur.n >= e.cfg.MaxBatchEntries || len(e.cur.buf) >= e.cfg.MaxBatchBytes:
 		e.sealLocked()
@@ -517,6 +524,38 @@ func (e *Engine) finishLocked(b *batch) {
 		e.done.Broadcast()
 	}
 	e.space.Broadcast()
+	e.recomputeOldestLocked()
+}
+
+// noteBatchLocked publishes b's start as the oldest when nothing older is
+// undelivered.
+func (e *Engine) noteBatchLocked(b *batch) {
+	if b.n > 0 && e.oldest.Load() == 0 {
+		e.oldest.Store(b.created.UnixNano())
+	}
+}
+
+// recomputeOldestLocked publishes the start of the oldest undelivered
+// batch after one finished. It visits every outstanding batch, as many as
+// the pending bound allows, only when a batch finishes.
+func (e *Engine) recomputeOldestLocked() {
+	var oldest int64
+	consider := func(b *batch) {
+		if b == nil || b.n == 0 {
+			return
+		}
+		if t := b.created.UnixNano(); oldest == 0 || t < oldest {
+			oldest = t
+		}
+	}
+	consider(e.cur)
+	for _, b := range e.queue {
+		consider(b)
+	}
+	for _, b := range e.inflight {
+		consider(b)
+	}
+	e.oldest.Store(oldest)
 }
 
 // Flush sends everything added before it and waits until each batch is

@@ -51,6 +51,7 @@ func (e *Engine) openSpool(cfg spool.Config) error {
 		}
 		e.queue = append(e.queue, b)
 	}
+	e.recomputeOldestLocked()
 	if len(e.queue) > 0 {
 		e.started = true
 		e.start()
@@ -87,6 +88,7 @@ func (e *Engine) addSpooledLocked(ctx context.Context, entries [][]byte, block *
 			e.cur.n += len(chunk)
 			e.cur.size += chunkBytes
 			e.pending += chunkBytes
+			e.noteBatchLocked(e.cur)
 		}
 		chunk, chunkBytes = chunk[:0], 0
 	}
@@ -220,24 +222,14 @@ func (e *Engine) batchEntries(b *batch, readBuf *[]byte) ([][]byte, error) {
 
 // SpoolStats describe a spool: its size on disk, its segments, and when
 // its oldest undelivered batch was started. ok is false without a spool.
+// It takes no lock, so a write stalled on the disk does not stall it.
 func (e *Engine) SpoolStats() (st spool.Stats, oldest time.Time, ok bool) {
 	if e.spool == nil {
 		return st, oldest, false
 	}
-	e.mu.Lock()
-	consider := func(b *batch) {
-		if b != nil && b.n > 0 && (oldest.IsZero() || b.created.Before(oldest)) {
-			oldest = b.created
-		}
+	if ns := e.oldest.Load(); ns != 0 {
+		oldest = time.Unix(0, ns)
 	}
-	consider(e.cur)
-	for _, b := range e.queue {
-		consider(b)
-	}
-	for _, b := range e.inflight {
-		consider(b)
-	}
-	e.mu.Unlock()
 	return e.spool.Stats(), oldest, true
 }
 

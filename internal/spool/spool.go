@@ -29,6 +29,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -92,12 +93,16 @@ type Spool struct {
 	// unsynced are closed segments written since their last fsync.
 	unsynced map[uint64]*os.File
 	active   *os.File
-	total    int64
-	group    int64 // offset in the active segment where unsealed entries start
-	grouped  int   // unsealed entries
-	groupAt  time.Time
-	dirty    bool // appended since the last fsync
-	cursor   pos
+	// total and nsegs mirror the live segments for Bytes and Stats,
+	// which read them without s.mu: a write stalled on a slow disk,
+	// which holds s.mu, must not stall health checks and metrics.
+	total   atomic.Int64
+	nsegs   atomic.Int64
+	group   int64 // offset in the active segment where unsealed entries start
+	grouped int   // unsealed entries
+	groupAt time.Time
+	dirty   bool // appended since the last fsync
+	cursor  pos
 	// cursorF is the cursor file, open once; cursorSeq numbers its writes.
 	cursorF   *os.File
 	cursorSeq uint64
@@ -226,8 +231,9 @@ func (s *Spool) recover() ([]Batch, error) {
 		}
 		batches = append(batches, bs...)
 		s.segs = append(s.segs, n)
+		s.nsegs.Store(int64(len(s.segs)))
 		s.sizes[n] = size
-		s.total += size
+		s.total.Add(size)
 	}
 	if len(s.segs) == 0 {
 		next := cur.seg
@@ -354,24 +360,20 @@ func (s *Spool) newSegment(n uint64) error {
 	}
 	s.active = f
 	s.segs = append(s.segs, n)
+	s.nsegs.Store(int64(len(s.segs)))
 	s.sizes[n] = 0
 	s.group, s.grouped = 0, 0
 	return nil
 }
 
 // Bytes returns the bytes in every live segment: what the disk bound
-// counts.
-func (s *Spool) Bytes() int64 {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.total
-}
+// counts. It does not wait for a write in progress.
+func (s *Spool) Bytes() int64 { return s.total.Load() }
 
-// Stats returns the spool's disk use.
+// Stats returns the spool's disk use. It does not wait for a write in
+// progress.
 func (s *Spool) Stats() Stats {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return Stats{Bytes: s.total, Segments: len(s.segs)}
+	return Stats{Bytes: s.total.Load(), Segments: int(s.nsegs.Load())}
 }
 
 // FrameBytes returns what an entry of n bytes adds to Bytes.
@@ -428,7 +430,7 @@ func (s *Spool) writeLocked(buf []byte, step string) error {
 	}
 	crash(step + ".after")
 	s.sizes[seg] += int64(len(buf))
-	s.total += int64(len(buf))
+	s.total.Add(int64(len(buf)))
 	s.dirty = true
 	if s.cfg.Sync == SyncAlways {
 		if err := s.active.Sync(); err != nil {
@@ -572,9 +574,10 @@ func (s *Spool) removeOldest() error {
 		return fmt.Errorf("spool: %w", err)
 	}
 	crash("remove.after")
-	s.total -= s.sizes[n]
+	s.total.Add(-s.sizes[n])
 	delete(s.sizes, n)
 	s.segs = s.segs[1:]
+	s.nsegs.Store(int64(len(s.segs)))
 	return nil
 }
 

@@ -442,3 +442,38 @@ func TestSyncIntervalFsyncsOnItsOwn(t *testing.T) {
 	require.Eventually(t, func() bool { return !s.Dirty() }, 10*time.Second, time.Millisecond)
 	require.NoError(t, s.Close())
 }
+
+// Bytes and Stats answer while a write is stuck in the kernel (a stalled
+// disk holds the spool's lock): health checks and the spool's gauges must
+// not hang with it.
+func TestStatsDoNotWaitForAStalledWrite(t *testing.T) {
+	s, _ := open(t, Config{Dir: t.TempDir()})
+	require.NoError(t, s.Append(entries("a", 2)))
+	before := s.Stats()
+	inWrite, release := make(chan struct{}), make(chan struct{})
+	crashHook = func(at string) {
+		if at == "append.before" {
+			close(inWrite)
+			<-release
+		}
+	}
+	defer func() { crashHook = nil }()
+	appended := make(chan error, 1)
+	go func() { appended <- s.Append(entries("b", 1)) }()
+	<-inWrite
+
+	answered := make(chan Stats, 1)
+	go func() {
+		_ = s.Bytes()
+		answered <- s.Stats()
+	}()
+	select {
+	case st := <-answered:
+		assert.Equal(t, before, st, "the stalled write is not counted yet")
+	case <-time.After(10 * time.Second): // a failure guard, not a sleep: the answer is immediate
+		t.Fatal("Stats waited for a stalled write")
+	}
+	close(release)
+	require.NoError(t, <-appended)
+	assert.Greater(t, s.Stats().Bytes, before.Bytes)
+}

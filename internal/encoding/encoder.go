@@ -190,17 +190,18 @@ func newState() *state {
 			st.data = appendKeyValue(st.data, kv, 0)
 			return true
 		}
-		if isRecordUID(kv) {
+		switch class, j := classify(kv); class {
+		case keyUID:
 			st.hasUID, st.uid = true, kv.Value.AsString()
-		} else if j := contextKeyIndex(kv); j >= 0 {
+		case keyContext:
 			st.hasLifted[j] = true
 			st.lifted[j] = kv.Value.AsString()
-		} else if name, ok := strings.CutPrefix(string(kv.Key), exceptionPrefix); ok {
+		case keyException:
 			st.hasException = true
 			st.exc = appendComma(st.exc)
-			st.exc = appendKey(st.exc, exceptionField(name))
+			st.exc = appendKey(st.exc, exceptionField(string(kv.Key[len(exceptionPrefix):])))
 			st.exc = appendJSONValue(st.exc, kv.Value, 0)
-		} else {
+		default:
 			if st.bodyTaken && kv.Key == "body" {
 				kv.Key = "body_attribute"
 			}
@@ -216,7 +217,7 @@ func newState() *state {
 		}
 		switch st.mode {
 		case emitData:
-			if contextKeyIndex(kv) >= 0 || isRecordUID(kv) || strings.HasPrefix(string(kv.Key), exceptionPrefix) {
+			if class, _ := classify(kv); class != keyData {
 				return true
 			}
 			if st.bodyTaken && kv.Key == "body" {

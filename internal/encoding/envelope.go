@@ -1,6 +1,7 @@
 package encoding
 
 import (
+	"encoding/binary"
 	"math/rand/v2"
 	"strconv"
 	"strings"
@@ -14,7 +15,16 @@ import (
 
 // Attributes lifted out of data into the envelope's context object when they
 // hold strings. correlation_id is first: it is written even when absent.
-var contextKeys = [...]attribute.Key{"correlation_id", "request_id", "user_id", "tenant_id"}
+var contextKeys = [...]attribute.Key{keyCorrelationID, keyRequestID, keyUserID, keyTenantID}
+
+// The context keys' names as constants, so that switches on their lengths
+// compile to jump tables.
+const (
+	keyCorrelationID = "correlation_id"
+	keyRequestID     = "request_id"
+	keyUserID        = "user_id"
+	keyTenantID      = "tenant_id"
+)
 
 const exceptionPrefix = "exception."
 
@@ -136,38 +146,85 @@ func (e *Encoder) appendEnvelope(dst []byte, r *sdklog.Record, st *state) []byte
 // in data), so one record has one id in every sink.
 const RecordUIDKey attribute.Key = "log.record.uid"
 
-// isRecordUID reports whether kv is a string log.record.uid.
-func isRecordUID(kv attribute.KeyValue) bool {
-	return len(kv.Key) == len(RecordUIDKey) && kv.Key == RecordUIDKey && kv.Value.Type() == attribute.STRING
-}
-
-// contextKeyIndex returns kv's index in contextKeys if kv is lifted into the
-// envelope's context (a string under one of those names), or -1.
-func contextKeyIndex(kv attribute.KeyValue) int {
-	if j := contextKeyName(kv.Key); j >= 0 && kv.Value.Type() == attribute.STRING {
-		return j
+// contextKeyName returns k's index in contextKeys, or -1. The names differ in
+// length, so one length check rules out all but one comparison.
+func contextKeyName(k attribute.Key) int {
+	switch len(k) {
+	case len(keyCorrelationID):
+		if k == keyCorrelationID {
+			return 0
+		}
+	case len(keyRequestID):
+		if k == keyRequestID {
+			return 1
+		}
+	case len(keyUserID):
+		if k == keyUserID {
+			return 2
+		}
+	case len(keyTenantID):
+		if k == keyTenantID {
+			return 3
+		}
 	}
 	return -1
 }
 
-// contextKeyName returns k's index in contextKeys, or -1. The names differ in
-// length, so one length check rules out all but one comparison.
-func contextKeyName(k attribute.Key) int {
-	j := -1
+// Key classes of the envelope: what the walk does with an attribute.
+const (
+	keyData      = iota // a member of data
+	keyUID              // the record's id (message_id)
+	keyContext          // lifted into context
+	keyException        // a member of diagnostics.exception
+)
+
+// classify returns what the envelope does with kv, and for keyContext the
+// index in contextKeys, in one switch on the key's length: most keys match
+// no special name, and that is decided by the length alone or one compare.
+func classify(kv attribute.KeyValue) (class, j int) {
+	k := kv.Key
 	switch len(k) {
-	case len(contextKeys[0]):
-		j = 0
-	case len(contextKeys[1]):
+	case len(keyCorrelationID): // also len(RecordUIDKey) and len("exception.type")
+		switch k {
+		case keyCorrelationID:
+			j = 0
+		case RecordUIDKey:
+			if kv.Value.Type() == attribute.STRING {
+				return keyUID, 0
+			}
+			return keyData, 0
+		default:
+			return classifyException(k)
+		}
+	case len(keyRequestID): // also len(exceptionPrefix)
+		if k != keyRequestID {
+			return classifyException(k)
+		}
 		j = 1
-	case len(contextKeys[2]):
+	case len(keyUserID):
+		if k != keyUserID {
+			return keyData, 0
+		}
 		j = 2
-	case len(contextKeys[3]):
+	case len(keyTenantID):
+		if k != keyTenantID {
+			return keyData, 0
+		}
 		j = 3
+	default:
+		return classifyException(k)
 	}
-	if j < 0 || k != contextKeys[j] {
-		return -1
+	if kv.Value.Type() == attribute.STRING {
+		return keyContext, j
 	}
-	return j
+	return keyData, 0
+}
+
+func classifyException(k attribute.Key) (class, j int) {
+	if len(k) >= len(exceptionPrefix) && k[0] == 'e' && strings.HasPrefix(string(k), exceptionPrefix) {
+		return keyException, 0
+	}
+	return keyData, 0
 }
 
 // exceptionField maps OpenTelemetry's exception.* names onto fapilog's.
@@ -222,34 +279,49 @@ func appendLevel(dst []byte, sev log.Severity, text string) []byte {
 // ChaCha8-based, lock-free and allocation-free; message ids need uniqueness,
 // not secrecy.
 func appendUUID(dst []byte) []byte {
-	hi := rand.Uint64()&^0xF000 | 0x4000
-	lo := rand.Uint64()&^(0xC0<<56) | 0x80<<56
-	var b [36]byte
-	putHex(b[0:8], hi>>32, 8)
-	b[8] = '-'
-	putHex(b[9:13], hi>>16, 4)
-	b[13] = '-'
-	putHex(b[14:18], hi, 4)
-	b[18] = '-'
-	putHex(b[19:23], lo>>48, 4)
-	b[23] = '-'
-	putHex(b[24:36], lo, 12)
-	dst = append(dst, '"')
-	dst = append(dst, b[:]...)
-	return append(dst, '"')
+	var u [16]byte
+	binary.BigEndian.PutUint64(u[0:8], rand.Uint64()&^0xF000|0x4000)
+	binary.BigEndian.PutUint64(u[8:16], rand.Uint64()&^(0xC0<<56)|0x80<<56)
+	var b [38]byte
+	b[0], b[37] = '"', '"'
+	hexByte(b[1:3], u[0])
+	hexByte(b[3:5], u[1])
+	hexByte(b[5:7], u[2])
+	hexByte(b[7:9], u[3])
+	b[9] = '-'
+	hexByte(b[10:12], u[4])
+	hexByte(b[12:14], u[5])
+	b[14] = '-'
+	hexByte(b[15:17], u[6])
+	hexByte(b[17:19], u[7])
+	b[19] = '-'
+	hexByte(b[20:22], u[8])
+	hexByte(b[22:24], u[9])
+	b[24] = '-'
+	for i := range 6 {
+		hexByte(b[25+2*i:27+2*i], u[10+i])
+	}
+	return append(dst, b[:]...)
 }
 
-// putHex writes the low n nibbles of v into b, most significant first.
-func putHex(b []byte, v uint64, n int) {
-	for i := n - 1; i >= 0; i-- {
-		b[i] = hexDigits[v&0xF]
-		v >>= 4
+// hexPairs holds the two lower-case hex digits of every byte: one load
+// per byte instead of two shifts and two lookups.
+var hexPairs = func() (t [256][2]byte) {
+	for i := range t {
+		t[i] = [2]byte{hexDigits[i>>4], hexDigits[i&0xF]}
 	}
+	return t
+}()
+
+func hexByte(b []byte, c byte) {
+	p := hexPairs[c]
+	b[0], b[1] = p[0], p[1]
 }
 
 func appendHex(dst []byte, b []byte) []byte {
 	for _, c := range b {
-		dst = append(dst, hexDigits[c>>4], hexDigits[c&0xF])
+		p := hexPairs[c]
+		dst = append(dst, p[0], p[1])
 	}
 	return dst
 }

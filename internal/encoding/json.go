@@ -2,10 +2,12 @@ package encoding
 
 import (
 	"encoding/base64"
+	"encoding/binary"
 	"math"
 	"strconv"
 	"unicode"
 	"unicode/utf8"
+	"unsafe"
 )
 
 const hexDigits = "0123456789abcdef"
@@ -24,6 +26,43 @@ var safeASCII = func() (t [utf8.RuneSelf]bool) {
 // escaped, and U+2028/U+2029 are escaped because JavaScript consumers of NDJSON
 // treat them as line terminators.
 func appendString(dst []byte, s string) []byte {
+	if plain(s) {
+		// Nearly every key and most values: one check, one copy.
+		dst = append(dst, '"')
+		dst = append(dst, s...)
+		return append(dst, '"')
+	}
+	return appendEscaped(dst, s)
+}
+
+// plain reports whether s needs no escaping at all, a word at a time: eight
+// bytes per step and the last eight overlapping what was checked; a string
+// of four to seven bytes as two overlapping four-byte halves; shorter ones
+// as the word of their bytes, padded with a plain letter.
+func plain(s string) bool {
+	n := len(s)
+	switch {
+	case n >= 8:
+		for i := 0; i+8 <= n; i += 8 {
+			if !plain8(s[i : i+8]) {
+				return false
+			}
+		}
+		return n%8 == 0 || plain8(s[n-8:])
+	case n >= 4:
+		lo := binary.LittleEndian.Uint32(unsafe.Slice(unsafe.StringData(s), 4))
+		hi := binary.LittleEndian.Uint32(unsafe.Slice(unsafe.StringData(s[n-4:]), 4))
+		return plainWord(uint64(lo) | uint64(hi)<<32)
+	case n > 0:
+		// Positions 0, n/2 and n-1 cover every byte of up to three.
+		return plainWord(uint64(s[0]) | uint64(s[n/2])<<8 | uint64(s[n-1])<<16 | (lsb*'a')&^0xFFFFFF)
+	}
+	return true
+}
+
+// appendEscaped is appendString for strings that need escaping or
+// validation somewhere.
+func appendEscaped(dst []byte, s string) []byte {
 	dst = append(dst, '"')
 	start := 0
 	for i := 0; i < len(s); {
@@ -70,21 +109,20 @@ const (
 	msb = 0x8080808080808080
 )
 
-// plain8 reports whether the eight bytes of b are ASCII that needs no
-// escaping: none below 0x20, none >= 0x80, no '"' and no '\\'.
+// plain8 reports whether the first eight bytes of b are ASCII that needs
+// no escaping. The load is binary.LittleEndian's, one instruction where
+// unaligned loads are allowed; the string is only read, never written.
 func plain8(b string) bool {
-	x := uint64(b[0]) | uint64(b[1])<<8 | uint64(b[2])<<16 | uint64(b[3])<<24 |
-		uint64(b[4])<<32 | uint64(b[5])<<40 | uint64(b[6])<<48 | uint64(b[7])<<56
-	if x&msb != 0 {
-		return false
-	}
-	// With no high bits set, a byte of y has its high bit set exactly
-	// when the byte of x was below the subtracted value, or zero after
-	// the xor: the classic "has zero byte" test.
-	below := (x - lsb*0x20) & msb
-	quote := ((x ^ lsb*'"') - lsb) & ^(x ^ lsb*'"') & msb
-	slash := ((x ^ lsb*'\\') - lsb) & ^(x ^ lsb*'\\') & msb
-	return below|quote|slash == 0
+	return plainWord(binary.LittleEndian.Uint64(unsafe.Slice(unsafe.StringData(b), 8)))
+}
+
+// plainWord reports whether all eight bytes of x are ASCII that needs no
+// escaping: none below 0x20, none >= 0x80, no '"' and no '\\'. A byte's
+// high bit in x-0x20 (per byte) or in the classic "has zero byte" test of
+// x xor the quote or the backslash flags it; a borrow can only flag more.
+func plainWord(x uint64) bool {
+	q, bs := x^(lsb*'"'), x^(lsb*'\\')
+	return (x|(x-lsb*0x20)|((q-lsb)&^q)|((bs-lsb)&^bs))&msb == 0
 }
 
 func appendEscapedASCII(dst []byte, c byte) []byte {

@@ -62,3 +62,33 @@ func TestAppendFloat(t *testing.T) {
 		}
 	}
 }
+
+// plain agrees with the byte-by-byte definition for every byte value at
+// every position of strings of every length up to 24 (the word-at-a-time
+// checks, the overlapping tail and the short-string loop all included).
+func TestPlainMatchesBytewise(t *testing.T) {
+	bytewise := func(s string) bool {
+		for i := 0; i < len(s); i++ {
+			if c := s[i]; c < 0x20 || c >= 0x80 || c == '"' || c == '\\' {
+				return false
+			}
+		}
+		return true
+	}
+	for n := 1; n <= 24; n++ {
+		base := []byte("a~ Z0}a~ Z0}a~ Z0}a~ Z0}"[:n])
+		for pos := range n {
+			for c := range 256 {
+				b := append([]byte(nil), base...)
+				b[pos] = byte(c)
+				s := string(b)
+				if got, want := plain(s), bytewise(s); got != want {
+					t.Fatalf("plain(%q) = %v, want %v", s, got, want)
+				}
+			}
+		}
+	}
+	if !plain("") {
+		t.Fatal(`plain("") = false`)
+	}
+}

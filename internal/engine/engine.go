@@ -18,6 +18,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/fapilog/fapilog-otel/internal/ctxsync"
 	"github.com/fapilog/fapilog-otel/internal/flushacct"
 	"github.com/fapilog/fapilog-otel/internal/onceerr"
 	"github.com/fapilog/fapilog-otel/internal/spool"
@@ -71,7 +72,10 @@ type Engine struct {
 	send    Sender
 	onError func(error)
 
-	mu       sync.Mutex
+	// mu is a ctxsync.Mutex: with a spool it is held across writes to
+	// disk, and Flush, Close and Add give up waiting for it when their
+	// context ends.
+	mu       *ctxsync.Mutex
 	cur      *batch
 	queue    []*batch          // sealed, waiting for a sender
 	inflight map[uint64]*batch // being sent
@@ -140,6 +144,7 @@ func New(cfg Config, s Sender, onError func(error)) (*Engine, error) {
 	_, _ = crand.Read(prefix[:])
 	e := &Engine{
 		cfg: cfg, send: s, onError: onError,
+		mu:       ctxsync.NewMutex(),
 		inflight: map[uint64]*batch{}, finished: map[uint64]*batch{},
 		work: make(chan struct{}, 1), quit: make(chan struct{}),
 		sendCtx: ctx, cancelSend: cancel,
@@ -162,6 +167,9 @@ func (e *Engine) errorf(format string, a ...any) error {
 // Lost returns how many entries were dropped or given up on.
 func (e *Engine) Lost() int64 { return e.ledger.Total() }
 
+// lock takes mu for work that is not bounded by a context.
+func (e *Engine) lock() { _ = e.mu.Lock(context.Background()) }
+
 // unlock releases mu, then reports what was found while holding it.
 func (e *Engine) unlock() {
 	reports := e.reports
@@ -175,7 +183,7 @@ func (e *Engine) unlock() {
 // PendingBytes returns the bytes of entries added and not yet delivered or
 // given up on; it never exceeds the configured bound.
 func (e *Engine) PendingBytes() int {
-	e.mu.Lock()
+	e.lock()
 	defer e.mu.Unlock()
 	return e.pending
 }
@@ -185,13 +193,32 @@ func (e *Engine) PendingBytes() int {
 func (e *Engine) Add(ctx context.Context, entry []byte) error {
 	var block blockTimer
 	defer block.stop()
-	e.mu.Lock()
-	defer e.unlock()
 	if e.spool != nil {
+		if err := e.lockForSpool(ctx, 1); err != nil {
+			return err
+		}
+		defer e.unlock()
 		_, err := e.addSpooledLocked(ctx, [][]byte{entry}, &block)
 		return err
 	}
+	e.lock()
+	defer e.unlock()
 	return e.addLocked(ctx, entry, &block)
+}
+
+// lockForSpool takes mu for adding n entries to the spool, waiting no
+// longer than ctx allows (and, on an ended ctx, a short grace): mu is held
+// across the spool's writes, so a disk that stops answering holds it. The
+// entries it gives up on are dropped, counted and reported.
+func (e *Engine) lockForSpool(ctx context.Context, n int) error {
+	err := e.mu.LockAccepting(ctx)
+	if err == nil {
+		return nil
+	}
+	err = e.errorf("%w: %d entries: waiting for the spool (a write to its disk has not returned): %w", ErrDropped, n, err)
+	e.ledger.Lost(n, err)
+	e.onError(err)
+	return err
 }
 
 // AddBatch queues a copy of each entry, as Add does, taking the lock once.
@@ -201,11 +228,15 @@ func (e *Engine) Add(ctx context.Context, entry []byte) error {
 func (e *Engine) AddBatch(ctx context.Context, entries [][]byte) (failed int, first error) {
 	var block blockTimer
 	defer block.stop()
-	e.mu.Lock()
-	defer e.unlock()
 	if e.spool != nil {
+		if err := e.lockForSpool(ctx, len(entries)); err != nil {
+			return len(entries), err
+		}
+		defer e.unlock()
 		return e.addSpooledLocked(ctx, entries, &block)
 	}
+	e.lock()
+	defer e.unlock()
 	for i, entry := range entries {
 		if err := e.addLocked(ctx, entry, &block); err != nil {
 			if first == nil {
@@ -244,7 +275,7 @@ func (b *blockTimer) stop() {
 // handing out the reports gathered under it.
 type locker struct{ e *Engine }
 
-func (l locker) Lock()   { l.e.mu.Lock() }
+func (l locker) Lock()   { l.e.lock() }
 func (l locker) Unlock() { l.e.unlock() }
 
 // addLocked queues one entry; e.mu is held on entry and on return, and
@@ -393,7 +424,7 @@ func (e *Engine) sender() {
 			// that returns after it finds the handler told already.
 			e.onError(e.errorf("%d entries not delivered: %w", b.n, err))
 		}
-		e.mu.Lock()
+		e.lock()
 		delete(e.inflight, b.seq)
 		e.pending -= b.size
 		if b.buf != nil && cap(b.buf) <= 2*e.cfg.MaxBatchBytes {
@@ -416,7 +447,7 @@ func (e *Engine) sender() {
 // next returns the next batch to send, sealing the current one when it is
 // old enough, or nil when the engine is closed and drained.
 func (e *Engine) next() *batch {
-	e.mu.Lock()
+	e.lock()
 	defer e.mu.Unlock()
 	for {
 		if len(e.queue) > 0 {
@@ -450,7 +481,7 @@ func (e *Engine) next() *batch {
 		if timer != nil {
 			timer.Stop()
 		}
-		e.mu.Lock()
+		e.lock()
 	}
 }
 
@@ -571,20 +602,17 @@ func (e *Engine) Flush(ctx context.Context) error {
 		e.syncSpoolInBackground()
 		return e.errorf("flush: %w", err)
 	}
-	e.mu.Lock()
-	e.sealLocked()
-	to := e.nextSeq // wait for every seq below
-	if err := e.done.Wait(ctx, locker{e}, func() bool { return e.doneTo >= to }); err != nil {
-		n := e.pendingEntriesLocked(to)
-		e.unlock()
-		// What this flush did not see delivered goes to the disk
-		// (SyncOnFlush), without holding the flush past its deadline.
-		e.syncSpoolInBackground()
-		return e.errorf("flush: %d entries not yet delivered, still pending: %w", n, err)
+	var abandoned int
+	err := e.detach(ctx, "flush", 0, func() error {
+		var err error
+		abandoned, err = e.awaitDelivered(ctx)
+		return err
+	})
+	if err != nil {
+		return err
 	}
-	e.reportDropsLocked()
-	abandoned := e.abandoned
-	e.unlock()
+	// Taken here, not in awaitDelivered: a detached wait that outlives
+	// this call must not consume what the next flush has to report.
 	if err := e.ledger.Take(); err != nil {
 		return e.errorf("flush: %w", err)
 	}
@@ -594,6 +622,65 @@ func (e *Engine) Flush(ctx context.Context) error {
 		return e.errorf("flush: closed with %d entries undelivered", abandoned)
 	}
 	return nil
+}
+
+// awaitDelivered seals the current batch and waits until every batch
+// sealed by then is finished, or ctx ends. It returns how many entries
+// Close abandoned.
+func (e *Engine) awaitDelivered(ctx context.Context) (abandoned int, err error) {
+	e.lock()
+	e.sealLocked()
+	to := e.nextSeq // wait for every seq below
+	if err := e.done.Wait(ctx, locker{e}, func() bool { return e.doneTo >= to }); err != nil {
+		n := e.pendingEntriesLocked(to)
+		e.unlock()
+		// What this flush did not see delivered goes to the disk
+		// (SyncOnFlush), without holding the flush past its deadline.
+		e.syncSpoolInBackground()
+		return 0, e.errorf("flush: %d entries not yet delivered, still pending: %w", n, err)
+	}
+	e.reportDropsLocked()
+	abandoned = e.abandoned
+	e.unlock()
+	return abandoned, nil
+}
+
+// detach runs f, and with a spool runs it on a goroutine of its own that
+// the caller waits for no longer than ctx: with a spool, mu is held across
+// writes to disk (and f may write, sealing a batch), so a disk that stops
+// answering would otherwise hold a Flush or Close past its deadline. f
+// then finishes in the background once the disk answers.
+//
+// grace extends the wait past ctx: Close uses it so that on a disk that
+// answers, everything is released (the spool's lock included) before it
+// returns, even on an ended ctx.
+func (e *Engine) detach(ctx context.Context, what string, grace time.Duration, f func() error) error {
+	if e.spool == nil {
+		return f()
+	}
+	done := make(chan error, 1)
+	go func() { done <- f() }()
+	select {
+	case err := <-done:
+		return err
+	case <-ctx.Done():
+		if grace > 0 {
+			t := time.NewTimer(grace)
+			defer t.Stop()
+			select {
+			case err := <-done:
+				return err
+			case <-t.C:
+			}
+		}
+		select {
+		case err := <-done: // a result that is ready wins
+			return err
+		default:
+		}
+		e.syncSpoolInBackground()
+		return e.errorf("%s: the spool's disk has not answered (a write is still in progress; it goes on in the background): %w", what, ctx.Err())
+	}
 }
 
 func (e *Engine) pendingEntriesLocked(to uint64) int {
@@ -616,19 +703,26 @@ func (e *Engine) pendingEntriesLocked(to uint64) int {
 // and reported, so that no goroutine outlives Close; an in-flight request
 // is cancelled. Later and concurrent calls wait for the first within their
 // own ctx and return its result.
+// closeGrace is how long Close waits past its context for the rest of
+// closing (cancelling sends, closing the spool), which takes milliseconds
+// unless the spool's disk has stopped answering.
+const closeGrace = 250 * time.Millisecond
+
 func (e *Engine) Close(ctx context.Context) error {
-	return e.closeOnce.Do(ctx, e.cfg.Name+": close", func() error { return e.close(ctx) })
+	return e.closeOnce.Do(ctx, e.cfg.Name+": close", func() error {
+		return e.detach(ctx, "close", closeGrace, func() error { return e.close(ctx) })
+	})
 }
 
 func (e *Engine) close(ctx context.Context) error {
 	// Refuse new entries first, so the final flush covers everything
 	// accepted.
-	e.mu.Lock()
+	e.lock()
 	e.closed = true
 	e.space.Broadcast() // an Add waiting for room gives up now
 	e.mu.Unlock()
 	flushErr := e.Flush(ctx)
-	e.mu.Lock()
+	e.lock()
 	abandoned := 0
 	if e.cur != nil {
 		abandoned += e.cur.n

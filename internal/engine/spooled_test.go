@@ -210,3 +210,87 @@ func TestSpoolSyncOnFlush(t *testing.T) {
 	assert.True(t, dirty(e), "a flush that saw everything delivered did not fsync")
 	require.NoError(t, e.Close(context.Background()))
 }
+
+// stalledDisk plays a disk that stops answering at one kind of spool write
+// ("append", "seal" or "cursor"): the write blocks, holding the spool's
+// and the engine's locks, until resumed.
+type stalledDisk struct {
+	step    string
+	armed   chan struct{} // closed to arm the stall
+	entered chan struct{} // closed when a write has stalled
+	release chan struct{}
+	once    bool
+}
+
+func newStalledDisk(step string) *stalledDisk {
+	return &stalledDisk{step: step, armed: make(chan struct{}), entered: make(chan struct{}), release: make(chan struct{})}
+}
+
+func (d *stalledDisk) hook(step string) {
+	select {
+	case <-d.armed:
+	default:
+		return
+	}
+	if step != d.step || d.once { // called under the spool's lock: no race on once
+		return
+	}
+	d.once = true
+	close(d.entered)
+	<-d.release
+}
+
+// With a disk that stops answering in the middle of a spool write (which
+// holds the engine's lock), Flush still returns on its deadline, an Add
+// gives up on its context and counts its entries as dropped, SpoolStats
+// answers, and Close on an ended context returns promptly; everything
+// finishes once the disk answers again (goleak checks the goroutines).
+func TestStalledSpoolDiskDoesNotHoldCallersPastTheirDeadline(t *testing.T) {
+	for _, step := range []string{"append", "seal", "cursor"} {
+		t.Run(step, func(t *testing.T) {
+			disk := newStalledDisk(step)
+			f := &fakeSender{}
+			cfg := Config{MaxBatchEntries: 2, InitialBackoff: time.Millisecond, MaxBackoff: 2 * time.Millisecond, Evaluate: evaluate}
+			cfg.Spool = &spool.Config{Dir: t.TempDir(), BeforeWrite: disk.hook}
+			e, err := New(cfg, f, nil)
+			require.NoError(t, err)
+			close(disk.armed)
+			// The write that stalls: an append on this goroutine, or
+			// the seal and the acknowledgement on the engine's own.
+			go func() { _, _ = e.AddBatch(context.Background(), [][]byte{[]byte("0"), []byte("1"), []byte("2")}) }()
+			<-disk.entered
+
+			const deadline = 50 * time.Millisecond
+			ctx, cancel := context.WithTimeout(context.Background(), deadline)
+			start := time.Now()
+			err = e.Flush(ctx)
+			took := time.Since(start)
+			cancel()
+			require.ErrorIs(t, err, context.DeadlineExceeded)
+			assert.Less(t, took, deadline+time.Second, "Flush overran its deadline")
+
+			ctx, cancel = context.WithTimeout(context.Background(), deadline)
+			failed, err := e.AddBatch(ctx, [][]byte{[]byte("late")})
+			cancel()
+			require.ErrorIs(t, err, ErrDropped)
+			assert.Equal(t, 1, failed)
+
+			_, _, ok := e.SpoolStats()
+			assert.True(t, ok)
+
+			ended, cancel := context.WithCancel(context.Background())
+			cancel()
+			start = time.Now()
+			require.Error(t, e.Close(ended))
+			assert.Less(t, time.Since(start), closeGrace+time.Second, "Close on an ended context overran")
+
+			close(disk.release)
+			// A later Close waits for the first, now finishing.
+			err = e.Close(context.Background())
+			if err != nil {
+				assert.NotContains(t, err.Error(), "waiting for a concurrent call")
+			}
+			assert.Positive(t, e.Lost(), "the refused entry is counted")
+		})
+	}
+}

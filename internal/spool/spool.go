@@ -60,6 +60,10 @@ type Config struct {
 	NewKey func() string
 	// OnError hears of failures in the background (an interval fsync).
 	OnError func(error)
+	// BeforeWrite, if set, is called before every write to a segment or
+	// the cursor, with the spool's lock held, naming the step ("append",
+	// "seal", "cursor"). Tests make it block to play a stalled disk.
+	BeforeWrite func(step string)
 }
 
 // Batch is a sealed batch on disk: entries in [Start, End) of segment Seg,
@@ -415,6 +419,9 @@ func (s *Spool) Append(entries [][]byte) error {
 func (s *Spool) writeLocked(buf []byte, step string) error {
 	seg := s.segs[len(s.segs)-1]
 	size := s.sizes[seg]
+	if s.cfg.BeforeWrite != nil {
+		s.cfg.BeforeWrite(step)
+	}
 	crash(step + ".before")
 	n, err := writeFile(s.active, buf)
 	if err != nil {
@@ -604,6 +611,9 @@ func (s *Spool) writeCursor(p pos) error {
 	binary.LittleEndian.PutUint64(b[8:16], p.seg)
 	binary.LittleEndian.PutUint64(b[16:24], uint64(p.off))
 	binary.LittleEndian.PutUint32(b[24:28], crc32.Checksum(b[:24], castagnoli))
+	if s.cfg.BeforeWrite != nil {
+		s.cfg.BeforeWrite("cursor")
+	}
 	crash("cursor.before")
 	if _, err := s.cursorF.WriteAt(b[:], int64(s.cursorSeq%2)*slotSize); err != nil {
 		return fmt.Errorf("spool: cursor: %w", err)

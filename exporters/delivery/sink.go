@@ -162,7 +162,10 @@ func (s *Sink) report(err error) {
 
 // Write queues a copy of entry. At the pending bound it follows
 // Pending.Overflow; a refused entry is counted and the error wraps
-// ErrDropped.
+// ErrDropped. With a spool, the entry is in the spool's file when Write
+// returns nil; if an earlier write to the spool's disk has not returned
+// (a stalled volume), Write waits for it no longer than ctx allows and
+// then refuses the entry the same way.
 func (s *Sink) Write(ctx context.Context, entry []byte) error { return s.eng.Add(ctx, entry) }
 
 // WriteBatch queues a copy of each entry under one lock, as Write does

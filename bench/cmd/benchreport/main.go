@@ -42,8 +42,8 @@ var comparisons = []struct {
 	{"PipelineProcessors/fast-path-noop", "PipelineProcessors/sdk-default-noop", "ns/op", 0},
 	{"PipelineProcessors/NewBatch", "PipelineProcessors/sdk-default", "ns/op", 0},
 	{"OTLPLines/batch-per-line", "OTLPLines/record-per-line", "ns/record", 0},
-	{"FlushAfter1000/NewBatch/stdoutjson", "FlushAfter1000/NewBatch/noop", "ns/op", 1.3},
-	{"FlushAfter1000/sdk-BatchProcessor/stdoutjson", "FlushAfter1000/sdk-BatchProcessor/noop", "ns/op", 1.3},
+	{"FlushAfter1000/NewBatch/stdoutjson", "FlushAfter1000/NewBatch/noop", "flush-ns/op", 1.3},
+	{"FlushAfter1000/sdk-BatchProcessor/stdoutjson", "FlushAfter1000/sdk-BatchProcessor/noop", "flush-ns/op", 1.3},
 	{"HTTPSpool/spool-sync-on-flush", "HTTPSpool/memory", "ns/record", 1.5},
 	{"HTTPSpool/spool-sync-interval", "HTTPSpool/memory", "ns/record", 0},
 	{"HTTPSpool/spool-sync-always", "HTTPSpool/memory", "ns/record", 0},
@@ -55,6 +55,11 @@ var line = regexp.MustCompile(`^Benchmark(\S+?)(-\d+)?\s+\d+\s+(.*)$`)
 func main() {
 	before := flag.String("load-before", "", "load average before the run")
 	after := flag.String("load-after", "", "load average after the run")
+	page := flag.String("page", "", "a text/template page to fill with this run's figures")
+	out := flag.String("out", "", "where the filled page goes")
+	date := flag.String("date", "", "the run's date, for the page")
+	raw := flag.String("raw", "", "the raw output's path, relative to the page")
+	report := flag.String("report", "", "the report's path, relative to the page")
 	flag.Parse()
 	passes, order, err := parse(os.Stdin)
 	if err != nil {
@@ -62,6 +67,14 @@ func main() {
 		os.Exit(1)
 	}
 	write(os.Stdout, passes, order, *before, *after)
+	if *page != "" {
+		r := newRun(passes)
+		r.Date, r.LoadBefore, r.LoadAfter, r.Raw, r.Report = *date, *before, *after, *raw, *report
+		if err := renderPage(*page, *out, r); err != nil {
+			fmt.Fprintln(os.Stderr, "benchreport: page:", err)
+			os.Exit(1)
+		}
+	}
 }
 
 type pass map[string]map[string]float64 // case -> unit -> value

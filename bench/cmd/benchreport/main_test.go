@@ -1,6 +1,7 @@
 package main
 
 import (
+	"os"
 	"strings"
 	"testing"
 )
@@ -24,5 +25,50 @@ BenchmarkEncodeWrite/zap-json+context-2  100  1600 ns/op  1600 cpu-ns/op  386 B/
 	}
 	if !strings.Contains(out, "| EncodeWrite/fapilog/envelope | 1500 | 2250 | 669 |  |  | 0 | 0 |") {
 		t.Fatalf("median row missing:\n%s", out)
+	}
+}
+
+// A page shows only figures of the run: medians, within-pass ratios and
+// verdicts are filled in, and a case the run lacks fails the rendering.
+func TestPageFromOneRun(t *testing.T) {
+	raw := `BenchmarkA-2 10 200 ns/op 1000 B/line
+BenchmarkB-2 10 100 ns/op
+BenchmarkA-2 10 330 ns/op 1000 B/line
+BenchmarkB-2 10 300 ns/op
+BenchmarkA-2 10 1500 ns/op 1000 B/line
+BenchmarkB-2 10 1000 ns/op
+`
+	passes, _, err := parse(strings.NewReader(raw))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	page := dir + "/page.tmpl"
+	out := dir + "/page.md"
+	write := func(s string) {
+		if err := os.WriteFile(page, []byte(s), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write(`{{num (.Med "A" "ns/op")}} {{x (.Ratio "A" "B" "ns/op")}} {{.Span "A" "B" "ns/op"}} {{le (.Ratio "A" "B" "ns/op") 1.5}} {{le (.Ratio "A" "B" "ns/op") 1.4}} {{.Passes}}`)
+	if err := renderPage(page, out, newRun(passes)); err != nil {
+		t.Fatal(err)
+	}
+	got, _ := os.ReadFile(out)
+	// Ratios per pass: 2, 1.1, 1.5; the median of A is 330.
+	if want := "330 1.50× 1.10–2.00 met **not met** 3"; string(got) != want {
+		t.Fatalf("page = %q, want %q", got, want)
+	}
+	write(`{{num (.Med "C" "ns/op")}}`)
+	if err := renderPage(page, out, newRun(passes)); err == nil || !strings.Contains(err.Error(), `no "ns/op" for C`) {
+		t.Fatalf("a missing case rendered: %v", err)
+	}
+}
+
+func TestNum(t *testing.T) {
+	for v, want := range map[float64]string{1234567: "1,234,567", 100: "100", 99.44: "99.4", 0.5: "0.5", -2500: "-2,500"} {
+		if got := num(v); got != want {
+			t.Errorf("num(%v) = %q, want %q", v, got, want)
+		}
 	}
 }

@@ -33,7 +33,12 @@ for m in "${main[@]}"; do
   (cd "../$dir" && go test -c -o "$tmp/$(basename "$dir").test" .)
 done
 before=$(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null || uptime)
-: > "$raw"
+{
+  echo "# cpus: $(getconf _NPROCESSORS_ONLN)"
+  echo "# platform: $(go env GOOS)/$(go env GOARCH)"
+  echo "# go: $(go env GOVERSION)"
+  echo "# load-before: $before"
+} > "$raw"
 for i in $(seq "$passes"); do
   echo "pass $i of $passes" >&2
   "$bin" -test.run '^$' -test.bench "$pattern" -test.benchmem -test.count 1 | grep '^Benchmark' >> "$raw"
@@ -44,6 +49,7 @@ for i in $(seq "$passes"); do
   done
 done
 after=$(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null || uptime)
+echo "# load-after: $after" >> "$raw"
 # One run, two outputs: the report (every case, every comparison) and
 # docs/benchmarks.md, filled from bench/benchmarks.md.tmpl with figures of
 # this run only.

@@ -8,6 +8,7 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"flag"
 	"fmt"
 	"io"
@@ -61,14 +62,27 @@ func main() {
 	raw := flag.String("raw", "", "the raw output's path, relative to the page")
 	report := flag.String("report", "", "the report's path, relative to the page")
 	flag.Parse()
-	passes, order, err := parse(os.Stdin)
+	in, err := io.ReadAll(os.Stdin)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "benchreport:", err)
 		os.Exit(1)
 	}
+	passes, order, err := parse(bytes.NewReader(in))
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "benchreport:", err)
+		os.Exit(1)
+	}
+	// run.sh records the machine and the load in the raw output, so the
+	// page can be filled again from the raw output alone.
+	if *before == "" {
+		*before = header(in, "load-before")
+	}
+	if *after == "" {
+		*after = header(in, "load-after")
+	}
 	write(os.Stdout, passes, order, *before, *after)
 	if *page != "" {
-		r := newRun(passes)
+		r := newRun(passes, in)
 		r.Date, r.LoadBefore, r.LoadAfter, r.Raw, r.Report = *date, *before, *after, *raw, *report
 		if err := renderPage(*page, *out, r); err != nil {
 			fmt.Fprintln(os.Stderr, "benchreport: page:", err)
@@ -180,4 +194,14 @@ func write(w io.Writer, passes []pass, order []string, before, after string) {
 		fmt.Fprintf(w, "| %s ÷ %s | %s | %.2f–%.2f | **%.2f×** | %s |\n",
 			c.ours, c.theirs, c.metric, slices.Min(rs), slices.Max(rs), median(rs), target)
 	}
+}
+
+// header returns the value of a "# key: value" line of raw, or "".
+func header(raw []byte, key string) string {
+	for _, l := range strings.Split(string(raw), "\n") {
+		if v, ok := strings.CutPrefix(l, "# "+key+": "); ok {
+			return strings.TrimSpace(v)
+		}
+	}
+	return ""
 }

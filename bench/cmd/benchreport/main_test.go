@@ -2,6 +2,8 @@ package main
 
 import (
 	"os"
+	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -51,7 +53,7 @@ BenchmarkB-2 10 1000 ns/op
 		}
 	}
 	write(`{{num (.Med "A" "ns/op")}} {{x (.Ratio "A" "B" "ns/op")}} {{.Span "A" "B" "ns/op"}} {{le (.Ratio "A" "B" "ns/op") 1.5}} {{le (.Ratio "A" "B" "ns/op") 1.4}} {{.Passes}}`)
-	if err := renderPage(page, out, newRun(passes)); err != nil {
+	if err := renderPage(page, out, newRun(passes, []byte(raw))); err != nil {
 		t.Fatal(err)
 	}
 	got, _ := os.ReadFile(out)
@@ -60,7 +62,7 @@ BenchmarkB-2 10 1000 ns/op
 		t.Fatalf("page = %q, want %q", got, want)
 	}
 	write(`{{num (.Med "C" "ns/op")}}`)
-	if err := renderPage(page, out, newRun(passes)); err == nil || !strings.Contains(err.Error(), `no "ns/op" for C`) {
+	if err := renderPage(page, out, newRun(passes, []byte(raw))); err == nil || !strings.Contains(err.Error(), `no "ns/op" for C`) {
 		t.Fatalf("a missing case rendered: %v", err)
 	}
 }
@@ -70,5 +72,41 @@ func TestNum(t *testing.T) {
 		if got := num(v); got != want {
 			t.Errorf("num(%v) = %q, want %q", v, got, want)
 		}
+	}
+}
+
+// docs/benchmarks.md is what the template makes of the newest run in
+// docs/bench: no figure on the page was edited by hand or left from an
+// earlier run. After editing the template, bench/render.sh refills it.
+func TestCommittedPageIsTheNewestRun(t *testing.T) {
+	runs, err := filepath.Glob("../../../docs/bench/*-run.txt")
+	if err != nil || len(runs) == 0 {
+		t.Fatalf("no runs in docs/bench: %v", err)
+	}
+	slices.Sort(runs) // dated names: the last is the newest
+	newest := runs[len(runs)-1]
+	in, err := os.ReadFile(newest)
+	if err != nil {
+		t.Fatal(err)
+	}
+	passes, _, err := parse(strings.NewReader(string(in)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	day := strings.TrimSuffix(filepath.Base(newest), "-run.txt")
+	r := newRun(passes, in)
+	r.Date = day
+	r.Raw, r.Report = "bench/"+day+"-run.txt", "bench/"+day+"-run.md"
+	out := filepath.Join(t.TempDir(), "benchmarks.md")
+	if err := renderPage("../../benchmarks.md.tmpl", out, r); err != nil {
+		t.Fatal(err)
+	}
+	got, _ := os.ReadFile(out)
+	committed, err := os.ReadFile("../../../docs/benchmarks.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(got) != string(committed) {
+		t.Fatalf("docs/benchmarks.md is not the template filled from %s: run bench/render.sh %s", newest, strings.TrimPrefix(newest, "../../../"))
 	}
 }

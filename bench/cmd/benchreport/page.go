@@ -29,8 +29,22 @@ type run struct {
 	Report     string // the generated report's path, relative to the page
 }
 
-func newRun(passes []pass) *run {
-	return &run{passes: passes, Passes: len(passes), CPUs: runtime.NumCPU(), OS: runtime.GOOS, Arch: runtime.GOARCH, Go: runtime.Version()}
+// newRun describes passes from raw, the output run.sh wrote: its header
+// lines say on what machine it ran (this process's, when they are
+// missing) and under what load.
+func newRun(passes []pass, raw []byte) *run {
+	r := &run{passes: passes, Passes: len(passes), CPUs: runtime.NumCPU(), OS: runtime.GOOS, Arch: runtime.GOARCH, Go: runtime.Version()}
+	if v, err := strconv.Atoi(header(raw, "cpus")); err == nil {
+		r.CPUs = v
+	}
+	if v := header(raw, "platform"); v != "" {
+		r.OS, r.Arch, _ = strings.Cut(v, "/")
+	}
+	if v := header(raw, "go"); v != "" {
+		r.Go = v
+	}
+	r.LoadBefore, r.LoadAfter = header(raw, "load-before"), header(raw, "load-after")
+	return r
 }
 
 // Med returns the median over passes of name's unit.

@@ -5,6 +5,7 @@ import (
 	"regexp"
 	"strings"
 	"sync"
+	"unicode/utf8"
 
 	"go.opentelemetry.io/otel/attribute"
 	sdklog "go.opentelemetry.io/otel/sdk/log"
@@ -43,7 +44,11 @@ var urlCredentials = regexp.MustCompile(`([a-zA-Z][a-zA-Z0-9+.-]*://)[^/@\s]+@`)
 // A record with nothing to redact is not modified and costs no allocation.
 // Redact is safe for concurrent use.
 type Redact struct {
-	keys     map[string]bool
+	keys map[string]bool
+	// starts[c] has bit n set when a key in keys has length n (63: 63 or
+	// more) and starts with c in either case: most attribute names
+	// match no key in length and first letter, and need no lookup.
+	starts   [256]uint64
 	patterns []*regexp.Regexp
 	urls     bool
 	mask     attribute.Value
@@ -122,6 +127,17 @@ func NewRedact(opts ...RedactOption) *Redact {
 	for _, o := range opts {
 		o.applyRedact(r)
 	}
+	for k := range r.keys {
+		if k == "" {
+			continue
+		}
+		bit := uint64(1) << min(len(k), 63)
+		c := k[0]
+		r.starts[c] |= bit
+		if 'a' <= c && c <= 'z' {
+			r.starts[c-'a'+'A'] |= bit
+		}
+	}
 	r.states.New = func() any { return r.newState() }
 	return r
 }
@@ -175,9 +191,22 @@ func (r *Redact) OnEmit(_ context.Context, record *sdklog.Record) error {
 }
 
 func (r *Redact) sensitive(key attribute.Key) bool {
+	// One backward pass finds the last segment and whether it is ASCII.
 	k := string(key)
-	if i := strings.LastIndexByte(k, '.'); i >= 0 {
-		k = k[i+1:]
+	var seen byte
+	i := len(k) - 1
+	for ; i >= 0 && k[i] != '.'; i-- {
+		seen |= k[i]
+	}
+	k = k[i+1:]
+	// Most names match no key in length and first letter. The filter
+	// holds only for ASCII names: lower-casing others can change their
+	// length.
+	if k == "" {
+		return r.keys[""]
+	}
+	if seen < utf8.RuneSelf && r.starts[k[0]]&(uint64(1)<<min(len(k), 63)) == 0 {
+		return false
 	}
 	if r.keys[k] {
 		return true
@@ -229,7 +258,7 @@ func (st *redactState) needsValue(v attribute.Value, depth int) bool {
 }
 
 func (r *Redact) needsString(s string) bool {
-	if r.urls && strings.Contains(s, "://") && urlCredentials.MatchString(s) {
+	if r.urls && hasSchemeSep(s) && urlCredentials.MatchString(s) {
 		return true
 	}
 	for _, p := range r.patterns {
@@ -240,8 +269,24 @@ func (r *Redact) needsString(s string) bool {
 	return false
 }
 
+// hasSchemeSep reports whether s contains "://", looking for the colon
+// with the vectorised IndexByte: most values have none.
+func hasSchemeSep(s string) bool {
+	for i := strings.IndexByte(s, ':'); i >= 0; {
+		if strings.HasPrefix(s[i+1:], "//") {
+			return true
+		}
+		j := strings.IndexByte(s[i+1:], ':')
+		if j < 0 {
+			return false
+		}
+		i += 1 + j
+	}
+	return false
+}
+
 func (r *Redact) redactString(s string) string {
-	if r.urls && strings.Contains(s, "://") {
+	if r.urls && hasSchemeSep(s) {
 		s = urlCredentials.ReplaceAllString(s, "${1}"+r.maskText+"@")
 	}
 	for _, p := range r.patterns {

@@ -146,25 +146,13 @@ func (e *Encoder) appendEnvelope(dst []byte, r *sdklog.Record, st *state) []byte
 // in data), so one record has one id in every sink.
 const RecordUIDKey attribute.Key = "log.record.uid"
 
-// contextKeyName returns k's index in contextKeys, or -1. The names differ in
-// length, so one length check rules out all but one comparison.
+// contextKeyName returns k's index in contextKeys, or -1. Only the rare
+// walk over a record with repeated keys uses it; classify serves the
+// common one.
 func contextKeyName(k attribute.Key) int {
-	switch len(k) {
-	case len(keyCorrelationID):
-		if k == keyCorrelationID {
-			return 0
-		}
-	case len(keyRequestID):
-		if k == keyRequestID {
-			return 1
-		}
-	case len(keyUserID):
-		if k == keyUserID {
-			return 2
-		}
-	case len(keyTenantID):
-		if k == keyTenantID {
-			return 3
+	for j, name := range contextKeys {
+		if k == name {
+			return j
 		}
 	}
 	return -1
@@ -282,25 +270,19 @@ func appendUUID(dst []byte) []byte {
 	var u [16]byte
 	binary.BigEndian.PutUint64(u[0:8], rand.Uint64()&^0xF000|0x4000)
 	binary.BigEndian.PutUint64(u[8:16], rand.Uint64()&^(0xC0<<56)|0x80<<56)
+	// 8-4-4-4-12 hex digits: a dash before bytes 4, 6, 8 and 10.
 	var b [38]byte
-	b[0], b[37] = '"', '"'
-	hexByte(b[1:3], u[0])
-	hexByte(b[3:5], u[1])
-	hexByte(b[5:7], u[2])
-	hexByte(b[7:9], u[3])
-	b[9] = '-'
-	hexByte(b[10:12], u[4])
-	hexByte(b[12:14], u[5])
-	b[14] = '-'
-	hexByte(b[15:17], u[6])
-	hexByte(b[17:19], u[7])
-	b[19] = '-'
-	hexByte(b[20:22], u[8])
-	hexByte(b[22:24], u[9])
-	b[24] = '-'
-	for i := range 6 {
-		hexByte(b[25+2*i:27+2*i], u[10+i])
+	b[0] = '"'
+	j := 1
+	for i, c := range u {
+		if i == 4 || i == 6 || i == 8 || i == 10 {
+			b[j] = '-'
+			j++
+		}
+		hexByte(b[j:j+2], c)
+		j += 2
 	}
+	b[j] = '"'
 	return append(dst, b[:]...)
 }
 

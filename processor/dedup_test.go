@@ -99,7 +99,7 @@ type keysSeen struct {
 
 func (k *keysSeen) OnEmit(_ context.Context, r *sdklog.Record) error {
 	var ks []string
-	r.WalkAttributes(func(kv attribute.KeyValue) bool { ks = append(ks, string(kv.Key)+"="+kv.Value.Emit()); return true })
+	r.WalkAttributes(func(kv attribute.KeyValue) bool { ks = append(ks, string(kv.Key)+"="+kv.Value.String()); return true })
 	k.mu.Lock()
 	k.keys = append(k.keys, ks)
 	k.mu.Unlock()

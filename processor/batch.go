@@ -158,6 +158,24 @@ func (b *Batch) OnEmit(ctx context.Context, record *sdklog.Record) error {
 		b.started = true
 		go b.run()
 	}
+	if b.queuedLocked() >= b.cfg.maxQueue && !b.makeRoomLocked(ctx) {
+		return nil
+	}
+	b.q.push(record)
+	b.enqueued++
+	if b.q.n >= b.cfg.batchSize {
+		b.signalLocked()
+	}
+	b.unlock()
+	return nil
+}
+
+// makeRoomLocked applies the queue-full policy for one record. It returns
+// true, with b.mu held, when the record may be queued; false, with b.mu
+// released, when it was dropped (and counted). Kept apart from OnEmit so
+// that the timer's defer does not slow every call: a defer in a loop
+// costs the whole function its open-coded defers.
+func (b *Batch) makeRoomLocked(ctx context.Context) bool {
 	var deadline *time.Timer
 	for b.queuedLocked() >= b.cfg.maxQueue {
 		switch {
@@ -189,19 +207,13 @@ func (b *Batch) OnEmit(ctx context.Context, record *sdklog.Record) error {
 		if b.stopped {
 			b.mu.Unlock()
 			b.counts.shutdown.Add(1)
-			return nil
+			return false
 		}
 		b.dropLocked(1, reasonQueueFull)
 		b.unlock()
-		return nil
+		return false
 	}
-	b.q.push(record)
-	b.enqueued++
-	if b.q.n >= b.cfg.batchSize {
-		b.signalLocked()
-	}
-	b.unlock()
-	return nil
+	return true
 }
 
 // queuedLocked counts the records held, those being exported included.

@@ -132,9 +132,10 @@ func (j *janitor) close() error {
 	return err
 }
 
-// recover finishes what a crash interrupted in an earlier process: a
-// file ending in an incomplete line (the process was killed in the middle
-// of a write) is cut back to its last whole line; a compressed copy renamed
+// recover finishes what a crash interrupted in an earlier process: the
+// file it was writing (the newest, or the fixed-name file), if it ends in
+// an incomplete line (the process was killed in the middle of a write),
+// is cut back to its last whole line; a compressed copy renamed
 // into place means the original was complete and can go; a temporary
 // compressed file is incomplete and goes; a rotated file left uncompressed
 // is queued for compression. It runs before this process opens a file, and
@@ -154,6 +155,7 @@ func (j *janitor) recover() {
 	// sink started late must not cut the file it is writing.
 	active := filepath.Base(j.active())
 	var queue []string
+	var newest string
 	for _, e := range entries {
 		name := e.Name()
 		if !e.Type().IsRegular() || name == active {
@@ -181,11 +183,20 @@ func (j *janitor) recover() {
 				}
 				continue
 			}
-			j.cutTornTail(path)
+			if newest == "" || compareNames(path, newest, j.cfg) > 0 {
+				newest = path
+			}
 			if j.cfg.compress != CompressionNone {
 				queue = append(queue, path)
 			}
 		}
+	}
+	// Only the newest file can end torn: each process writes its files
+	// in turn and a file is rotated after a whole write, and every
+	// process cuts its predecessor's file before making one of its own.
+	// So Start reads one file, however many the directory keeps.
+	if newest != "" && !j.cfg.fixedName {
+		j.cutTornTail(newest)
 	}
 	if len(queue) == 0 {
 		return

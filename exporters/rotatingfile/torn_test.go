@@ -105,3 +105,29 @@ func TestLateStartLeavesActiveFileAlone(t *testing.T) {
 	assert.Equal(t, entry(1)+"\n"+`{"half`+entry(2)+"\n", string(data), "the active file was not touched")
 	assert.False(t, h.find("incomplete line"), "%v", h.errs)
 }
+
+// Start reads one file however many the directory keeps: the newest, the
+// only one an earlier process of ours can have left torn (each process
+// cuts its predecessor's before writing a file of its own). An older file
+// with a torn end, which only another writer could have left, is not
+// read.
+func TestStartChecksOnlyTheNewestFile(t *testing.T) {
+	h := &handled{}
+	s, _, dir := testSink(t, func(c *config) { c.handle = h.handle })
+	require.NoError(t, os.MkdirAll(dir, 0o750))
+	older := filepath.Join(dir, "fapilog-20260101-000000.jsonl")
+	newest := filepath.Join(dir, "fapilog-20260101-000000-2.jsonl")
+	require.NoError(t, os.WriteFile(older, []byte(entry(1)+"\n"+`{"x`), 0o640))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "fapilog-20260101-000000-1.jsonl"), []byte(entry(2)+"\n"), 0o640))
+	require.NoError(t, os.WriteFile(newest, []byte(entry(3)+"\n"+`{"y`), 0o640))
+	require.NoError(t, s.Start(context.Background()))
+	stop(t, s)
+
+	got, err := os.ReadFile(newest)
+	require.NoError(t, err)
+	assert.Equal(t, entry(3)+"\n", string(got), "the newest file is cut")
+	got, err = os.ReadFile(older)
+	require.NoError(t, err)
+	assert.Equal(t, entry(1)+"\n"+`{"x`, string(got), "an older file is not read")
+	assert.True(t, h.find("cut its last 3 bytes"), "%v", h.errs)
+}

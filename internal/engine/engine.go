@@ -124,7 +124,12 @@ type Engine struct {
 	spool      *spool.Spool
 	ackStopped bool
 	syncWG     sync.WaitGroup // fsyncs started by flushes that ran out of time
-	chunk      [][]byte       // scratch for AddBatch with a spool
+	// syncMu orders starting such an fsync against Close's wait for them:
+	// a flush that outlived its caller may try to start one as Close
+	// finishes, and then must not.
+	syncMu     sync.Mutex
+	syncClosed bool
+	chunk      [][]byte // scratch for AddBatch with a spool
 }
 
 // New returns an engine sending through s. onError hears of every batch
@@ -756,6 +761,9 @@ func (e *Engine) close(ctx context.Context) error {
 	close(e.quit)
 	e.wg.Wait()
 	e.cancelSend()
+	e.syncMu.Lock()
+	e.syncClosed = true
+	e.syncMu.Unlock()
 	e.syncWG.Wait()
 	if e.spool != nil {
 		if err := e.spool.Close(); err != nil {

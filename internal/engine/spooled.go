@@ -241,6 +241,11 @@ func (e *Engine) syncSpoolInBackground() {
 	if e.spool == nil {
 		return
 	}
+	e.syncMu.Lock()
+	defer e.syncMu.Unlock()
+	if e.syncClosed {
+		return // Close has synced and is closing the spool
+	}
 	e.syncWG.Add(1)
 	go func() {
 		defer e.syncWG.Done()

@@ -614,6 +614,11 @@ func (e *Engine) Flush(ctx context.Context) error {
 		return err
 	})
 	if err != nil {
+		// What this flush did not see delivered goes to the disk
+		// (SyncOnFlush), without holding the flush past its deadline.
+		// Started here, once, before Flush returns: not by a wait that
+		// may outlive this call.
+		e.syncSpoolInBackground()
 		return err
 	}
 	// Taken here, not in awaitDelivered: a detached wait that outlives
@@ -639,9 +644,6 @@ func (e *Engine) awaitDelivered(ctx context.Context) (abandoned int, err error) 
 	if err := e.done.Wait(ctx, locker{e}, func() bool { return e.doneTo >= to }); err != nil {
 		n := e.pendingEntriesLocked(to)
 		e.unlock()
-		// What this flush did not see delivered goes to the disk
-		// (SyncOnFlush), without holding the flush past its deadline.
-		e.syncSpoolInBackground()
 		return 0, e.errorf("flush: %d entries not yet delivered, still pending: %w", n, err)
 	}
 	e.reportDropsLocked()
@@ -683,7 +685,6 @@ func (e *Engine) detach(ctx context.Context, what string, grace time.Duration, f
 			return err
 		default:
 		}
-		e.syncSpoolInBackground()
 		return e.errorf("%s: the spool's disk has not answered (a write is still in progress; it goes on in the background): %w", what, ctx.Err())
 	}
 }

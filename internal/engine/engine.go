@@ -84,14 +84,16 @@ type Engine struct {
 	// none), published under mu for SpoolStats, which reads it without
 	// mu: mu is held across spool writes, and metrics and health checks
 	// must not wait for a stalled disk.
-	oldest   atomic.Int64
-	nextSeq  uint64            // seq of the next sealed batch
-	doneTo   uint64            // every batch with seq < doneTo is finished
-	finished map[uint64]*batch // finished batches at or beyond doneTo
-	done     flushacct.Cond    // broadcast when doneTo advances
-	space    flushacct.Cond    // broadcast when pending shrinks, and at Close
-	closed   bool
-	started  bool
+	oldest atomic.Int64
+	// lastStallRep is when lockForSpool last reported (UnixNano).
+	lastStallRep atomic.Int64
+	nextSeq      uint64            // seq of the next sealed batch
+	doneTo       uint64            // every batch with seq < doneTo is finished
+	finished     map[uint64]*batch // finished batches at or beyond doneTo
+	done         flushacct.Cond    // broadcast when doneTo advances
+	space        flushacct.Cond    // broadcast when pending shrinks, and at Close
+	closed       bool
+	started      bool
 	// abandoned counts entries Close gave up on: a flush that was waiting
 	// for them must not report success.
 	abandoned int
@@ -222,7 +224,13 @@ func (e *Engine) lockForSpool(ctx context.Context, n int) error {
 	}
 	err = e.errorf("%w: %d entries: waiting for the spool (a write to its disk has not returned): %w", ErrDropped, n, err)
 	e.ledger.Lost(n, err)
-	e.onError(err)
+	// At most one report a second, as for other drops: a disk stalled
+	// for minutes behind a SimpleProcessor would otherwise report every
+	// record. Each is counted in the ledger for the next Flush.
+	now := time.Now().UnixNano()
+	if last := e.lastStallRep.Load(); now-last >= int64(time.Second) && e.lastStallRep.CompareAndSwap(last, now) {
+		e.onError(err)
+	}
 	return err
 }
 

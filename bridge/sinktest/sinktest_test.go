@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/fapilog/fapilog-otel/bridge/sinktest"
+	"github.com/fapilog/fapilog-otel/internal/testdest"
 )
 
 // batchSink is the sink from docs/sinks.md: it buffers entries and sends
@@ -62,20 +63,16 @@ func (s *batchSink) Stop(ctx context.Context) error {
 type remote struct {
 	mu      sync.Mutex
 	got     [][]byte
-	stall   chan struct{}
+	gate    testdest.Gate
 	failing bool
 }
 
 func (r *remote) send(ctx context.Context, batch [][]byte) error {
 	r.mu.Lock()
-	stall, failing := r.stall, r.failing
+	failing := r.failing
 	r.mu.Unlock()
-	if stall != nil {
-		select {
-		case <-stall:
-		case <-ctx.Done():
-			return ctx.Err()
-		}
+	if err := r.gate.Wait(ctx); err != nil {
+		return err
 	}
 	if failing {
 		return errors.New("remote: 503")
@@ -94,18 +91,7 @@ func (r *remote) entries() [][]byte {
 	return append([][]byte(nil), r.got...)
 }
 
-func (r *remote) Stall() func() {
-	r.mu.Lock()
-	ch := make(chan struct{})
-	r.stall = ch
-	r.mu.Unlock()
-	return func() {
-		r.mu.Lock()
-		r.stall = nil
-		r.mu.Unlock()
-		close(ch)
-	}
-}
+func (r *remote) Stall() func() { return r.gate.Stall() }
 
 func (r *remote) Fail() func() {
 	r.mu.Lock()

@@ -18,6 +18,7 @@ import (
 
 	"github.com/fapilog/fapilog-otel/bridge"
 	"github.com/fapilog/fapilog-otel/bridge/sinktest"
+	"github.com/fapilog/fapilog-otel/internal/testdest"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -43,7 +44,7 @@ type server struct {
 	n      int
 	lines  [][]byte
 	status func(n int) int
-	stall  chan struct{}
+	gate   testdest.Gate
 }
 
 func newServer(t *testing.T, status func(int) int) *server {
@@ -51,15 +52,11 @@ func newServer(t *testing.T, status func(int) int) *server {
 	s.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		body, _ := io.ReadAll(r.Body)
 		s.mu.Lock()
-		n, stall := s.n, s.stall
+		n := s.n
 		s.n++
 		s.mu.Unlock()
-		if stall != nil {
-			select {
-			case <-stall:
-			case <-r.Context().Done():
-				return
-			}
+		if s.gate.Wait(r.Context()) != nil {
+			return
 		}
 		code := http.StatusOK
 		if s.status != nil {
@@ -76,7 +73,7 @@ func newServer(t *testing.T, status func(int) int) *server {
 		}
 		w.WriteHeader(code)
 	}))
-	t.Cleanup(s.srv.Close)
+	t.Cleanup(func() { s.gate.Open(); s.srv.Close() })
 	return s
 }
 
@@ -122,18 +119,7 @@ func conformance(t *testing.T, spooled bool) {
 		return sinktest.Harness{
 			Sink:      s,
 			Delivered: srv.entries,
-			Stall: func() func() {
-				ch := make(chan struct{})
-				srv.mu.Lock()
-				srv.stall = ch
-				srv.mu.Unlock()
-				return func() {
-					srv.mu.Lock()
-					srv.stall = nil
-					srv.mu.Unlock()
-					close(ch)
-				}
-			},
+			Stall:     srv.gate.Stall,
 			Fail: func() func() {
 				failing.Store(true)
 				return func() { failing.Store(false) }
@@ -194,8 +180,7 @@ func TestRetryDefaultRetries503(t *testing.T) {
 // refused, wrapped as ErrDropped.
 func TestPendingBound(t *testing.T) {
 	srv := newServer(t, nil)
-	ch := make(chan struct{})
-	srv.stall = ch
+	resume := srv.gate.Stall()
 	s, err := NewSink("custom", srv.srv.URL, layout{}, Options{Retry: quick, Batch: Batch{MaxEntries: 1, MaxBytes: 10}, Pending: Pending{MaxBytes: 20}})
 	require.NoError(t, err)
 	var refused int
@@ -207,7 +192,7 @@ func TestPendingBound(t *testing.T) {
 	}
 	assert.LessOrEqual(t, s.PendingBytes(), 20)
 	assert.Equal(t, 8, refused, "two 10-byte entries fit in 20 bytes")
-	close(ch)
+	resume()
 	err = s.Flush(context.Background())
 	assert.ErrorIs(t, err, ErrDropped, "the flush after the drops reports them")
 	require.NoError(t, s.Stop(context.Background()))
@@ -225,15 +210,14 @@ var (
 // WriteBatch takes what fits and counts what does not, entry by entry.
 func TestWriteBatchAtTheBound(t *testing.T) {
 	srv := newServer(t, nil)
-	ch := make(chan struct{})
-	srv.stall = ch
+	resume := srv.gate.Stall()
 	s, err := NewSink("custom", srv.srv.URL, layout{}, Options{Retry: quick, Batch: Batch{MaxEntries: 1, MaxBytes: 10}, Pending: Pending{MaxBytes: 20}})
 	require.NoError(t, err)
 	big, small := []byte("0123456789"), []byte("x")
 	failed, err := s.WriteBatch(context.Background(), [][]byte{big, big, big, small})
 	assert.ErrorIs(t, err, ErrDropped)
 	assert.Equal(t, 2, failed, "the third big one and the small one do not fit")
-	close(ch)
+	resume()
 	assert.ErrorIs(t, s.Flush(context.Background()), ErrDropped)
 	assert.EqualValues(t, 2, s.Lost())
 	require.NoError(t, s.Stop(context.Background()))

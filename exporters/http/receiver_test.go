@@ -11,6 +11,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/fapilog/fapilog-otel/internal/testdest"
 	"github.com/klauspost/compress/zstd"
 )
 
@@ -25,8 +26,9 @@ type receiver struct {
 	requests int
 	// respond returns the status for request n (0-based); nil means 200.
 	respond func(n int, w http.ResponseWriter) int
-	// stall, when set, holds requests until closed or the client gives up.
-	stall chan struct{}
+	// gate, while stalled, holds requests until resumed or the client
+	// gives up.
+	gate testdest.Gate
 	// reset, when true for request n, drops the connection unanswered.
 	reset  func(n int) bool
 	bodies []string // Content-Encoding of each request
@@ -36,12 +38,7 @@ func newReceiver(t *testing.T) *receiver {
 	r := &receiver{t: t}
 	r.srv = httptest.NewServer(http.HandlerFunc(r.handle))
 	t.Cleanup(func() {
-		r.mu.Lock()
-		if r.stall != nil {
-			close(r.stall)
-			r.stall = nil
-		}
-		r.mu.Unlock()
+		r.gate.Open()
 		r.srv.Close()
 	})
 	return r
@@ -51,7 +48,7 @@ func (r *receiver) handle(w http.ResponseWriter, req *http.Request) {
 	r.mu.Lock()
 	n := r.requests
 	r.requests++
-	stall, respond, reset := r.stall, r.respond, r.reset
+	respond, reset := r.respond, r.reset
 	r.bodies = append(r.bodies, req.Header.Get("Content-Encoding"))
 	r.mu.Unlock()
 
@@ -62,12 +59,8 @@ func (r *receiver) handle(w http.ResponseWriter, req *http.Request) {
 		}
 		return
 	}
-	if stall != nil {
-		select {
-		case <-stall:
-		case <-req.Context().Done():
-			return
-		}
+	if r.gate.Wait(req.Context()) != nil {
+		return
 	}
 	entries, err := decodeBody(req)
 	if err != nil {
@@ -155,18 +148,7 @@ func (r *receiver) set(fn func(r *receiver)) {
 	fn(r)
 }
 
-func (r *receiver) Stall() (resume func()) {
-	ch := make(chan struct{})
-	r.set(func(r *receiver) { r.stall = ch })
-	return func() {
-		r.set(func(r *receiver) {
-			if r.stall == ch {
-				r.stall = nil
-			}
-		})
-		close(ch)
-	}
-}
+func (r *receiver) Stall() (resume func()) { return r.gate.Stall() }
 
 func (r *receiver) Fail() (heal func()) {
 	r.set(func(r *receiver) {

@@ -25,6 +25,7 @@ import (
 
 	"github.com/fapilog/fapilog-otel/bridge/sinktest"
 	"github.com/fapilog/fapilog-otel/exporters/delivery"
+	"github.com/fapilog/fapilog-otel/internal/testdest"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -53,7 +54,7 @@ type hook struct {
 	mu     sync.Mutex
 	reqs   []received
 	status func(n int) int
-	stall  chan struct{}
+	gate   testdest.Gate
 }
 
 func newHook(t *testing.T) *hook {
@@ -63,14 +64,10 @@ func newHook(t *testing.T) *hook {
 		h.mu.Lock()
 		n := len(h.reqs)
 		h.reqs = append(h.reqs, received{header: r.Header.Clone(), body: body})
-		status, stall := h.status, h.stall
+		status := h.status
 		h.mu.Unlock()
-		if stall != nil {
-			select {
-			case <-stall:
-			case <-r.Context().Done():
-				return
-			}
+		if h.gate.Wait(r.Context()) != nil {
+			return
 		}
 		code := http.StatusOK
 		if status != nil {
@@ -79,12 +76,7 @@ func newHook(t *testing.T) *hook {
 		w.WriteHeader(code)
 	}))
 	t.Cleanup(func() {
-		h.mu.Lock()
-		if h.stall != nil {
-			close(h.stall)
-			h.stall = nil
-		}
-		h.mu.Unlock()
+		h.gate.Open()
 		h.srv.Close()
 	})
 	return h
@@ -293,18 +285,7 @@ func TestConformance(t *testing.T) {
 		return sinktest.Harness{
 			Sink:      s,
 			Delivered: h.accepted,
-			Stall: func() func() {
-				ch := make(chan struct{})
-				h.mu.Lock()
-				h.stall = ch
-				h.mu.Unlock()
-				return func() {
-					h.mu.Lock()
-					h.stall = nil
-					h.mu.Unlock()
-					close(ch)
-				}
-			},
+			Stall:     h.gate.Stall,
 			Fail: func() func() {
 				h.mu.Lock()
 				failFrom := len(h.reqs)

@@ -84,16 +84,14 @@ type Engine struct {
 	// none), published under mu for SpoolStats, which reads it without
 	// mu: mu is held across spool writes, and metrics and health checks
 	// must not wait for a stalled disk.
-	oldest atomic.Int64
-	// lastStallRep is when lockForSpool last reported (UnixNano).
-	lastStallRep atomic.Int64
-	nextSeq      uint64            // seq of the next sealed batch
-	doneTo       uint64            // every batch with seq < doneTo is finished
-	finished     map[uint64]*batch // finished batches at or beyond doneTo
-	done         flushacct.Cond    // broadcast when doneTo advances
-	space        flushacct.Cond    // broadcast when pending shrinks, and at Close
-	closed       bool
-	started      bool
+	oldest   atomic.Int64
+	nextSeq  uint64            // seq of the next sealed batch
+	doneTo   uint64            // every batch with seq < doneTo is finished
+	finished map[uint64]*batch // finished batches at or beyond doneTo
+	done     flushacct.Cond    // broadcast when doneTo advances
+	space    flushacct.Cond    // broadcast when pending shrinks, and at Close
+	closed   bool
+	started  bool
 	// abandoned counts entries Close gave up on: a flush that was waiting
 	// for them must not report success.
 	abandoned int
@@ -114,9 +112,13 @@ type Engine struct {
 	bufs sync.Pool
 
 	// ledger holds every entry not delivered until a flush reports it.
-	ledger      flushacct.Ledger
-	lastDropRep time.Time // guarded by mu: drops are reported at most once a second
-	dropsUnrep  int
+	ledger flushacct.Ledger
+	// Drops are reported at most once a second (a flood of reports in an
+	// overload helps nobody), with or without mu held: lockForSpool drops
+	// entries it could not lock for.
+	lastDropRep   atomic.Int64 // UnixNano
+	dropsUnrep    atomic.Int64
+	lastDropCause atomic.Pointer[error]
 
 	// keyPrefix makes batch keys unique across sinks and processes.
 	keyPrefix string
@@ -223,13 +225,8 @@ func (e *Engine) lockForSpool(ctx context.Context, n int) error {
 		return nil
 	}
 	err = e.errorf("%w: %d entries: waiting for the spool (a write to its disk has not returned): %w", ErrDropped, n, err)
-	e.ledger.Lost(n, err)
-	// At most one report a second, as for other drops: a disk stalled
-	// for minutes behind a SimpleProcessor would otherwise report every
-	// record. Each is counted in the ledger for the next Flush.
-	now := time.Now().UnixNano()
-	if last := e.lastStallRep.Load(); now-last >= int64(time.Second) && e.lastStallRep.CompareAndSwap(last, now) {
-		e.onError(err)
+	if report := e.countDrop(n, err); report != nil {
+		e.onError(report) // mu is not held: report now
 	}
 	return err
 }
@@ -376,22 +373,45 @@ func (e *Engine) dropOldestLocked() {
 	e.finishLocked(old)
 }
 
-// flood of reports; the last window is reported by Flush and Close.
+// dropLocked counts n dropped entries, with mu held; the report that is due
+// goes out when mu is released, and the last window's is given by Flush
+// and Close.
 func (e *Engine) dropLocked(n int, cause error) {
-	e.ledger.Lost(n, cause)
-	e.dropsUnrep += n
-	if now := time.Now(); now.Sub(e.lastDropRep) >= time.Second {
-		e.reportDropsLocked()
-		e.lastDropRep = now
+	if report := e.countDrop(n, cause); report != nil {
+		e.reports = append(e.reports, report)
 	}
 }
 
-func (e *Engine) reportDropsLocked() {
-	if e.dropsUnrep == 0 {
-		return
+// countDrop counts n dropped entries for the next flush, and returns the
+// coalesced report that is due, at most one a second, or nil.
+func (e *Engine) countDrop(n int, cause error) error {
+	e.ledger.Lost(n, cause)
+	e.dropsUnrep.Add(int64(n))
+	e.lastDropCause.Store(&cause)
+	now := time.Now().UnixNano()
+	if last := e.lastDropRep.Load(); now-last >= int64(time.Second) && e.lastDropRep.CompareAndSwap(last, now) {
+		return e.takeDropReport()
 	}
-	e.reports = append(e.reports, e.errorf("%w: %d entries dropped (pending bound %d bytes)", ErrDropped, e.dropsUnrep, e.cfg.MaxPendingBytes))
-	e.dropsUnrep = 0
+	return nil
+}
+
+// takeDropReport returns the report of the drops not reported yet, or nil.
+func (e *Engine) takeDropReport() error {
+	n := e.dropsUnrep.Swap(0)
+	if n == 0 {
+		return nil
+	}
+	var latest error
+	if c := e.lastDropCause.Load(); c != nil {
+		latest = *c
+	}
+	return e.errorf("%w: %d entries dropped (pending bound %d bytes); the latest: %v", ErrDropped, n, e.cfg.MaxPendingBytes, latest)
+}
+
+func (e *Engine) reportDropsLocked() {
+	if report := e.takeDropReport(); report != nil {
+		e.reports = append(e.reports, report)
+	}
 }
 
 func (e *Engine) sealLocked() {

@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -130,4 +131,37 @@ func TestStartChecksOnlyTheNewestFile(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, entry(1)+"\n"+`{"x`, string(got), "an older file is not read")
 	assert.True(t, h.find("cut its last 3 bytes"), "%v", h.errs)
+}
+
+// Start on an ended context, twice and concurrently, still recovers the
+// directory, once: the bridge calls it with the Export's context, which
+// the SDK may already have ended.
+func TestStartEndedContextTwiceConcurrently(t *testing.T) {
+	h := &handled{}
+	s, _, dir := testSink(t, func(c *config) { c.handle = h.handle })
+	require.NoError(t, os.MkdirAll(dir, 0o750))
+	prev := filepath.Join(dir, "fapilog-20260101-000000.jsonl")
+	require.NoError(t, os.WriteFile(prev, []byte(entry(1)+"\n"+`{"x`), 0o640))
+	ended, cancel := context.WithCancel(context.Background())
+	cancel()
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Go(func() { assert.NoError(t, s.Start(ended)) })
+	}
+	wg.Wait()
+	require.NoError(t, s.Start(ended))
+	stop(t, s)
+
+	got, err := os.ReadFile(prev)
+	require.NoError(t, err)
+	assert.Equal(t, entry(1)+"\n", string(got))
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	cuts := 0
+	for _, e := range h.errs {
+		if strings.Contains(e.Error(), "incomplete line") {
+			cuts++
+		}
+	}
+	assert.Equal(t, 1, cuts, "recovered once: %v", h.errs)
 }

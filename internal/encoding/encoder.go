@@ -71,7 +71,7 @@ type resourceCache struct {
 // callers validate configuration with Format.Valid first.
 func New(f Format) *Encoder {
 	e := &Encoder{format: f}
-	e.states.New = func() any { return newState() }
+	e.states.New = func() any { return newState(f) }
 	return e
 }
 
@@ -141,6 +141,9 @@ type state struct {
 	// buffers.
 	seconds  [2]secondCache
 	repeated bool // the single walk met a repeated key or too many keys
+	format   Format
+	// keys met lately, for every walk; it outlives reset.
+	kc keyCache
 
 	// The second walk of the fallback appends to dst, skipping dropped
 	// attributes.
@@ -162,8 +165,8 @@ const (
 	emitOTLP                      // OTLP KeyValue array elements
 )
 
-func newState() *state {
-	st := &state{keys: make([]attribute.Key, 0, 16), drop: make([]bool, 0, 16)}
+func newState(f Format) *state {
+	st := &state{keys: make([]attribute.Key, 0, 16), drop: make([]bool, 0, 16), format: f}
 	st.gather = func(kv attribute.KeyValue) bool {
 		st.keys = append(st.keys, kv.Key)
 		if kv.Key == RecordUIDKey {
@@ -178,35 +181,75 @@ func newState() *state {
 		}
 		return true
 	}
+	// The single walk's step: kv is encoded where it belongs unless its
+	// key was met before in this record (or the record has too many keys
+	// for the table), which stops the walk for the two-walk fallback. It
+	// is a closure, not a method value, so the 64-byte KeyValue is not
+	// copied once more through a wrapper.
 	st.single = func(kv attribute.KeyValue) bool {
 		i := len(st.keys)
-		if i >= dedupTableMax || st.seenKey(kv.Key, i) {
+		e := st.kc.lookup(kv.Key, st.format)
+		var h uint
+		if e != nil {
+			h = uint(e.hash)
+		} else {
+			h = keyHash(kv.Key)
+		}
+		if i >= dedupTableMax || st.seenKey(kv.Key, h, i) {
 			st.repeated = true
 			return false
 		}
 		st.keys = append(st.keys, kv.Key)
 		if st.mode == emitOTLP {
 			st.data = appendComma(st.data)
-			st.data = appendKeyValue(st.data, kv, 0)
+			if e == nil {
+				st.data = appendKeyValue(st.data, kv, 0)
+				return true
+			}
+			st.data = append(st.data, st.kc.bytes(e)...)
+			st.data = appendAnyValue(st.data, kv.Value, 0)
+			st.data = append(st.data, '}')
 			return true
 		}
-		switch class, j := classify(kv); class {
+		var class, j int
+		if e != nil {
+			class, j = placed(int(e.class), int(e.ctx), kv.Value)
+		} else {
+			class, j = classify(kv)
+		}
+		switch class {
 		case keyUID:
 			st.hasUID, st.uid = true, kv.Value.AsString()
+			return true
 		case keyContext:
 			st.hasLifted[j] = true
 			st.lifted[j] = kv.Value.AsString()
+			return true
 		case keyException:
 			st.hasException = true
 			st.exc = appendComma(st.exc)
-			st.exc = appendKey(st.exc, exceptionField(string(kv.Key[len(exceptionPrefix):])))
-			st.exc = appendJSONValue(st.exc, kv.Value, 0)
-		default:
-			if st.bodyTaken && kv.Key == "body" {
-				kv.Key = "body_attribute"
+			if e != nil {
+				st.exc = append(st.exc, st.kc.bytes(e)...)
+			} else {
+				st.exc = appendKey(st.exc, exceptionField(string(kv.Key[len(exceptionPrefix):])))
 			}
-			st.data = appendMember(st.data, kv)
+			st.exc = appendJSONValue(st.exc, kv.Value, 0)
+			return true
+		case keyBody:
+			if st.bodyTaken {
+				st.data = appendComma(st.data)
+				st.data = append(st.data, `"body_attribute":`...)
+				st.data = appendJSONValue(st.data, kv.Value, 0)
+				return true
+			}
 		}
+		st.data = appendComma(st.data)
+		if e != nil {
+			st.data = append(st.data, st.kc.bytes(e)...)
+		} else {
+			st.data = appendKey(st.data, string(kv.Key))
+		}
+		st.data = appendJSONValue(st.data, kv.Value, 0)
 		return true
 	}
 	st.emit = func(kv attribute.KeyValue) bool {
@@ -217,10 +260,11 @@ func newState() *state {
 		}
 		switch st.mode {
 		case emitData:
-			if class, _ := classify(kv); class != keyData {
+			class, _ := classify(kv)
+			if class != keyData && class != keyBody {
 				return true
 			}
-			if st.bodyTaken && kv.Key == "body" {
+			if class == keyBody && st.bodyTaken {
 				kv.Key = "body_attribute"
 			}
 			st.dst = appendMember(st.dst, kv)
@@ -276,11 +320,11 @@ func (st *state) clearWalk() {
 	st.repeated = false
 }
 
-// seenKey reports whether k is already among st.keys, and otherwise enters
-// it into the table as index i.
-func (st *state) seenKey(k attribute.Key, i int) bool {
+// seenKey reports whether k, whose keyHash is h, is already among st.keys,
+// and otherwise enters it into the table as index i.
+func (st *state) seenKey(k attribute.Key, h uint, i int) bool {
 	mask := uint(len(st.table) - 1)
-	h := keyHash(k) & mask
+	h &= mask
 	for st.table[h] != 0 {
 		if st.keys[st.table[h]-1] == k {
 			return true

@@ -1,9 +1,7 @@
 package encoding
 
 import (
-	"encoding/binary"
 	"math/rand/v2"
-	"strconv"
 	"strings"
 	"time"
 
@@ -97,12 +95,12 @@ func (e *Encoder) appendEnvelope(dst []byte, r *sdklog.Record, st *state) []byte
 	if sev := r.Severity(); sev != 0 {
 		dst = appendComma(dst)
 		dst = append(dst, `"severity_number":`...)
-		dst = strconv.AppendInt(dst, int64(sev), 10)
+		dst = appendInt(dst, int64(sev))
 	}
-	dst = appendStringMember(dst, "severity_text", r.SeverityText())
-	dst = appendStringMember(dst, "event_name", r.EventName())
-	dst = appendStringMember(dst, "scope_version", scope.Version)
-	dst = appendStringMember(dst, "scope_schema_url", scope.SchemaURL)
+	dst = appendStringMember(dst, `"severity_text":`, r.SeverityText())
+	dst = appendStringMember(dst, `"event_name":`, r.EventName())
+	dst = appendStringMember(dst, `"scope_version":`, scope.Version)
+	dst = appendStringMember(dst, `"scope_schema_url":`, scope.SchemaURL)
 	if scope.Attributes.Len() > 0 {
 		dst = appendComma(dst)
 		dst = append(dst, `"scope_attributes":{`...)
@@ -119,7 +117,7 @@ func (e *Encoder) appendEnvelope(dst []byte, r *sdklog.Record, st *state) []byte
 	if n := r.DroppedAttributes(); n > 0 {
 		dst = appendComma(dst)
 		dst = append(dst, `"dropped_attributes":`...)
-		dst = strconv.AppendInt(dst, int64(n), 10)
+		dst = appendInt(dst, int64(n))
 	}
 	if st.hasException {
 		dst = appendComma(dst)
@@ -161,49 +159,60 @@ func contextKeyName(k attribute.Key) int {
 // Key classes of the envelope: what the walk does with an attribute.
 const (
 	keyData      = iota // a member of data
-	keyUID              // the record's id (message_id)
-	keyContext          // lifted into context
+	keyUID              // the record's id (message_id) when its value is a string
+	keyContext          // lifted into context when its value is a string
 	keyException        // a member of diagnostics.exception
+	keyBody             // "body": moves to body_attribute when a structured body owns data.body
 )
 
 // classify returns what the envelope does with kv, and for keyContext the
-// index in contextKeys, in one switch on the key's length: most keys match
-// no special name, and that is decided by the length alone or one compare.
+// index in contextKeys.
 func classify(kv attribute.KeyValue) (class, j int) {
-	k := kv.Key
+	class, j = classifyKey(kv.Key)
+	return placed(class, j, kv.Value)
+}
+
+// placed applies the rule that only a string value is lifted into context
+// or becomes the message id; any other value stays in data.
+func placed(class, j int, v attribute.Value) (int, int) {
+	if (class == keyUID || class == keyContext) && v.Type() != attribute.STRING {
+		return keyData, 0
+	}
+	return class, j
+}
+
+// classifyKey is classify by the key's name alone, in one switch on its
+// length: most keys match no special name, and that is decided by the
+// length alone or one compare.
+func classifyKey(k attribute.Key) (class, j int) {
 	switch len(k) {
 	case len(keyCorrelationID): // also len(RecordUIDKey) and len("exception.type")
 		switch k {
 		case keyCorrelationID:
-			j = 0
+			return keyContext, 0
 		case RecordUIDKey:
-			if kv.Value.Type() == attribute.STRING {
-				return keyUID, 0
-			}
-			return keyData, 0
-		default:
-			return classifyException(k)
+			return keyUID, 0
 		}
+		return classifyException(k)
 	case len(keyRequestID): // also len(exceptionPrefix)
-		if k != keyRequestID {
-			return classifyException(k)
+		if k == keyRequestID {
+			return keyContext, 1
 		}
-		j = 1
+		return classifyException(k)
 	case len(keyUserID):
-		if k != keyUserID {
-			return keyData, 0
+		if k == keyUserID {
+			return keyContext, 2
 		}
-		j = 2
 	case len(keyTenantID):
-		if k != keyTenantID {
-			return keyData, 0
+		if k == keyTenantID {
+			return keyContext, 3
 		}
-		j = 3
+	case len("body"):
+		if k == "body" {
+			return keyBody, 0
+		}
 	default:
 		return classifyException(k)
-	}
-	if kv.Value.Type() == attribute.STRING {
-		return keyContext, j
 	}
 	return keyData, 0
 }
@@ -235,12 +244,14 @@ func appendMember(dst []byte, kv attribute.KeyValue) []byte {
 	return appendJSONValue(dst, kv.Value, 0)
 }
 
+// appendStringMember writes a member whose key is a constant of this
+// package, already written out as `"name":`, unless val is empty.
 func appendStringMember(dst []byte, key, val string) []byte {
 	if val == "" {
 		return dst
 	}
 	dst = appendComma(dst)
-	dst = appendKey(dst, key)
+	dst = append(dst, key...)
 	return appendString(dst, val)
 }
 
@@ -267,23 +278,28 @@ func appendLevel(dst []byte, sev log.Severity, text string) []byte {
 // ChaCha8-based, lock-free and allocation-free; message ids need uniqueness,
 // not secrecy.
 func appendUUID(dst []byte) []byte {
-	var u [16]byte
-	binary.BigEndian.PutUint64(u[0:8], rand.Uint64()&^0xF000|0x4000)
-	binary.BigEndian.PutUint64(u[8:16], rand.Uint64()&^(0xC0<<56)|0x80<<56)
-	// 8-4-4-4-12 hex digits: a dash before bytes 4, 6, 8 and 10.
+	hi := rand.Uint64()&^0xF000 | 0x4000
+	lo := rand.Uint64()&^(0xC0<<56) | 0x80<<56
+	// 8-4-4-4-12 hex digits, each byte's pair written by one load.
 	var b [38]byte
-	b[0] = '"'
-	j := 1
-	for i, c := range u {
-		if i == 4 || i == 6 || i == 8 || i == 10 {
-			b[j] = '-'
-			j++
-		}
-		hexByte(b[j:j+2], c)
-		j += 2
-	}
-	b[j] = '"'
+	b[0], b[9], b[14], b[19], b[24], b[37] = '"', '-', '-', '-', '-', '"'
+	putHex(b[1:9], hi>>32, 4)
+	putHex(b[10:14], hi>>16, 2)
+	putHex(b[15:19], hi, 2)
+	putHex(b[20:24], lo>>48, 2)
+	putHex(b[25:37], lo, 6)
 	return append(dst, b[:]...)
+}
+
+// putHex writes the low n bytes of v, most significant first, as 2n hex
+// digits into b.
+func putHex(b []byte, v uint64, n int) {
+	_ = b[2*n-1]
+	for i := n - 1; i >= 0; i-- {
+		p := hexPairs[byte(v)]
+		b[2*i], b[2*i+1] = p[0], p[1]
+		v >>= 8
+	}
 }
 
 // hexPairs holds the two lower-case hex digits of every byte: one load
@@ -294,11 +310,6 @@ var hexPairs = func() (t [256][2]byte) {
 	}
 	return t
 }()
-
-func hexByte(b []byte, c byte) {
-	p := hexPairs[c]
-	b[0], b[1] = p[0], p[1]
-}
 
 func appendHex(dst []byte, b []byte) []byte {
 	for _, c := range b {
@@ -348,18 +359,18 @@ func appendEnvelopeResource(dst []byte, res *resource.Resource) []byte {
 		}
 		switch kv.Key {
 		case resService:
-			dst = appendStringMember(dst, "service", kv.Value.AsString())
+			dst = appendStringMember(dst, `"service":`, kv.Value.AsString())
 		case resHost:
-			dst = appendStringMember(dst, "host", kv.Value.AsString())
+			dst = appendStringMember(dst, `"host":`, kv.Value.AsString())
 		case resPID:
 			dst = appendComma(dst)
 			dst = append(dst, `"pid":`...)
-			dst = strconv.AppendInt(dst, kv.Value.AsInt64(), 10)
+			dst = appendInt(dst, kv.Value.AsInt64())
 		}
 	}
 	if envKey != "" {
 		env, _ := res.Set().Value(envKey)
-		dst = appendStringMember(dst, "env", env.AsString())
+		dst = appendStringMember(dst, `"env":`, env.AsString())
 	}
 	rest := false
 	for _, kv := range attrs {
@@ -377,7 +388,7 @@ func appendEnvelopeResource(dst []byte, res *resource.Resource) []byte {
 		dst = append(dst, '}')
 	}
 	if url := res.SchemaURL(); url != "" {
-		dst = appendStringMember(dst, "resource_schema_url", url)
+		dst = appendStringMember(dst, `"resource_schema_url":`, url)
 	}
 	return dst
 }

@@ -1,6 +1,7 @@
 package encoding
 
 import (
+	"fmt"
 	"math"
 	"regexp"
 	"strings"
@@ -280,5 +281,29 @@ func TestEnvelopeTimestampsAcrossSeconds(t *testing.T) {
 		m := decode(t, buf)
 		assert.Equal(t, ts.UTC().Format("2006-01-02T15:04:05.000Z"), m["log"].(map[string]any)["timestamp"], "record %d", i)
 		assert.Equal(t, obs.UTC().Format("2006-01-02T15:04:05.000Z"), m["log"].(map[string]any)["diagnostics"].(map[string]any)["observed_timestamp"], "record %d", i)
+	}
+}
+
+// Every millisecond of a second comes out right through the cached second
+// (the digits after it are written from a table, not the cache).
+func TestEnvelopeTimestampMilliseconds(t *testing.T) {
+	enc := New(Envelope)
+	var buf []byte
+	for ms := range 1000 {
+		ts := testTime.Truncate(time.Second).Add(time.Duration(ms)*time.Millisecond + 999_999)
+		r := logtest.RecordFactory{Timestamp: ts}.NewRecord()
+		buf = enc.Append(buf[:0], &r)
+		require.Equal(t, ts.UTC().Format("2006-01-02T15:04:05.000Z"), decode(t, buf)["log"].(map[string]any)["timestamp"])
+	}
+}
+
+func TestPutHexMatchesFmt(t *testing.T) {
+	for _, v := range []uint64{0, 1, 0xabcdef, 0x0123456789abcdef, math.MaxUint64} {
+		for _, n := range []int{2, 4, 6, 8} {
+			b := make([]byte, 2*n)
+			putHex(b, v, n)
+			want := fmt.Sprintf("%016x", v)[16-2*n:]
+			assert.Equal(t, want, string(b), "%#x in %d bytes", v, n)
+		}
 	}
 }

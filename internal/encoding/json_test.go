@@ -4,7 +4,10 @@ import (
 	"encoding/json"
 	"math"
 	"math/rand/v2"
+	"strconv"
 	"testing"
+
+	"github.com/stretchr/testify/assert"
 )
 
 func TestPlain8MatchesByteTest(t *testing.T) {
@@ -90,5 +93,11 @@ func TestPlainMatchesBytewise(t *testing.T) {
 	}
 	if !plain("") {
 		t.Fatal(`plain("") = false`)
+	}
+}
+
+func TestAppendIntMatchesStrconv(t *testing.T) {
+	for _, v := range []int64{0, 1, 9, 10, 42, 99, 100, 200, 999, 1000, 5120, 9999, 10000, 123456789, -1, -99, -10000, math.MinInt64, math.MaxInt64} {
+		assert.Equal(t, strconv.FormatInt(v, 10), string(appendInt(nil, v)), "%d", v)
 	}
 }

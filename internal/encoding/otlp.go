@@ -30,8 +30,8 @@ func (e *Encoder) appendOTLP(dst []byte, r *sdklog.Record, st *state) []byte {
 func appendScopeOpen(dst []byte, r *sdklog.Record) []byte {
 	dst = append(dst, `{"scope":{`...)
 	scope := r.InstrumentationScope()
-	dst = appendStringMember(dst, "name", scope.Name)
-	dst = appendStringMember(dst, "version", scope.Version)
+	dst = appendStringMember(dst, `"name":`, scope.Name)
+	dst = appendStringMember(dst, `"version":`, scope.Version)
 	if scope.Attributes.Len() > 0 {
 		dst = appendComma(dst)
 		dst = append(dst, `"attributes":`...)
@@ -49,7 +49,7 @@ func appendScopeOpen(dst []byte, r *sdklog.Record) []byte {
 func appendScopeClose(dst []byte, r *sdklog.Record) []byte {
 	dst = append(dst, ']')
 	if u := r.InstrumentationScope().SchemaURL; u != "" {
-		dst = appendStringMember(dst, "schemaUrl", u)
+		dst = appendStringMember(dst, `"schemaUrl":`, u)
 	}
 	return append(dst, '}')
 }
@@ -71,9 +71,9 @@ func appendLogRecord(dst []byte, r *sdklog.Record, st *state) []byte {
 	if sev := r.Severity(); sev != 0 {
 		dst = appendComma(dst)
 		dst = append(dst, `"severityNumber":`...)
-		dst = strconv.AppendInt(dst, int64(int32(sev)), 10)
+		dst = appendInt(dst, int64(int32(sev)))
 	}
-	dst = appendStringMember(dst, "severityText", r.SeverityText())
+	dst = appendStringMember(dst, `"severityText":`, r.SeverityText())
 	if body := r.Body(); body.Type() != attribute.EMPTY {
 		dst = appendComma(dst)
 		dst = append(dst, `"body":`...)
@@ -108,7 +108,7 @@ func appendLogRecord(dst []byte, r *sdklog.Record, st *state) []byte {
 		dst = appendHex(dst, sid[:])
 		dst = append(dst, '"')
 	}
-	dst = appendStringMember(dst, "eventName", r.EventName())
+	dst = appendStringMember(dst, `"eventName":`, r.EventName())
 	return append(dst, '}')
 }
 

@@ -21,7 +21,7 @@ var (
 type secondCache struct {
 	unix  int64
 	valid bool
-	text  [19]byte
+	text  [21]byte // `"YYYY-MM-DDTHH:MM:SS.`
 }
 
 // appendTimestamp is appendRFC3339Millis with the per-second cache c.
@@ -31,15 +31,25 @@ func appendTimestamp(dst []byte, t time.Time, c *secondCache) []byte {
 		if t.Before(minTime) || t.After(maxTime) {
 			return appendRFC3339Millis(dst, t)
 		}
-		appendSecond(c.text[:0], t.UTC())
+		b := append(c.text[:0], '"')
+		b = appendSecond(b, t.UTC())
+		_ = append(b, '.')
 		c.unix, c.valid = unix, true
 	}
-	dst = append(dst, '"')
 	dst = append(dst, c.text[:]...)
-	dst = append(dst, '.')
-	dst = appendDigits(dst, t.Nanosecond()/int(time.Millisecond), 3)
-	return append(dst, 'Z', '"')
+	ms := t.Nanosecond() / int(time.Millisecond)
+	p := digitPairs[ms%100]
+	tail := [5]byte{byte('0' + ms/100), p[0], p[1], 'Z', '"'}
+	return append(dst, tail[:]...)
 }
+
+// digitPairs holds the two decimal digits of 0 to 99.
+var digitPairs = func() (t [100][2]byte) {
+	for i := range t {
+		t[i] = [2]byte{byte('0' + i/10), byte('0' + i%10)}
+	}
+	return t
+}()
 
 // appendRFC3339Millis writes t as a quoted RFC 3339 UTC timestamp with exactly
 // three fractional digits and a Z suffix, the form the envelope schema's

@@ -13,7 +13,7 @@ func appendJSONValue(dst []byte, v attribute.Value, depth int) []byte {
 	case attribute.BOOL:
 		return strconv.AppendBool(dst, v.AsBool())
 	case attribute.INT64:
-		return strconv.AppendInt(dst, v.AsInt64(), 10)
+		return appendInt(dst, v.AsInt64())
 	case attribute.FLOAT64:
 		return appendFloat(dst, v.AsFloat64())
 	case attribute.STRING:
@@ -61,7 +61,25 @@ func appendJSONValue(dst []byte, v attribute.Value, depth int) []byte {
 	}
 }
 
-func appendInt(dst []byte, v int64) []byte { return strconv.AppendInt(dst, v, 10) }
+// appendInt writes v in decimal. Most numbers in logs are small (status
+// codes, counts, severities), and those are written from a table instead of
+// strconv's general loop.
+func appendInt(dst []byte, v int64) []byte {
+	switch u := uint64(v); {
+	case u < 10:
+		return append(dst, byte('0'+u))
+	case u < 100:
+		p := digitPairs[u]
+		return append(dst, p[0], p[1])
+	case u < 1000:
+		hi, lo := digitPairs[u/100], digitPairs[u%100]
+		return append(dst, hi[1], lo[0], lo[1])
+	case u < 10000:
+		hi, lo := digitPairs[u/100], digitPairs[u%100]
+		return append(dst, hi[0], hi[1], lo[0], lo[1])
+	}
+	return strconv.AppendInt(dst, v, 10)
+}
 
 func appendArray[T any](dst []byte, vs []T, appendOne func([]byte, T) []byte) []byte {
 	dst = append(dst, '[')
@@ -82,7 +100,7 @@ func appendAnyValue(dst []byte, v attribute.Value, depth int) []byte {
 		dst = strconv.AppendBool(dst, v.AsBool())
 	case attribute.INT64:
 		dst = append(dst, `{"intValue":"`...)
-		dst = strconv.AppendInt(dst, v.AsInt64(), 10)
+		dst = appendInt(dst, v.AsInt64())
 		dst = append(dst, '"')
 	case attribute.FLOAT64:
 		dst = append(dst, `{"doubleValue":`...)

@@ -25,14 +25,60 @@ var safeASCII = func() (t [utf8.RuneSelf]bool) {
 // U+FFFD so that every line stays valid UTF-8, control characters are
 // escaped, and U+2028/U+2029 are escaped because JavaScript consumers of NDJSON
 // treat them as line terminators.
+//
+// Nearly every string needs no escaping. A short one (most values and
+// names) is checked and copied in one step of at most two overlapping words;
+// a longer one is checked a word at a time, then copied. The first word
+// that needs work sends the string to appendEscaped.
 func appendString(dst []byte, s string) []byte {
-	if plain(s) {
-		// Nearly every key and most values: one check, one copy.
+	n := len(s)
+	start := len(dst)
+	if n > 16 || cap(dst)-start < 18 {
+		if !plain(s) {
+			return appendEscaped(dst, s)
+		}
 		dst = append(dst, '"')
 		dst = append(dst, s...)
 		return append(dst, '"')
 	}
-	return appendEscaped(dst, s)
+	// Room for two quotes and sixteen bytes; the stores below may write
+	// past the string's end, inside that room, and the length is set to
+	// the exact end after.
+	out := dst[start : start+18]
+	out[0] = '"'
+	switch {
+	case n >= 8:
+		lo, hi := load64(s), load64(s[n-8:])
+		if !plainWord(lo) || !plainWord(hi) {
+			return appendEscaped(dst, s)
+		}
+		binary.LittleEndian.PutUint64(out[1:], lo)
+		binary.LittleEndian.PutUint64(out[n-7:], hi)
+	case n >= 4:
+		lo, hi := load32(s), load32(s[n-4:])
+		if !plainWord(uint64(lo) | uint64(hi)<<32) {
+			return appendEscaped(dst, s)
+		}
+		binary.LittleEndian.PutUint32(out[1:], lo)
+		binary.LittleEndian.PutUint32(out[n-3:], hi)
+	case n > 0:
+		if !plain(s) {
+			return appendEscaped(dst, s)
+		}
+		out[1], out[1+n/2], out[n] = s[0], s[n/2], s[n-1]
+	}
+	out[n+1] = '"'
+	return dst[:start+n+2]
+}
+
+// load64 and load32 read the first eight or four bytes of s, which the
+// caller has checked are there.
+func load64(s string) uint64 {
+	return binary.LittleEndian.Uint64(unsafe.Slice(unsafe.StringData(s), 8))
+}
+
+func load32(s string) uint32 {
+	return binary.LittleEndian.Uint32(unsafe.Slice(unsafe.StringData(s), 4))
 }
 
 // plain reports whether s needs no escaping at all, a word at a time: eight
@@ -50,9 +96,7 @@ func plain(s string) bool {
 		}
 		return n%8 == 0 || plain8(s[n-8:])
 	case n >= 4:
-		lo := binary.LittleEndian.Uint32(unsafe.Slice(unsafe.StringData(s), 4))
-		hi := binary.LittleEndian.Uint32(unsafe.Slice(unsafe.StringData(s[n-4:]), 4))
-		return plainWord(uint64(lo) | uint64(hi)<<32)
+		return plainWord(uint64(load32(s)) | uint64(load32(s[n-4:]))<<32)
 	case n > 0:
 		// Positions 0, n/2 and n-1 cover every byte of up to three.
 		return plainWord(uint64(s[0]) | uint64(s[n/2])<<8 | uint64(s[n-1])<<16 | (lsb*'a')&^0xFFFFFF)
@@ -112,9 +156,7 @@ const (
 // plain8 reports whether the first eight bytes of b are ASCII that needs
 // no escaping. The load is binary.LittleEndian's, one instruction where
 // unaligned loads are allowed; the string is only read, never written.
-func plain8(b string) bool {
-	return plainWord(binary.LittleEndian.Uint64(unsafe.Slice(unsafe.StringData(b), 8)))
-}
+func plain8(b string) bool { return plainWord(load64(b)) }
 
 // plainWord reports whether all eight bytes of x are ASCII that needs no
 // escaping: none below 0x20, none >= 0x80, no '"' and no '\\'. A byte's

@@ -96,6 +96,32 @@ func TestPlainMatchesBytewise(t *testing.T) {
 	}
 }
 
+// appendString's one-pass copy writes what the byte-at-a-time escaper
+// writes, for every byte value at every position of strings up to 24 bytes,
+// after a prefix, into buffers with no room to spare (the copy that checks
+// first) and with room (the one-step copy of short strings).
+func TestAppendStringMatchesEscaper(t *testing.T) {
+	for n := 0; n <= 24; n++ {
+		base := []byte("a~ Z0}a~ Z0}a~ Z0}a~ Z0}"[:n])
+		for pos := range max(n, 1) {
+			for c := range 256 {
+				b := append([]byte(nil), base...)
+				if n > 0 {
+					b[pos] = byte(c)
+				}
+				s := string(b)
+				want := string(appendEscaped([]byte("{"), s))
+				for _, room := range []int{len(s) % 3, 64} {
+					dst := append(make([]byte, 0, 1+room), '{')
+					if got := string(appendString(dst, s)); got != want {
+						t.Fatalf("appendString(%q) with room %d = %q, want %q", s, room, got, want)
+					}
+				}
+			}
+		}
+	}
+}
+
 func TestAppendIntMatchesStrconv(t *testing.T) {
 	for _, v := range []int64{0, 1, 9, 10, 42, 99, 100, 200, 999, 1000, 5120, 9999, 10000, 123456789, -1, -99, -10000, math.MinInt64, math.MaxInt64} {
 		assert.Equal(t, strconv.FormatInt(v, 10), string(appendInt(nil, v)), "%d", v)

@@ -127,3 +127,34 @@ func TestAppendIntMatchesStrconv(t *testing.T) {
 		assert.Equal(t, strconv.FormatInt(v, 10), string(appendInt(nil, v)), "%d", v)
 	}
 }
+
+// appendFloat's short-decimal path writes what strconv writes, for decimals
+// with up to three places, for floats that only look like them after
+// rounding, and for random bit patterns.
+func TestAppendFloatMatchesStrconv(t *testing.T) {
+	check := func(f float64) {
+		t.Helper()
+		want := strconv.AppendFloat(nil, f, 'f', -1, 64)
+		if a := math.Abs(f); a != 0 && (a < 1e-6 || a >= 1e21) || math.IsNaN(f) || math.IsInf(f, 0) {
+			return // written in exponent form or as a string, not by this path
+		}
+		if got := appendFloat(nil, f); string(got) != string(want) {
+			t.Fatalf("appendFloat(%v) = %s, want %s", f, got, want)
+		}
+	}
+	for _, f := range []float64{0.1, 0.2, 0.1 + 0.2, 0.3, 1e-3, 0.001, 0.005, 0.025, 12.5, 123.456, 2.675, 1.005,
+		9007199254740.991, 9007199254740.992, 1 << 53, 1<<53 - 1, 4503599627370495.5, 1e15, 0.999, 1.001, 100.1, -0.5, -12.25, 7} {
+		check(f)
+		check(-f)
+		check(math.Nextafter(f, 0))
+		check(math.Nextafter(f, math.Inf(1)))
+	}
+	r := rand.New(rand.NewPCG(1, 2))
+	for range 200_000 {
+		k := r.IntN(4)
+		m := r.Int64N(1 << 53)
+		check(float64(m) / [...]float64{1, 10, 100, 1000}[k])
+		check(float64(r.Int64N(100_000)) / [...]float64{1, 10, 100, 1000}[k])
+		check(math.Float64frombits(r.Uint64()))
+	}
+}

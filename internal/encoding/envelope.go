@@ -62,11 +62,11 @@ func (e *Encoder) appendEnvelope(dst []byte, r *sdklog.Record, st *state) []byte
 	} else {
 		dst = appendUUID(dst)
 	}
-	dst = append(dst, `,"correlation_id":`...)
 	if st.hasLifted[0] {
+		dst = append(dst, `,"correlation_id":`...)
 		dst = appendString(dst, st.lifted[0])
 	} else {
-		dst = append(dst, "null"...)
+		dst = append(dst, `,"correlation_id":null`...)
 	}
 	for j := 1; j < len(contextKeys); j++ {
 		if st.hasLifted[j] {
@@ -78,15 +78,13 @@ func (e *Encoder) appendEnvelope(dst []byte, r *sdklog.Record, st *state) []byte
 	if tid := r.TraceID(); tid.IsValid() {
 		dst = append(dst, `,"trace_id":"`...)
 		dst = appendHex(dst, tid[:])
-		dst = append(dst, '"')
 		if sid := r.SpanID(); sid.IsValid() {
-			dst = append(dst, `,"span_id":"`...)
+			dst = append(dst, `","span_id":"`...)
 			dst = appendHex(dst, sid[:])
-			dst = append(dst, '"')
 		}
-		dst = append(dst, `,"trace_flags":"`...)
-		dst = appendHex(dst, []byte{byte(r.TraceFlags())})
-		dst = append(dst, '"')
+		dst = append(dst, `","trace_flags":"`...)
+		p := hexPairs[r.TraceFlags()]
+		dst = append(dst, p[0], p[1], '"')
 	}
 
 	// diagnostics: where, and everything else the record carries.

@@ -307,3 +307,13 @@ func TestPutHexMatchesFmt(t *testing.T) {
 		}
 	}
 }
+
+// A trace id without a valid span id writes the trace id and flags only.
+func TestEnvelopeTraceWithoutSpan(t *testing.T) {
+	line := encode(t, Envelope, logtest.RecordFactory{Timestamp: testTime, TraceID: testTraceID, TraceFlags: 0xa5}.NewRecord())
+	envelopetest.RequireValid(t, line)
+	ctx := decode(t, line)["log"].(map[string]any)["context"].(map[string]any)
+	assert.Equal(t, "4bf92f3577b34da6a3ce929d0e0e4736", ctx["trace_id"])
+	assert.NotContains(t, ctx, "span_id")
+	assert.Equal(t, "a5", ctx["trace_flags"])
+}

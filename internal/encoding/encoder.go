@@ -188,7 +188,10 @@ func newState(f Format) *state {
 	// copied once more through a wrapper.
 	st.single = func(kv attribute.KeyValue) bool {
 		i := len(st.keys)
-		e := st.kc.lookup(kv.Key, st.format)
+		e := st.kc.hit(kv.Key)
+		if e == nil {
+			e = st.kc.lookup(kv.Key, st.format)
+		}
 		var h uint
 		if e != nil {
 			h = uint(e.hash)
@@ -245,7 +248,7 @@ func newState(f Format) *state {
 		}
 		st.data = appendComma(st.data)
 		if e != nil {
-			st.data = append(st.data, st.kc.bytes(e)...)
+			st.data = st.kc.appendKey(st.data, e)
 		} else {
 			st.data = appendKey(st.data, string(kv.Key))
 		}

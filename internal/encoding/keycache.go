@@ -1,6 +1,7 @@
 package encoding
 
 import (
+	"encoding/binary"
 	"unsafe"
 
 	"go.opentelemetry.io/otel/attribute"
@@ -51,12 +52,33 @@ type keyCache struct {
 // written-out key holds: `"key":` for the envelope (with the exception
 // name mapping applied), `{"key":"key","value":` for OTLP/JSON.
 func (c *keyCache) lookup(k attribute.Key, format Format) *keyEntry {
+	if e := c.hit(k); e != nil {
+		return e
+	}
+	return c.probe(keySlot(unsafe.StringData(string(k)), len(k)), k, format)
+}
+
+// hit is lookup's common case, a key found in its home slot, small enough
+// to be inlined.
+func (c *keyCache) hit(k attribute.Key) *keyEntry {
+	p := unsafe.StringData(string(k))
+	e := &c.slots[keySlot(p, len(k))]
+	if unsafe.StringData(string(e.key)) == p && len(e.key) == len(k) && e.n != 0 {
+		return e
+	}
+	return nil
+}
+
+func keySlot(p *byte, n int) uint {
+	return uint(uintptr(unsafe.Pointer(p))^uintptr(n)) * 0x9E3779B97F4A7C15 >> (64 - 7)
+}
+
+func (c *keyCache) probe(h uint, k attribute.Key, format Format) *keyEntry {
 	n := len(k)
 	if n == 0 {
 		return nil
 	}
 	p := unsafe.StringData(string(k))
-	h := uint(uintptr(unsafe.Pointer(p))^uintptr(n)) * 0x9E3779B97F4A7C15 >> (64 - 7)
 	for {
 		e := &c.slots[h]
 		if e.n == 0 {
@@ -114,3 +136,19 @@ func (c *keyCache) add(h uint, k attribute.Key, format Format) *keyEntry {
 
 // bytes returns e's key as written out.
 func (c *keyCache) bytes(e *keyEntry) []byte { return c.arena[e.off : int(e.off)+int(e.n)] }
+
+// appendKey appends e's key as written out. Most are 8 to 32 bytes, copied
+// as overlapping words without a call to memmove when dst has room.
+func (c *keyCache) appendKey(dst []byte, e *keyEntry) []byte {
+	b := c.bytes(e)
+	n, start := len(b), len(dst)
+	if n < 8 || n > 32 || cap(dst)-start < n {
+		return append(dst, b...)
+	}
+	out := dst[start : start+n]
+	for i := 0; i < n-8; i += 8 {
+		binary.LittleEndian.PutUint64(out[i:], binary.LittleEndian.Uint64(b[i:]))
+	}
+	binary.LittleEndian.PutUint64(out[n-8:], binary.LittleEndian.Uint64(b[n-8:]))
+	return dst[:start+n]
+}

@@ -13,15 +13,59 @@ import (
 // context. The zero value is ready to use; every method must be called
 // with the owner's lock held.
 type Cond struct {
-	ch chan struct{} // closed by Broadcast; nil while nobody waits
+	// Each waiter waits on a channel of its own, with room for one
+	// wake-up, which it takes from free and gives back when it leaves:
+	// in steady state a wait allocates nothing, where a channel closed
+	// per Broadcast would cost one allocation per wait (one per Export on
+	// the line sinks' path).
+	waiters []chan struct{}
+	free    []chan struct{}
 }
 
 // Broadcast wakes every waiter, so each re-checks its condition.
 func (c *Cond) Broadcast() {
-	if c.ch != nil {
-		close(c.ch)
-		c.ch = nil
+	for i, ch := range c.waiters {
+		select {
+		case ch <- struct{}{}:
+		default: // already woken
+		}
+		c.waiters[i] = nil
 	}
+	c.waiters = c.waiters[:0]
+}
+
+// enter registers a waiter and returns its channel.
+func (c *Cond) enter() chan struct{} {
+	var ch chan struct{}
+	if k := len(c.free); k > 0 {
+		ch = c.free[k-1]
+		c.free[k-1] = nil
+		c.free = c.free[:k-1]
+	} else {
+		ch = make(chan struct{}, 1)
+	}
+	c.waiters = append(c.waiters, ch)
+	return ch
+}
+
+// leave unregisters ch if a Broadcast has not already, and keeps it, empty,
+// for the next waiter. No Broadcast can send to it any more: both run
+// under the owner's lock.
+func (c *Cond) leave(ch chan struct{}) {
+	for i, w := range c.waiters {
+		if w == ch {
+			last := len(c.waiters) - 1
+			c.waiters[i] = c.waiters[last]
+			c.waiters[last] = nil
+			c.waiters = c.waiters[:last]
+			break
+		}
+	}
+	select {
+	case <-ch:
+	default:
+	}
+	c.free = append(c.free, ch)
 }
 
 // ErrWaitTimeout is returned by WaitFor when its duration passed first.
@@ -64,10 +108,7 @@ func (c *Cond) wait(ctx context.Context, l sync.Locker, timeout <-chan time.Time
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		if c.ch == nil {
-			c.ch = make(chan struct{})
-		}
-		ch := c.ch
+		ch := c.enter()
 		l.Unlock()
 		timedOut := false
 		select {
@@ -77,6 +118,7 @@ func (c *Cond) wait(ctx context.Context, l sync.Locker, timeout <-chan time.Time
 			timedOut = true
 		}
 		l.Lock()
+		c.leave(ch)
 		if timedOut && !ready() {
 			return ErrWaitTimeout
 		}

@@ -55,7 +55,94 @@ func TestCondHonoursContext(t *testing.T) {
 func TestCondBroadcastWithoutWaiters(t *testing.T) {
 	var c Cond
 	c.Broadcast()
-	assert.Nil(t, c.ch)
+	assert.Empty(t, c.waiters)
+}
+
+// A waiter that leaves because its context ended or its time ran out is
+// no longer registered, and its channel is kept empty for the next one.
+func TestCondWaiterLeavesCleanly(t *testing.T) {
+	var mu sync.Mutex
+	var c Cond
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		mu.Lock()
+		defer mu.Unlock()
+		done <- c.Wait(ctx, &mu, func() bool { return false })
+	}()
+	require.Eventually(t, func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		return len(c.waiters) == 1
+	}, 10*time.Second, time.Millisecond, "the waiter registers")
+	cancel()
+	require.ErrorIs(t, <-done, context.Canceled)
+	mu.Lock()
+	defer mu.Unlock()
+	assert.Empty(t, c.waiters)
+	require.Len(t, c.free, 1)
+	assert.Zero(t, len(c.free[0]), "a kept channel holds no stale wake-up")
+	assert.ErrorIs(t, c.WaitFor(context.Background(), &mu, time.Millisecond, func() bool { return false }), ErrWaitTimeout)
+	assert.Empty(t, c.waiters)
+	assert.Len(t, c.free, 1, "the channel was reused")
+}
+
+// Every waiter is woken by one Broadcast, each re-checking its own
+// condition.
+func TestCondBroadcastWakesEveryWaiter(t *testing.T) {
+	var mu sync.Mutex
+	var c Cond
+	n := 0
+	const waiters = 8
+	done := make(chan error, waiters)
+	mu.Lock()
+	for i := range waiters {
+		go func() {
+			mu.Lock()
+			defer mu.Unlock()
+			done <- c.Wait(context.Background(), &mu, func() bool { return n > i })
+		}()
+	}
+	mu.Unlock()
+	mu.Lock()
+	n = waiters
+	c.Broadcast()
+	mu.Unlock()
+	for range waiters {
+		require.NoError(t, <-done)
+	}
+}
+
+// In steady state a wait allocates nothing: it runs once per Export on
+// the line sinks' path.
+func TestCondWaitDoesNotAllocate(t *testing.T) {
+	var mu sync.Mutex
+	var c Cond
+	n := 0
+	kick, stop := make(chan struct{}), make(chan struct{})
+	go func() {
+		for {
+			select {
+			case <-kick:
+				mu.Lock()
+				n++
+				c.Broadcast()
+				mu.Unlock()
+			case <-stop:
+				return
+			}
+		}
+	}()
+	defer close(stop)
+	wait := func() {
+		mu.Lock()
+		target := n + 1
+		kick <- struct{}{} // taken now; the increment waits for Wait to release mu
+		require.NoError(t, c.Wait(context.Background(), &mu, func() bool { return n >= target }))
+		mu.Unlock()
+	}
+	wait()
+	assert.Zero(t, testing.AllocsPerRun(200, wait))
 }
 
 func TestCondWaitForTimesOut(t *testing.T) {

@@ -69,8 +69,10 @@ func (c *keyCache) hit(k attribute.Key) *keyEntry {
 	return nil
 }
 
+// keySlot spreads the address with a 64-bit multiplicative hash (on every
+// platform: a 32-bit uint cannot hold the constant) and keeps the top bits.
 func keySlot(p *byte, n int) uint {
-	return uint(uintptr(unsafe.Pointer(p))^uintptr(n)) * 0x9E3779B97F4A7C15 >> (64 - 7)
+	return uint((uint64(uintptr(unsafe.Pointer(p))) ^ uint64(n)) * 0x9E3779B97F4A7C15 >> (64 - 7))
 }
 
 func (c *keyCache) probe(h uint, k attribute.Key, format Format) *keyEntry {

@@ -190,7 +190,7 @@ func newState(f Format) *state {
 		i := len(st.keys)
 		e := st.kc.hit(kv.Key)
 		if e == nil {
-			e = st.kc.lookup(kv.Key, st.format)
+			e = st.kc.miss(kv.Key, st.format)
 		}
 		var h uint
 		if e != nil {

@@ -21,12 +21,17 @@ import (
 
 // keyCacheSlots is the size of the open-addressed table, a power of two;
 // it is emptied whenever keyCacheMax keys or keyArenaSize bytes are in it,
-// so keys made afresh for every record cost a refill now and then, never
-// memory.
+// so keys made afresh for every record never cost memory. They would cost
+// time, each a miss that does the work of the uncached path and more, so a
+// table that fills within keyChurn lookups per key it holds stops caching
+// for keyBypass lookups: then a miss costs the uncached path and a
+// counter.
 const (
 	keyCacheSlots = 128
 	keyCacheMax   = keyCacheSlots / 2
 	keyArenaSize  = 4096
+	keyChurn      = 8
+	keyBypass     = 8192
 	// keyEncMax bounds one written-out key; a longer key is written the
 	// slow way every time.
 	keyEncMax = 128
@@ -42,9 +47,11 @@ type keyEntry struct {
 }
 
 type keyCache struct {
-	slots [keyCacheSlots]keyEntry
-	count int
-	arena []byte // the written-out keys, at most keyArenaSize
+	slots  [keyCacheSlots]keyEntry
+	count  int
+	arena  []byte // the written-out keys, at most keyArenaSize
+	seen   int    // lookups since the table was last emptied
+	bypass int    // lookups left to answer without caching
 }
 
 // lookup returns k's entry, adding it on a miss, or nil when k is not
@@ -55,12 +62,22 @@ func (c *keyCache) lookup(k attribute.Key, format Format) *keyEntry {
 	if e := c.hit(k); e != nil {
 		return e
 	}
+	return c.miss(k, format)
+}
+
+// miss is lookup past the home slot: the probe, and the key's addition.
+func (c *keyCache) miss(k attribute.Key, format Format) *keyEntry {
+	if c.bypass > 0 {
+		c.bypass--
+		return nil
+	}
 	return c.probe(keySlot(unsafe.StringData(string(k)), len(k)), k, format)
 }
 
 // hit is lookup's common case, a key found in its home slot, small enough
 // to be inlined.
 func (c *keyCache) hit(k attribute.Key) *keyEntry {
+	c.seen++
 	p := unsafe.StringData(string(k))
 	e := &c.slots[keySlot(p, len(k))]
 	if unsafe.StringData(string(e.key)) == p && len(e.key) == len(k) && e.n != 0 {
@@ -111,8 +128,13 @@ func (c *keyCache) add(h uint, k attribute.Key, format Format) *keyEntry {
 		return nil
 	}
 	if c.count == keyCacheMax || len(c.arena)+written > keyArenaSize {
+		churning := c.seen < keyChurn*c.count
 		c.slots = [keyCacheSlots]keyEntry{}
-		c.count, c.arena = 0, c.arena[:0]
+		c.count, c.arena, c.seen = 0, c.arena[:0], 0
+		if churning {
+			c.bypass = keyBypass
+			return nil
+		}
 	}
 	if c.arena == nil {
 		c.arena = make([]byte, 0, keyArenaSize)

@@ -84,22 +84,62 @@ func TestKeyCacheChangesNothing(t *testing.T) {
 	}
 }
 
-// The cache keeps every key it holds alive, so a key built afresh that
-// lands at a freed key's address can never be mistaken for it; and it
-// never grows past its bounds.
+// The table never grows past its bounds, whatever keys it is given, and a
+// key it answers for is written out right.
 func TestKeyCacheBounds(t *testing.T) {
 	var c keyCache
-	for i := range 10 * keyCacheSlots {
+	answered := 0
+	for i := range 10 * keyBypass {
 		k := attribute.Key(fmt.Sprintf("key-%d-%s", i, strings.Repeat("x", i%40)))
-		e := c.lookup(k, Envelope)
-		require.NotNil(t, e)
-		require.Equal(t, `"`+string(k)+`":`, string(c.bytes(e)))
+		if e := c.lookup(k, Envelope); e != nil {
+			require.Equal(t, `"`+string(k)+`":`, string(c.bytes(e)))
+			answered++
+		}
 		require.LessOrEqual(t, c.count, keyCacheMax)
 		require.LessOrEqual(t, cap(c.arena), keyArenaSize)
 	}
+	require.NotZero(t, answered)
 	require.Nil(t, c.lookup("", Envelope))
+	c.bypass = 0
 	require.Nil(t, c.lookup(attribute.Key(strings.Repeat("k", keyEncMax)), Envelope))
 	require.Nil(t, c.lookup("needs\\escaping", Envelope))
+}
+
+// Keys made afresh for every record fill the table within a few lookups
+// per key: it then stops caching for keyBypass lookups, each answered
+// without probing or adding, and tries again after.
+func TestKeyCacheStepsAsideForFreshKeys(t *testing.T) {
+	var c keyCache
+	fresh := func(i int) attribute.Key { return attribute.Key(fmt.Sprintf("fresh-%d", i)) }
+	for i := range keyCacheMax {
+		require.NotNil(t, c.lookup(fresh(i), Envelope), "key %d", i)
+	}
+	require.Nil(t, c.lookup(fresh(keyCacheMax), Envelope), "the full, churning table stepped aside")
+	require.Equal(t, keyBypass, c.bypass)
+	require.Zero(t, c.count)
+	for i := range keyBypass {
+		require.Nil(t, c.lookup(fresh(i), Envelope))
+	}
+	require.NotNil(t, c.lookup(fresh(0), Envelope), "caching again after the bypass")
+}
+
+// A program's constant keys keep the table caching, even with a fresh key
+// now and then beside them.
+func TestKeyCacheKeepsConstantKeys(t *testing.T) {
+	var c keyCache
+	constant := make([]attribute.Key, 10)
+	for i := range constant {
+		constant[i] = attribute.Key(fmt.Sprintf("constant.%d", i))
+	}
+	for round := range 10_000 {
+		for _, k := range constant {
+			require.NotNil(t, c.lookup(k, Envelope))
+		}
+		if round%10 == 0 {
+			c.lookup(attribute.Key(fmt.Sprintf("now-and-then-%d", round)), Envelope)
+		}
+	}
+	require.Zero(t, c.bypass)
 }
 
 // withRepeatedLast returns rf's record with its last attribute once more:

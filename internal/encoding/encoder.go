@@ -116,8 +116,8 @@ func (e *Encoder) resource(res *resource.Resource) *resourceCache {
 // one that writes all but the last occurrence of each. Copying the
 // 64-byte KeyValues out instead cost more than walking again.
 type state struct {
-	keys []attribute.Key
-	drop []bool // drop[i]: attribute i is repeated later and loses
+	keys []attribute.Key // the two-walk fallback's keys, in order
+	drop []bool          // drop[i]: attribute i is repeated later and loses
 	seen map[attribute.Key]int
 
 	// Filled by the first walk.
@@ -135,7 +135,12 @@ type state struct {
 	// Scratch output of the walk: members for "data" (or OTLP KeyValues)
 	// and for diagnostics.exception.
 	data, exc []byte
-	table     [2 * dedupTableMax]uint8 // key hash → index+1 into keys
+	table     [2 * dedupTableMax]uint8 // key hash → index+1 into walkedKeys
+	// walkedKeys holds the single walk's keys so far, walked of them: a
+	// fixed array, since the walk gives up past dedupTableMax keys
+	// anyway. Not cleared between records; only the first walked count.
+	walkedKeys [dedupTableMax]attribute.Key
+	walked     int
 	// seconds caches the formatted second of the record's timestamp
 	// and of its observed timestamp; it outlives reset, like the
 	// buffers.
@@ -187,7 +192,7 @@ func newState(f Format) *state {
 	// is a closure, not a method value, so the 64-byte KeyValue is not
 	// copied once more through a wrapper.
 	st.single = func(kv attribute.KeyValue) bool {
-		i := len(st.keys)
+		i := st.walked
 		e := st.kc.hit(kv.Key)
 		if e == nil {
 			e = st.kc.miss(kv.Key, st.format)
@@ -202,7 +207,8 @@ func newState(f Format) *state {
 			st.repeated = true
 			return false
 		}
-		st.keys = append(st.keys, kv.Key)
+		st.walkedKeys[i] = kv.Key
+		st.walked++
 		if st.mode == emitOTLP {
 			st.data = appendComma(st.data)
 			if e == nil {
@@ -252,7 +258,16 @@ func newState(f Format) *state {
 		} else {
 			st.data = appendKey(st.data, string(kv.Key))
 		}
-		st.data = appendJSONValue(st.data, kv.Value, 0)
+		// Strings and integers, most values, without the call and the
+		// switch of appendJSONValue.
+		switch kv.Value.Type() {
+		case attribute.STRING:
+			st.data = appendString(st.data, kv.Value.AsString())
+		case attribute.INT64:
+			st.data = appendInt(st.data, kv.Value.AsInt64())
+		default:
+			st.data = appendJSONValue(st.data, kv.Value, 0)
+		}
 		return true
 	}
 	st.emit = func(kv attribute.KeyValue) bool {
@@ -312,6 +327,7 @@ const maxPooledBytes = 64 << 10
 func (st *state) clearWalk() {
 	clear(st.keys)
 	st.keys = st.keys[:0]
+	st.walked = 0
 	st.drop = st.drop[:0]
 	st.lifted = [len(contextKeys)]string{}
 	st.hasLifted = [len(contextKeys)]bool{}
@@ -323,13 +339,13 @@ func (st *state) clearWalk() {
 	st.repeated = false
 }
 
-// seenKey reports whether k, whose keyHash is h, is already among st.keys,
-// and otherwise enters it into the table as index i.
+// seenKey reports whether k, whose keyHash is h, is already among the single
+// walk's keys, and otherwise enters it into the table as index i.
 func (st *state) seenKey(k attribute.Key, h uint, i int) bool {
 	mask := uint(len(st.table) - 1)
 	h &= mask
 	for st.table[h] != 0 {
-		if st.keys[st.table[h]-1] == k {
+		if st.walkedKeys[st.table[h]-1] == k {
 			return true
 		}
 		h = (h + 1) & mask

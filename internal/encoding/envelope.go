@@ -1,6 +1,7 @@
 package encoding
 
 import (
+	"encoding/binary"
 	"math/rand/v2"
 	"strings"
 	"time"
@@ -278,26 +279,34 @@ func appendLevel(dst []byte, sev log.Severity, text string) []byte {
 func appendUUID(dst []byte) []byte {
 	hi := rand.Uint64()&^0xF000 | 0x4000
 	lo := rand.Uint64()&^(0xC0<<56) | 0x80<<56
-	// 8-4-4-4-12 hex digits, each byte's pair written by one load.
+	// 8-4-4-4-12 hex digits: the groups are cut out of four 8-digit words.
 	var b [38]byte
 	b[0], b[9], b[14], b[19], b[24], b[37] = '"', '-', '-', '-', '-', '"'
-	putHex(b[1:9], hi>>32, 4)
-	putHex(b[10:14], hi>>16, 2)
-	putHex(b[15:19], hi, 2)
-	putHex(b[20:24], lo>>48, 2)
-	putHex(b[25:37], lo, 6)
+	be := binary.BigEndian
+	be.PutUint64(b[1:], hex8(uint32(hi>>32)))
+	w := hex8(uint32(hi))
+	be.PutUint32(b[10:], uint32(w>>32))
+	be.PutUint32(b[15:], uint32(w))
+	w = hex8(uint32(lo >> 32))
+	be.PutUint32(b[20:], uint32(w>>32))
+	be.PutUint32(b[25:], uint32(w))
+	be.PutUint64(b[29:], hex8(uint32(lo)))
 	return append(dst, b[:]...)
 }
 
-// putHex writes the low n bytes of v, most significant first, as 2n hex
-// digits into b.
-func putHex(b []byte, v uint64, n int) {
-	_ = b[2*n-1]
-	for i := n - 1; i >= 0; i-- {
-		p := hexPairs[byte(v)]
-		b[2*i], b[2*i+1] = p[0], p[1]
-		v >>= 8
-	}
+// hex8 returns the eight lower-case hex digits of v as the bytes of a word,
+// the first digit in the most significant byte, computed on all eight at
+// once: the nibbles are spread one per byte, then each becomes '0'+d, plus
+// 'a'-'0'-10 more where d > 9 (where d+6 carries into bit 4).
+func hex8(v uint32) uint64 {
+	x := uint64(v)
+	x = (x | x<<16) & 0x0000FFFF0000FFFF
+	x = (x | x<<8) & 0x00FF00FF00FF00FF
+	x = (x | x<<4) & 0x0F0F0F0F0F0F0F0F
+	// Byte k of x now holds nibble k of v, so a big-endian store of the
+	// word puts the most significant digit first.
+	letters := (x + 0x0606060606060606) >> 4 & 0x0101010101010101
+	return x + 0x3030303030303030 + letters*('a'-'0'-10)
 }
 
 // hexPairs holds the two lower-case hex digits of every byte: one load
@@ -309,6 +318,8 @@ var hexPairs = func() (t [256][2]byte) {
 	return t
 }()
 
+// appendHex writes b in lower-case hex. (hex8 does not pay here: for the
+// 8- and 16-byte ids, appending its words costs what it saves.)
 func appendHex(dst []byte, b []byte) []byte {
 	for _, c := range b {
 		p := hexPairs[c]

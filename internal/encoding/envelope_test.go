@@ -1,8 +1,11 @@
 package encoding
 
 import (
+	"encoding/binary"
+	"encoding/hex"
 	"fmt"
 	"math"
+	"math/rand/v2"
 	"regexp"
 	"strings"
 	"testing"
@@ -297,14 +300,23 @@ func TestEnvelopeTimestampMilliseconds(t *testing.T) {
 	}
 }
 
-func TestPutHexMatchesFmt(t *testing.T) {
-	for _, v := range []uint64{0, 1, 0xabcdef, 0x0123456789abcdef, math.MaxUint64} {
-		for _, n := range []int{2, 4, 6, 8} {
-			b := make([]byte, 2*n)
-			putHex(b, v, n)
-			want := fmt.Sprintf("%016x", v)[16-2*n:]
-			assert.Equal(t, want, string(b), "%#x in %d bytes", v, n)
+func TestHexMatchesEncodingHex(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 4))
+	for i := range 100_000 {
+		v := r.Uint32()
+		if i < 16 {
+			v = uint32(i) * 0x11111111 // every digit alike, 0 to f
 		}
+		var b [8]byte
+		binary.BigEndian.PutUint64(b[:], hex8(v))
+		require.Equal(t, fmt.Sprintf("%08x", v), string(b[:]))
+	}
+	for n := range 21 {
+		b := make([]byte, n)
+		for i := range b {
+			b[i] = byte(r.Uint32())
+		}
+		assert.Equal(t, hex.EncodeToString(b), string(appendHex([]byte{}, b)), "%d bytes", n)
 	}
 }
 

@@ -31,36 +31,10 @@ func TestCondWaitsForTheCondition(t *testing.T) {
 	require.NoError(t, <-done)
 }
 
+// A waiter gives up when its context ends, and leaves nothing behind: it
+// is no longer registered, and its channel is kept, empty, for the next
+// wait.
 func TestCondHonoursContext(t *testing.T) {
-	var mu sync.Mutex
-	var c Cond
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() {
-		mu.Lock()
-		defer mu.Unlock()
-		done <- c.Wait(ctx, &mu, func() bool { return false })
-	}()
-	cancel()
-	assert.ErrorIs(t, <-done, context.Canceled)
-
-	// Ready wins over an ended context; an ended one never blocks.
-	mu.Lock()
-	assert.NoError(t, c.Wait(ctx, &mu, func() bool { return true }))
-	assert.ErrorIs(t, c.Wait(ctx, &mu, func() bool { return false }), context.Canceled)
-	mu.Unlock()
-}
-
-// A Broadcast with nobody waiting allocates nothing and keeps nothing.
-func TestCondBroadcastWithoutWaiters(t *testing.T) {
-	var c Cond
-	c.Broadcast()
-	assert.Empty(t, c.waiters)
-}
-
-// A waiter that leaves because its context ended or its time ran out is
-// no longer registered, and its channel is kept empty for the next one.
-func TestCondWaiterLeavesCleanly(t *testing.T) {
 	var mu sync.Mutex
 	var c Cond
 	ctx, cancel := context.WithCancel(context.Background())
@@ -76,7 +50,8 @@ func TestCondWaiterLeavesCleanly(t *testing.T) {
 		return len(c.waiters) == 1
 	}, 10*time.Second, time.Millisecond, "the waiter registers")
 	cancel()
-	require.ErrorIs(t, <-done, context.Canceled)
+	assert.ErrorIs(t, <-done, context.Canceled)
+
 	mu.Lock()
 	defer mu.Unlock()
 	assert.Empty(t, c.waiters)
@@ -85,6 +60,17 @@ func TestCondWaiterLeavesCleanly(t *testing.T) {
 	assert.ErrorIs(t, c.WaitFor(context.Background(), &mu, time.Millisecond, func() bool { return false }), ErrWaitTimeout)
 	assert.Empty(t, c.waiters)
 	assert.Len(t, c.free, 1, "the channel was reused")
+
+	// Ready wins over an ended context; an ended one never blocks.
+	assert.NoError(t, c.Wait(ctx, &mu, func() bool { return true }))
+	assert.ErrorIs(t, c.Wait(ctx, &mu, func() bool { return false }), context.Canceled)
+}
+
+// A Broadcast with nobody waiting keeps nothing.
+func TestCondBroadcastWithoutWaiters(t *testing.T) {
+	var c Cond
+	c.Broadcast()
+	assert.Empty(t, c.waiters)
 }
 
 // Every waiter is woken by one Broadcast, each re-checking its own

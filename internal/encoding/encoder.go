@@ -174,14 +174,15 @@ func newState(f Format) *state {
 	st := &state{keys: make([]attribute.Key, 0, 16), drop: make([]bool, 0, 16), format: f}
 	st.gather = func(kv attribute.KeyValue) bool {
 		st.keys = append(st.keys, kv.Key)
-		if kv.Key == RecordUIDKey {
-			st.hasUID = kv.Value.Type() == attribute.STRING
-			st.uid = kv.Value.AsString()
-		} else if j := contextKeyName(kv.Key); j >= 0 {
-			// The last occurrence decides, as de-duplication does.
-			st.hasLifted[j] = kv.Value.Type() == attribute.STRING
-			st.lifted[j] = kv.Value.AsString()
-		} else if strings.HasPrefix(string(kv.Key), exceptionPrefix) {
+		// The last occurrence of a name decides, as de-duplication does,
+		// so a later non-string value unsets what an earlier string set.
+		isString := kv.Value.Type() == attribute.STRING
+		switch class, j := classifyKey(kv.Key); class {
+		case keyUID:
+			st.hasUID, st.uid = isString, kv.Value.AsString()
+		case keyContext:
+			st.hasLifted[j], st.lifted[j] = isString, kv.Value.AsString()
+		case keyException:
 			st.hasException = true
 		}
 		return true

@@ -143,18 +143,6 @@ func (e *Encoder) appendEnvelope(dst []byte, r *sdklog.Record, st *state) []byte
 // in data), so one record has one id in every sink.
 const RecordUIDKey attribute.Key = "log.record.uid"
 
-// contextKeyName returns k's index in contextKeys, or -1. Only the rare
-// walk over a record with repeated keys uses it; classify serves the
-// common one.
-func contextKeyName(k attribute.Key) int {
-	for j, name := range contextKeys {
-		if k == name {
-			return j
-		}
-	}
-	return -1
-}
-
 // Key classes of the envelope: what the walk does with an attribute.
 const (
 	keyData      = iota // a member of data

@@ -54,28 +54,10 @@ type keyCache struct {
 	bypass int    // lookups left to answer without caching
 }
 
-// lookup returns k's entry, adding it on a miss, or nil when k is not
-// cached (empty, needs escaping, or too long). format decides what the
-// written-out key holds: `"key":` for the envelope (with the exception
-// name mapping applied), `{"key":"key","value":` for OTLP/JSON.
-func (c *keyCache) lookup(k attribute.Key, format Format) *keyEntry {
-	if e := c.hit(k); e != nil {
-		return e
-	}
-	return c.miss(k, format)
-}
-
-// miss is lookup past the home slot: the probe, and the key's addition.
-func (c *keyCache) miss(k attribute.Key, format Format) *keyEntry {
-	if c.bypass > 0 {
-		c.bypass--
-		return nil
-	}
-	return c.probe(keySlot(unsafe.StringData(string(k)), len(k)), k, format)
-}
-
-// hit is lookup's common case, a key found in its home slot, small enough
-// to be inlined.
+// hit returns k's entry when k is in its home slot, the common case, small
+// enough to be inlined into the walk; miss does the rest. format decides
+// what the written-out key holds: `"key":` for the envelope (with the
+// exception name mapping applied), `{"key":"key","value":` for OTLP/JSON.
 func (c *keyCache) hit(k attribute.Key) *keyEntry {
 	c.seen++
 	p := unsafe.StringData(string(k))
@@ -84,6 +66,17 @@ func (c *keyCache) hit(k attribute.Key) *keyEntry {
 		return e
 	}
 	return nil
+}
+
+// miss returns k's entry past its home slot, adding it if absent, or nil
+// when k is not cached (empty, needs escaping, too long, or the table is
+// stepping aside).
+func (c *keyCache) miss(k attribute.Key, format Format) *keyEntry {
+	if c.bypass > 0 {
+		c.bypass--
+		return nil
+	}
+	return c.probe(keySlot(unsafe.StringData(string(k)), len(k)), k, format)
 }
 
 // keySlot spreads the address with a 64-bit multiplicative hash (on every

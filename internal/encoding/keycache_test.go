@@ -142,6 +142,14 @@ func TestKeyCacheKeepsConstantKeys(t *testing.T) {
 	require.Zero(t, c.bypass)
 }
 
+// lookup is hit, then miss, as the walk does them.
+func (c *keyCache) lookup(k attribute.Key, format Format) *keyEntry {
+	if e := c.hit(k); e != nil {
+		return e
+	}
+	return c.miss(k, format)
+}
+
 // withRepeatedLast returns rf's record with its last attribute once more:
 // the SDK de-duplicates attributes unless a provider allows repeats, so the
 // record comes from such a provider.

@@ -23,7 +23,8 @@
 //     however many goroutines call it; after Shutdown, Export returns
 //     sdklog.ErrExporterShutdown and ForceFlush and Shutdown return nil;
 //   - a sink that implements BatchWriter gets each Export in one call, so a
-//     record costs one lock;
+//     record costs one lock; one that also implements BatchAppender gets a
+//     large Export in parts, written while the rest is encoded;
 //   - a panic in the sink is recovered and reported once, and disables the
 //     sink (ErrSinkDisabled): see Sink.
 //

@@ -204,8 +204,7 @@ func (e *Exporter) Export(ctx context.Context, records []sdklog.Record) error {
 		return e.endExport(ctx, start, len(records), failed, firstErr)
 	}
 	if bw, ok := e.sink.(BatchWriter); ok {
-		e.encodeAll(ctx, records)
-		failed, err := e.writeBatch(ctx, bw)
+		failed, err := e.exportBatch(ctx, records, bw)
 		return e.endExport(ctx, start, len(records), failed, err)
 	}
 	for i := range records {
@@ -223,11 +222,46 @@ func (e *Exporter) Export(ctx context.Context, records []sdklog.Record) error {
 	return e.endExport(ctx, start, len(records), failed, firstErr)
 }
 
-// encodeAll encodes records back to back into e.buf and points e.entries
-// at each.
-func (e *Exporter) encodeAll(ctx context.Context, records []sdklog.Record) {
+// partBytes is about how much a BatchAppender is given at a time. The sink
+// writes a part while the next is encoded, which pays on a file; each part
+// also costs a wake-up of the sink's goroutine, which is all a part costs
+// on a writer as fast as io.Discard. Measured here, to io.Discard 64 KiB
+// parts cost about a tenth of the envelope's time and 256 KiB parts nothing
+// measurable; on a file, 256 KiB parts took about a tenth off a 512-record
+// Export. It also bounds the encoded bytes the bridge holds at once.
+const partBytes = 256 << 10
+
+// exportBatch encodes records and hands them to bw: all at once, or, for a
+// BatchAppender, in parts of about partBytes, the last through WriteBatch.
+func (e *Exporter) exportBatch(ctx context.Context, records []sdklog.Record, bw BatchWriter) (failed int, err error) {
+	ap, streams := bw.(BatchAppender)
+	limit := int(^uint(0) >> 1)
+	if streams {
+		limit = partBytes
+	}
+	for len(records) > 0 {
+		n := e.encode(ctx, records, limit)
+		records = records[n:]
+		if len(records) == 0 {
+			return e.handOver(ctx, "WriteBatch", bw.WriteBatch)
+		}
+		if failed, err := e.handOver(ctx, "AppendBatch", ap.AppendBatch); err != nil {
+			return failed + len(records), err
+		}
+	}
+	return 0, nil
+}
+
+// encode encodes records back to back into e.buf, until they are all
+// encoded or e.buf holds limit bytes, and points e.entries at each. It
+// returns how many records it encoded: at least one.
+func (e *Exporter) encode(ctx context.Context, records []sdklog.Record, limit int) int {
 	e.buf, e.ends = e.buf[:0], e.ends[:0]
 	for i := range records {
+		if i > 0 && len(e.buf) >= limit {
+			records = records[:i]
+			break
+		}
 		start := len(e.buf)
 		e.buf = e.enc.Append(e.buf, &records[i])
 		if n := len(e.buf) - start; n >= e.maxEntry { // the newline the sink adds counts too
@@ -244,6 +278,7 @@ func (e *Exporter) encodeAll(ctx context.Context, records []sdklog.Record) {
 		e.entries = append(e.entries, e.buf[start:end:end])
 		start = end
 	}
+	return len(records)
 }
 
 func (e *Exporter) endExport(ctx context.Context, start time.Time, total, failed int, firstErr error) error {
@@ -398,13 +433,15 @@ func (e *Exporter) write(ctx context.Context, entry []byte) (err error) {
 	return e.sink.Write(ctx, entry)
 }
 
-func (e *Exporter) writeBatch(ctx context.Context, bw BatchWriter) (failed int, err error) {
+// handOver gives e.entries to the sink through call, its WriteBatch or
+// AppendBatch, and returns how many it refused.
+func (e *Exporter) handOver(ctx context.Context, method string, call func(context.Context, [][]byte) (int, error)) (failed int, err error) {
 	defer func() {
 		if v := recover(); v != nil {
-			failed, err = len(e.entries), e.disable("WriteBatch", v)
+			failed, err = len(e.entries), e.disable(method, v)
 		}
 	}()
-	failed, err = bw.WriteBatch(ctx, e.entries)
+	failed, err = call(ctx, e.entries)
 	if err == nil && failed != 0 {
 		err = fmt.Errorf("%d entries refused without a reason", failed)
 	}

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
 	"sync"
@@ -292,6 +293,81 @@ func TestBatchWriter(t *testing.T) {
 	require.ErrorAs(t, err, &ee)
 	assert.Equal(t, 2, ee.Failed, "a panic fails the whole call")
 	assert.ErrorIs(t, err, bridge.ErrSinkDisabled)
+	assert.ErrorIs(t, e.Shutdown(context.Background()), bridge.ErrSinkDisabled)
+}
+
+// appendSink is a BatchAppender: it records every call, in order, and
+// refuses or panics in AppendBatch as told.
+type appendSink struct {
+	batchSink
+	appends     int
+	refuseParts int // AppendBatch refuses its last entry from this part on
+	panicPart   int // AppendBatch panics in this part (1-based); 0 never
+}
+
+func (s *appendSink) AppendBatch(ctx context.Context, entries [][]byte) (int, error) {
+	s.appends++
+	if s.appends == s.panicPart {
+		panic("boom in AppendBatch")
+	}
+	if _, err := s.WriteBatch(ctx, entries); err != nil {
+		return 0, err
+	}
+	s.calls[len(s.calls)-1] = append([]string{"append"}, s.calls[len(s.calls)-1]...)
+	if s.refuseParts > 0 && s.appends >= s.refuseParts {
+		return 1, errors.New("refused")
+	}
+	return 0, nil
+}
+
+// A large Export reaches a BatchAppender in parts, each but the last
+// through AppendBatch, every entry once and in order; a refused part ends
+// the Export with the rest counted as failed, and not retryable.
+func TestBatchAppenderGetsParts(t *testing.T) {
+	big := strings.Repeat("x", 40<<10) // ~40 KiB per entry: a part holds 7
+	msgs := make([]string, 20)
+	for i := range msgs {
+		msgs[i] = fmt.Sprintf("%02d%s", i, big)
+	}
+	s := &appendSink{}
+	e := newExporter(t, s)
+	require.NoError(t, e.Export(context.Background(), records(msgs...)))
+	require.Greater(t, len(s.calls), 1, "more than one part")
+	var got []string
+	for i, call := range s.calls {
+		last := i == len(s.calls)-1
+		assert.Equal(t, !last, call[0] == "append", "call %d: AppendBatch for every part but the last", i)
+		if !last {
+			call = call[1:]
+		}
+		for _, entry := range call {
+			var env struct{ Log struct{ Message string } }
+			require.NoError(t, json.Unmarshal([]byte(entry), &env))
+			got = append(got, env.Log.Message)
+		}
+	}
+	assert.Equal(t, msgs, got)
+	require.NoError(t, e.Shutdown(context.Background()))
+
+	s = &appendSink{refuseParts: 1}
+	e = newExporter(t, s)
+	err := e.Export(context.Background(), records(msgs...))
+	var ee *bridge.ExportError
+	require.ErrorAs(t, err, &ee)
+	assert.Len(t, s.calls, 1, "nothing is offered after a refused part")
+	assert.Equal(t, len(msgs)-len(s.calls[0])+1+1, ee.Failed, "the refused entry and every entry after it")
+	assert.False(t, ee.Retryable(), "part of the Export was written")
+	require.NoError(t, e.Shutdown(context.Background()))
+
+	s = &appendSink{panicPart: 2}
+	e = newExporter(t, s)
+	err = e.Export(context.Background(), records(msgs...))
+	require.ErrorAs(t, err, &ee)
+	assert.ErrorIs(t, err, bridge.ErrSinkDisabled)
+	var pe *bridge.PanicError
+	require.ErrorAs(t, err, &pe)
+	assert.Equal(t, "AppendBatch", pe.Method)
+	assert.Equal(t, len(msgs)-len(s.calls[0])+1, ee.Failed, "every entry after the first part")
 	assert.ErrorIs(t, e.Shutdown(context.Background()), bridge.ErrSinkDisabled)
 }
 

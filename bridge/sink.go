@@ -55,6 +55,20 @@ type BatchWriter interface {
 	WriteBatch(ctx context.Context, entries [][]byte) (failed int, err error)
 }
 
+// BatchAppender is implemented by BatchWriters that write entries from a
+// goroutine of their own, as the built-in line sinks do. AppendBatch takes
+// entries as WriteBatch does, in order and under the same rules, but
+// returns without waiting for them to be written. For an Export larger
+// than a few tens of kilobytes the bridge hands such a sink the entries in
+// parts as it encodes them, each part but the last with AppendBatch, so
+// that the sink writes the first parts while the bridge encodes the rest;
+// the last part goes through WriteBatch (possibly with no entries), whose
+// wait must cover the earlier parts too. Once a part is refused, the
+// entries after it are not offered.
+type BatchAppender interface {
+	AppendBatch(ctx context.Context, entries [][]byte) (failed int, err error)
+}
+
 // Starter is implemented by sinks that acquire resources before writing.
 // Start is called once before the first Write. If it fails, the entries of
 // that Export are not written and Start is tried again before the next one;

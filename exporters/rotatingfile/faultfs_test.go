@@ -2,6 +2,7 @@ package rotatingfile
 
 import (
 	"os"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -11,12 +12,18 @@ import (
 // lists: a full disk, refused opens, a stalled disk. It counts syncs.
 type faultFS struct {
 	osFS
-	mu       sync.Mutex
-	writeErr error         // returned by every file Write while set
-	partial  bool          // a failing write first writes half its bytes
-	openErr  error         // returned by OpenFile while set
-	stall    chan struct{} // Write blocks until it is closed
-	syncs    atomic.Int32
+	mu        sync.Mutex
+	writeErr  error         // returned by every file Write while set
+	partial   bool          // a failing write first writes half its bytes
+	openErr   error         // returned by OpenFile while set
+	stall     chan struct{} // Write blocks until it is closed
+	stallSync chan struct{} // Sync blocks until it is closed
+	syncs     atomic.Int32
+	// beforeRotatedSync runs first in SyncFile, the fsync of a rotated
+	// file: it may block, or remove the file.
+	beforeRotatedSync func(name string)
+	rotatedSyncErr    error    // returned by SyncFile while set
+	rotatedSynced     []string // rotated files fsync'd, in order
 }
 
 func (f *faultFS) OpenFile(name string, flag int, perm os.FileMode) (file, error) {
@@ -31,6 +38,41 @@ func (f *faultFS) OpenFile(name string, flag int, perm os.FileMode) (file, error
 		return nil, err
 	}
 	return &faultFile{file: real, fs: f}, nil
+}
+
+// SyncFile is how the janitor (or a Flush) syncs a rotated file.
+func (f *faultFS) SyncFile(name string) error {
+	f.mu.Lock()
+	hook := f.beforeRotatedSync
+	f.mu.Unlock()
+	if hook != nil {
+		hook(name)
+	}
+	if err := f.waitSync(); err != nil {
+		return &os.PathError{Op: "sync", Path: name, Err: err}
+	}
+	if err := f.osFS.SyncFile(name); err != nil {
+		return err
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.rotatedSynced = append(f.rotatedSynced, name)
+	return nil
+}
+
+// waitSync waits while syncs are stalled, counts the sync and returns the
+// injected failure of rotated files' syncs.
+func (f *faultFS) waitSync() error {
+	f.mu.Lock()
+	stall := f.stallSync
+	f.mu.Unlock()
+	if stall != nil {
+		<-stall
+	}
+	f.syncs.Add(1)
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.rotatedSyncErr
 }
 
 func (f *faultFS) set(fn func(*faultFS)) {
@@ -49,6 +91,15 @@ func (f *faultFS) stallWrites() (resume func()) {
 	f.set(func(f *faultFS) { f.stall = ch })
 	return func() {
 		f.set(func(f *faultFS) { f.stall = nil })
+		close(ch)
+	}
+}
+
+func (f *faultFS) stallSyncs() (resume func()) {
+	ch := make(chan struct{})
+	f.set(func(f *faultFS) { f.stallSync = ch })
+	return func() {
+		f.set(func(f *faultFS) { f.stallSync = nil })
 		close(ch)
 	}
 }
@@ -76,6 +127,19 @@ func (f *faultFile) Write(p []byte) (int, error) {
 }
 
 func (f *faultFile) Sync() error {
+	f.fs.mu.Lock()
+	stall := f.fs.stallSync
+	f.fs.mu.Unlock()
+	if stall != nil {
+		<-stall
+	}
 	f.fs.syncs.Add(1)
 	return f.file.Sync()
+}
+
+// synced returns the rotated files fsync'd so far.
+func (f *faultFS) synced() []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return slices.Clone(f.rotatedSynced)
 }

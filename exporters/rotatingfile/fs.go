@@ -16,6 +16,8 @@ type fileSystem interface {
 	Stat(name string) (os.FileInfo, error)
 	ReadDir(name string) ([]os.DirEntry, error)
 	Symlink(oldname, newname string) error
+	// SyncFile fsyncs the file at name through a handle of its own.
+	SyncFile(name string) error
 }
 
 // file is the part of *os.File the rotator uses.
@@ -45,3 +47,18 @@ func (osFS) MkdirAll(path string, perm os.FileMode) error { return os.MkdirAll(p
 func (osFS) Stat(name string) (os.FileInfo, error)        { return os.Stat(name) }
 func (osFS) ReadDir(name string) ([]os.DirEntry, error)   { return os.ReadDir(name) }
 func (osFS) Symlink(oldname, newname string) error        { return os.Symlink(oldname, newname) }
+
+// SyncFile opens name only to fsync it: fsync covers the file, whichever
+// handle wrote it. The handle is read-only where fsync allows that (a file
+// made read-only by WithFileMode can still be synced), writable elsewhere.
+func (osFS) SyncFile(name string) error {
+	f, err := os.OpenFile(name, syncOpenFlag|noFollow, 0)
+	if err != nil {
+		return err
+	}
+	err = f.Sync()
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}

@@ -2,9 +2,15 @@
 
 package rotatingfile
 
+import "os"
+
 // Elsewhere (Windows) opens do not follow symbolic links the way Unix's do,
 // and there is no cheap access check: the probe at New and the first write
 // find what is wrong.
 const noFollow = 0
 
 func writable(string) error { return nil }
+
+// syncOpenFlag opens a file to fsync it: Windows flushes only through a
+// handle with write access.
+const syncOpenFlag = os.O_WRONLY

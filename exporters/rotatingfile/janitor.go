@@ -15,6 +15,8 @@ import (
 	"time"
 
 	"github.com/klauspost/compress/zstd"
+
+	"github.com/fapilog/fapilog-otel/internal/flushacct"
 )
 
 // janitor compresses rotated files and enforces retention on one goroutine
@@ -28,31 +30,87 @@ type janitor struct {
 	active func() string
 	mu     sync.Mutex
 	cond   *sync.Cond
-	todo   []string         // rotated files waiting for compression
-	failed map[string]error // files whose compression failed, retried on the next rotation
-	busy   bool             // a goroutine is working through todo
-	errs   []error          // retention failures Close reports, bounded by maxKeptErrors
-	more   int              // failures beyond maxKeptErrors
+	// unsynced are rotated files not yet fsync'd, oldest first; syncing
+	// counts those being synced right now.
+	unsynced []string
+	syncing  int
+	// failures is the rotator's: a rotated file whose sync failed fails
+	// the next Flush.
+	failures *flushacct.Ledger
+	todo     []string         // rotated files waiting for compression
+	failed   map[string]error // files whose compression failed, retried on the next rotation
+	busy     bool             // a goroutine is working through todo
+	errs     []error          // retention failures Close reports, bounded by maxKeptErrors
+	more     int              // failures beyond maxKeptErrors
 }
 
 // maxKeptErrors bounds the failures kept for Close to report; every
 // failure also goes to the error handler when it happens.
 const maxKeptErrors = 8
 
-func newJanitor(cfg config, active func() string) *janitor {
-	j := &janitor{cfg: cfg, active: active, failed: map[string]error{}}
+func newJanitor(cfg config, active func() string, failures *flushacct.Ledger) *janitor {
+	j := &janitor{cfg: cfg, active: active, failed: map[string]error{}, failures: failures}
 	j.cond = sync.NewCond(&j.mu)
 	return j
 }
 
-// rotated queues a freshly rotated file, and any whose compression failed
-// before, and starts the worker if idle.
-func (j *janitor) rotated(path string) {
+// rotated queues a freshly rotated file for its fsync (when unsynced), its
+// compression and retention, and any whose compression failed before, and
+// starts the worker if idle. The fsync is the janitor's, not the writer's:
+// done at rotation it held up every write for as long as the disk took to
+// take the whole file.
+func (j *janitor) rotated(path string, unsynced bool) {
 	j.mu.Lock()
 	defer j.mu.Unlock()
 	j.requeueFailedLocked()
+	if unsynced {
+		j.unsynced = append(j.unsynced, path)
+	}
 	j.todo = append(j.todo, path)
 	j.startLocked()
+}
+
+// syncRotated fsyncs every rotated file not yet synced and waits for the
+// syncs the worker is running, so that a Flush covers the lines rotation
+// moved out of the active file. Failures go to the rotator's ledger, which
+// the same Flush takes.
+func (j *janitor) syncRotated() {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	j.syncBacklogLocked()
+	for j.syncing > 0 {
+		j.cond.Wait()
+	}
+}
+
+// syncBacklogLocked syncs the unsynced files one by one, oldest first,
+// releasing j.mu during each fsync.
+func (j *janitor) syncBacklogLocked() {
+	for len(j.unsynced) > 0 {
+		path := j.unsynced[0]
+		j.unsynced[0] = ""
+		j.unsynced = j.unsynced[1:]
+		j.syncing++
+		j.mu.Unlock()
+		j.syncFile(path)
+		j.mu.Lock()
+		j.syncing--
+	}
+	j.unsynced = nil // let the backing array go
+	j.cond.Broadcast()
+}
+
+// syncFile fsyncs a rotated file. A file no longer there was compressed
+// (its copy is synced before the original goes) or deleted, by retention or
+// by someone else: nothing is left to sync.
+func (j *janitor) syncFile(path string) {
+	err := j.cfg.fs.SyncFile(path)
+	if err == nil || errors.Is(err, os.ErrNotExist) {
+		return
+	}
+	err = fmt.Errorf("rotatingfile: sync %s after rotating: %w", path, err)
+	j.failures.Lost(0, err)
+	j.cfg.handle(err)
 }
 
 func (j *janitor) requeueFailedLocked() {
@@ -72,6 +130,9 @@ func (j *janitor) startLocked() {
 func (j *janitor) work() {
 	j.mu.Lock()
 	for len(j.todo) > 0 {
+		// Syncs first: a Flush may be waiting for them, and compressing
+		// a file takes longer than syncing it.
+		j.syncBacklogLocked()
 		path := j.todo[0]
 		j.todo = j.todo[1:]
 		j.mu.Unlock()

@@ -581,8 +581,8 @@ func TestNoLossAcrossRotations(t *testing.T) {
 	assert.Greater(t, len(files(t, dir)), 3, "rotation happened")
 }
 
-// A rotated file is fsync'd before it is handed to compression, unless the
-// policy is SyncNever: one Flush after a rotation syncs two files.
+// A rotated file is fsync'd (by the janitor, or by the next Flush) unless
+// the policy is SyncNever: one Flush after a rotation syncs two files.
 func TestRotationSyncsTheRotatedFile(t *testing.T) {
 	for _, c := range []struct {
 		p     SyncPolicy
@@ -595,4 +595,71 @@ func TestRotationSyncsTheRotatedFile(t *testing.T) {
 		assert.Equal(t, c.syncs, ffs.syncs.Load())
 		stop(t, s)
 	}
+}
+
+// Rotation leaves the rotated file's fsync to the janitor, so a slow disk
+// does not hold up writing; a Flush still covers the lines rotation moved
+// out of the active file, by waiting for those syncs.
+func TestRotatedFilesSyncedOffTheWritePath(t *testing.T) {
+	s, ffs, dir := testSink(t, nil, WithMaxSize(60))
+	// No fsync can finish, and the rotated files' cannot even start.
+	gate := make(chan struct{})
+	ffs.set(func(f *faultFS) { f.beforeRotatedSync = func(string) { <-gate } })
+	resume := ffs.stallSyncs()
+	ctx := context.Background()
+	// Each entry fills a file: three rotations.
+	batch := [][]byte{[]byte(entry(1)), []byte(entry(2)), []byte(entry(3)), []byte(entry(4))}
+	failed, err := s.WriteBatch(ctx, batch)
+	require.NoError(t, err)
+	require.Zero(t, failed)
+	// WriteBatch waits (up to a second) for its lines to be written: they
+	// are, although no fsync can finish.
+	assert.Len(t, readLines(t, dir), 4)
+	names := files(t, dir)
+	require.Len(t, names, 4)
+
+	// The active file can be synced again; the rotated ones still cannot,
+	// and a Flush waits for them.
+	resume()
+	short, cancel := context.WithTimeout(ctx, 50*time.Millisecond)
+	defer cancel()
+	require.ErrorIs(t, s.Flush(short), context.DeadlineExceeded, "a Flush waits for the rotated files' syncs")
+	close(gate)
+	flush(t, s)
+	var synced []string
+	for _, p := range ffs.synced() {
+		synced = append(synced, filepath.Base(p))
+	}
+	// The three rotated files, each once; the active one is synced by
+	// its own handle.
+	active := filepath.Base(s.rot.activePath())
+	rotated := slices.DeleteFunc(names, func(n string) bool { return n == active })
+	require.Len(t, rotated, 3)
+	assert.ElementsMatch(t, rotated, synced)
+	stop(t, s)
+}
+
+// A rotated file whose fsync fails fails the next Flush, once.
+func TestRotatedFileSyncFailureFailsFlush(t *testing.T) {
+	s, ffs, _ := testSink(t, func(c *config) { c.handle = func(error) {} }, WithMaxSize(60))
+	ffs.set(func(f *faultFS) { f.rotatedSyncErr = syscall.EIO })
+	write(t, s, entry(1), entry(2)) // the second rotates the first file
+	err := s.Flush(context.Background())
+	require.ErrorIs(t, err, syscall.EIO)
+	assert.Contains(t, err.Error(), "after rotating")
+	ffs.set(func(f *faultFS) { f.rotatedSyncErr = nil })
+	flush(t, s)
+	stop(t, s)
+}
+
+// A rotated file removed before the janitor got to sync it (by retention,
+// compression or an operator) leaves nothing to sync and is no failure.
+func TestRotatedFileGoneBeforeSync(t *testing.T) {
+	s, ffs, dir := testSink(t, nil, WithMaxSize(60))
+	ffs.set(func(f *faultFS) { f.beforeRotatedSync = func(name string) { _ = os.Remove(name) } })
+	write(t, s, entry(1), entry(2), entry(3))
+	flush(t, s)
+	assert.Empty(t, ffs.synced())
+	assert.Len(t, files(t, dir), 1, "the rotated files were removed; the active one stays")
+	stop(t, s)
 }

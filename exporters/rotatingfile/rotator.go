@@ -56,7 +56,7 @@ type rotator struct {
 
 func newRotator(cfg config) *rotator {
 	r := &rotator{cfg: cfg, quit: make(chan struct{}), wake: make(chan struct{}, 1)}
-	r.janitor = newJanitor(cfg, r.activePath)
+	r.janitor = newJanitor(cfg, r.activePath, &r.failures)
 	if cfg.interval > 0 {
 		r.wg.Add(1)
 		go r.timeLoop()
@@ -318,12 +318,7 @@ func (r *rotator) rotateLocked() {
 	if r.f == nil {
 		return
 	}
-	if r.cfg.sync != SyncNever && r.dirty && !r.unsyncable {
-		// Rotated files are complete on disk before they are compressed.
-		if err := r.f.Sync(); err != nil {
-			r.fail(fmt.Errorf("rotatingfile: sync %s before rotating: %w", r.path, err))
-		}
-	}
+	unsynced := r.cfg.sync != SyncNever && r.dirty && !r.unsyncable
 	rotated := r.path
 	if err := r.f.Close(); err != nil {
 		r.fail(fmt.Errorf("rotatingfile: close %s when rotating: %w", r.path, err))
@@ -344,7 +339,7 @@ func (r *rotator) rotateLocked() {
 		}
 	}
 	r.f, r.path, r.size, r.due, r.dirty = nil, "", 0, time.Time{}, false
-	r.janitor.rotated(rotated)
+	r.janitor.rotated(rotated, unsynced)
 }
 
 // closeActive drops the handle of the active file without rotating it.
@@ -366,12 +361,15 @@ func (r *rotator) activePath() string {
 // Sync applies the durability policy on Flush, and reports the failures
 // found since the previous Flush.
 func (r *rotator) Sync() error {
-	r.mu.Lock()
-	var err error
-	if r.cfg.sync.onFlush {
-		err = r.syncLocked()
+	if !r.cfg.sync.onFlush {
+		return r.failures.Take()
 	}
+	r.mu.Lock()
+	err := r.syncLocked()
 	r.unlock()
+	// Lines written before this Flush may have rotated into files the
+	// janitor has not synced yet.
+	r.janitor.syncRotated()
 	return errors.Join(err, r.failures.Take())
 }
 
@@ -440,6 +438,7 @@ func (r *rotator) syncLoop() {
 				r.fail(err)
 			}
 			r.unlock()
+			r.janitor.syncRotated()
 		case <-r.quit:
 			return
 		}

@@ -136,6 +136,14 @@ func (s *Sink) WriteBatch(ctx context.Context, entries [][]byte) (failed int, er
 	return s.aw.WriteBatch(ctx, entries)
 }
 
+// AppendBatch takes entries as WriteBatch does, without waiting for them to
+// be written (bridge.BatchAppender): the bridge hands over a large Export in
+// parts as it encodes them, and the sink writes the first while the rest
+// are encoded.
+func (s *Sink) AppendBatch(ctx context.Context, entries [][]byte) (failed int, err error) {
+	return s.aw.AppendBatch(ctx, entries)
+}
+
 // Flush writes every buffered line to the writer and syncs it where that is
 // possible, returning nil when done. If ctx ends first it returns an error
 // wrapping ctx.Err() and the lines stay queued.

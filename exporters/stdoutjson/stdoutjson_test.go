@@ -3,14 +3,18 @@ package stdoutjson_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"log/slog"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.opentelemetry.io/contrib/bridges/otelslog"
+	"go.opentelemetry.io/otel/attribute"
 	sdklog "go.opentelemetry.io/otel/sdk/log"
+	"go.opentelemetry.io/otel/sdk/log/logtest"
 	"go.uber.org/goleak"
 
 	"github.com/fapilog/fapilog-otel/bridge"
@@ -147,4 +151,29 @@ func TestHealthCheckReportsLastWrite(t *testing.T) {
 	require.NoError(t, provider.ForceFlush(context.Background()))
 	assert.NoError(t, exp.HealthCheck(context.Background()))
 	require.NoError(t, provider.Shutdown(context.Background()))
+}
+
+// An Export larger than one part (the bridge hands a large Export over in
+// parts while it encodes) is on the writer, whole and in order, when
+// Export returns, without a flush.
+func TestLargeExportWrittenThrough(t *testing.T) {
+	dest := testdest.New()
+	exp, err := stdoutjson.New(stdoutjson.WithWriter(dest))
+	require.NoError(t, err)
+	const n = 2000 // about 1.3 MB of lines: several parts
+	recs := make([]sdklog.Record, n)
+	var f logtest.RecordFactory
+	for i := range recs {
+		f.Body = attribute.StringValue(fmt.Sprintf("record %d %s", i, strings.Repeat("x", 400)))
+		recs[i] = f.NewRecord()
+	}
+	require.NoError(t, exp.Export(context.Background(), recs))
+	lines := dest.Lines()
+	require.Equal(t, n, len(lines), "lines on the writer when Export returned")
+	for i, l := range lines {
+		var e envelope
+		require.NoError(t, json.Unmarshal(l, &e), "line %d", i)
+		require.True(t, strings.HasPrefix(e.Log.Message, fmt.Sprintf("record %d ", i)), "line %d out of order", i)
+	}
+	require.NoError(t, exp.Shutdown(context.Background()))
 }

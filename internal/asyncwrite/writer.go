@@ -158,12 +158,7 @@ const WriteThroughWait = time.Second
 // many were not taken and why.
 func (aw *Writer) WriteBatch(ctx context.Context, entries [][]byte) (failed int, err error) {
 	aw.mu.Lock()
-	for i, entry := range entries {
-		if err = aw.appendLocked(ctx, entry); err != nil {
-			failed = len(entries) - i
-			break
-		}
-	}
+	failed, err = aw.appendAllLocked(ctx, entries)
 	blocked := aw.writing > 0 && time.Since(aw.writeStart) > WriteThroughWait
 	if target := aw.appended; aw.written < target && !aw.closed && !blocked {
 		// Many concurrent batches share one write: the goroutine takes
@@ -177,6 +172,38 @@ func (aw *Writer) WriteBatch(ctx context.Context, entries [][]byte) (failed int,
 		aw.ledger.Lost(failed, err)
 	}
 	return failed, err
+}
+
+// AppendBatch appends entries in order, as WriteBatch does, without waiting
+// for them to be written: the goroutine writes each buffer as it fills. A
+// caller that encodes a large batch hands it over in parts with
+// AppendBatch, so that the first part is written while it encodes the rest,
+// and ends with WriteBatch, whose wait covers every part.
+func (aw *Writer) AppendBatch(ctx context.Context, entries [][]byte) (failed int, err error) {
+	aw.mu.Lock()
+	failed, err = aw.appendAllLocked(ctx, entries)
+	// The goroutine takes this part now, even a buffer not yet full: it is
+	// written while the caller encodes the next.
+	if aw.written < aw.appended && !aw.closed {
+		aw.writeReq = max(aw.writeReq, aw.appended)
+		aw.signal()
+	}
+	aw.mu.Unlock()
+	if err != nil && !errors.Is(err, ErrClosed) {
+		aw.ledger.Lost(failed, err)
+	}
+	return failed, err
+}
+
+// appendAllLocked appends entries until one cannot be taken, and returns
+// how many were not taken and why.
+func (aw *Writer) appendAllLocked(ctx context.Context, entries [][]byte) (failed int, err error) {
+	for i, entry := range entries {
+		if err := aw.appendLocked(ctx, entry); err != nil {
+			return len(entries) - i, err
+		}
+	}
+	return 0, nil
 }
 
 // appendLocked appends one entry; aw.mu is held on entry and on return,

@@ -434,3 +434,52 @@ func TestWriteBatchWritesThrough(t *testing.T) {
 	}
 	closeOK(t, aw)
 }
+
+// AppendBatch takes entries without waiting for the writer, and has the
+// goroutine write them at once, before any buffer is full; a WriteBatch
+// after it waits for every entry appended before it. At the bound it
+// refuses as WriteBatch does.
+func TestAppendBatch(t *testing.T) {
+	dest := testdest.New()
+	aw := New("test", dest, 64<<10, 0)
+	aw.SetMaxDelay(time.Hour)
+	resume := dest.Stall()
+	failed, err := aw.AppendBatch(context.Background(), [][]byte{[]byte("a"), []byte("b")})
+	require.NoError(t, err)
+	assert.Zero(t, failed)
+	assert.Empty(t, dest.Lines(), "the writer is stalled and AppendBatch did not wait")
+	resume()
+	require.Eventually(t, func() bool { return len(dest.Lines()) == 2 }, 5*time.Second, time.Millisecond,
+		"written without a flush, a full buffer or the maximum delay")
+
+	resume = dest.Stall()
+	_, err = aw.AppendBatch(context.Background(), [][]byte{[]byte("c")})
+	require.NoError(t, err)
+	done := make(chan error, 1)
+	go func() {
+		_, err := aw.WriteBatch(context.Background(), [][]byte{[]byte("d")})
+		done <- err
+	}()
+	select {
+	case <-done:
+		t.Fatal("WriteBatch returned while the writer was stalled")
+	case <-time.After(20 * time.Millisecond):
+	}
+	resume()
+	require.NoError(t, <-done)
+	assert.Equal(t, []string{"a", "b", "c", "d"}, linesOf(dest), "written when WriteBatch returns")
+	closeOK(t, aw)
+
+	smallDest := testdest.New()
+	small := New("test", smallDest, 16, 32)
+	line := []byte("0123456789abcde")
+	resume = smallDest.Stall()
+	ended, cancel := context.WithCancel(context.Background())
+	cancel()
+	failed, err = small.AppendBatch(ended, [][]byte{line, line, line})
+	assert.ErrorIs(t, err, context.Canceled)
+	assert.Equal(t, 1, failed, "two 16-byte lines fit in 32 bytes")
+	resume()
+	assert.ErrorContains(t, small.Flush(context.Background()), "1 entries lost")
+	closeOK(t, small)
+}

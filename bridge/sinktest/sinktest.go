@@ -15,7 +15,8 @@
 // that rule, calling the exporter concurrently where the SDK does.
 //
 // It checks that a successful ForceFlush means every exported entry is at
-// the destination exactly once; that flushes are idempotent and safe to
+// the destination exactly once, in order, also after an Export of over a
+// megabyte (which a bridge.BatchAppender gets in parts); that flushes are idempotent and safe to
 // call concurrently through the exporter; that Flush honours an ended
 // context (and, given Harness.Stall, a deadline while the destination
 // hangs, without losing the stalled entries); that failures come back as
@@ -74,6 +75,7 @@ func Run(t *testing.T, newHarness func(t *testing.T) Harness) {
 		fn   func(t *testing.T, h Harness)
 	}{
 		{"ForceFlushDelivers", testForceFlushDelivers},
+		{"LargeExportDelivers", testLargeExportDelivers},
 		{"FlushIdempotent", testFlushIdempotent},
 		{"FlushConcurrent", testFlushConcurrent},
 		{"FlushEndedContext", testFlushEndedContext},
@@ -198,6 +200,15 @@ func testForceFlushDelivers(t *testing.T, h Harness) {
 			t.Fatalf("HealthCheck after a successful flush: %v", err)
 		}
 	}
+}
+
+// testLargeExportDelivers sends one Export of over a megabyte, which the
+// bridge hands a BatchAppender in parts.
+func testLargeExportDelivers(t *testing.T, h Harness) {
+	e := newEnv(t, h)
+	e.mustExport(5000)
+	e.mustFlush()
+	e.requireDelivered()
 }
 
 func testFlushIdempotent(t *testing.T, h Harness) {

@@ -131,8 +131,14 @@ func (j *janitor) work() {
 	j.mu.Lock()
 	for len(j.todo) > 0 {
 		// Syncs first: a Flush may be waiting for them, and compressing
-		// a file takes longer than syncing it.
+		// a file takes longer than syncing it. A sync a Flush is running
+		// is waited for too, so that no file is compressed and removed
+		// while another handle has it open (Windows refuses to remove
+		// an open file).
 		j.syncBacklogLocked()
+		for j.syncing > 0 {
+			j.cond.Wait()
+		}
 		path := j.todo[0]
 		j.todo = j.todo[1:]
 		j.mu.Unlock()

@@ -387,8 +387,13 @@ func (aw *Writer) run() {
 		switch {
 		case len(aw.full) > 0:
 			buf = aw.full[0]
-			aw.full[0] = nil
-			aw.full = aw.full[1:]
+			// Shifted down rather than resliced: reslicing from the
+			// front gives up capacity, and the next append of a full
+			// buffer then allocates. The queue is short (maxPending
+			// over size buffers at most).
+			n := copy(aw.full, aw.full[1:])
+			aw.full[n] = nil
+			aw.full = aw.full[:n]
 			aw.fullLen -= len(buf)
 		case len(aw.cur) > 0 &&
 			(len(aw.cur) >= aw.size || aw.flushReq > aw.written || aw.writeReq > aw.written || aw.closed || aw.roomWanted || idleTick):

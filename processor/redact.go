@@ -145,21 +145,12 @@ func NewRedact(opts ...RedactOption) *Redact {
 type redactState struct {
 	r       *Redact
 	budget  int
-	changed bool
 	attrs   []attribute.KeyValue
-	check   func(attribute.KeyValue) bool // first walk: anything to change?
-	collect func(attribute.KeyValue) bool // second walk: rewrite
+	collect func(attribute.KeyValue) bool // the rewriting walk
 }
 
 func (r *Redact) newState() *redactState {
 	st := &redactState{r: r}
-	st.check = func(kv attribute.KeyValue) bool {
-		if st.needs(kv, 0) {
-			st.changed = true
-			return false
-		}
-		return true
-	}
 	st.collect = func(kv attribute.KeyValue) bool {
 		st.attrs = append(st.attrs, st.redactKV(kv, 0))
 		return true
@@ -169,22 +160,29 @@ func (r *Redact) newState() *redactState {
 
 // OnEmit masks what needs masking in record.
 func (r *Redact) OnEmit(_ context.Context, record *sdklog.Record) error {
-	st := r.states.Get().(*redactState)
-	defer r.states.Put(st)
-	st.changed, st.budget = false, r.maxKeys
-	record.WalkAttributes(st.check)
-	if st.changed {
+	// The check, which is all most records need, works on a state on the
+	// stack: its closure does not escape WalkAttributes, so nothing is
+	// allocated or taken from the pool for a record with nothing to mask.
+	check := redactState{r: r, budget: r.maxKeys}
+	changed := false
+	record.WalkAttributes(func(kv attribute.KeyValue) bool {
+		changed = check.needs(kv, 0)
+		return !changed
+	})
+	if changed {
+		st := r.states.Get().(*redactState)
 		st.budget = r.maxKeys
 		st.attrs = st.attrs[:0]
 		record.WalkAttributes(st.collect)
 		record.SetAttributes(st.attrs...)
 		clear(st.attrs)
+		r.states.Put(st)
 	}
 	if body := record.Body(); body.Type() != attribute.EMPTY {
-		st.budget = r.maxKeys
-		if st.needsValue(body, 0) {
-			st.budget = r.maxKeys
-			record.SetBody(st.redactValue(body, 0))
+		check.budget = r.maxKeys
+		if check.needsValue(body, 0) {
+			check.budget = r.maxKeys
+			record.SetBody(check.redactValue(body, 0))
 		}
 	}
 	return nil

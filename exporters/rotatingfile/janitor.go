@@ -32,7 +32,7 @@ type janitor struct {
 	cond   *sync.Cond
 	// unsynced are rotated files not yet fsync'd, oldest first; syncing
 	// counts those being synced right now.
-	unsynced []string
+	unsynced []unsynced
 	syncing  int
 	// failures is the rotator's: a rotated file whose sync failed fails
 	// the next Flush.
@@ -42,6 +42,14 @@ type janitor struct {
 	busy     bool             // a goroutine is working through todo
 	errs     []error          // retention failures Close reports, bounded by maxKeptErrors
 	more     int              // failures beyond maxKeptErrors
+}
+
+// unsynced is a file to fsync: a rotated one by its path, or one moved
+// away behind our back by the handle it was written through (its new path
+// is unknown), which the sync then closes.
+type unsynced struct {
+	path string
+	f    file
 }
 
 // maxKeptErrors bounds the failures kept for Close to report; every
@@ -54,19 +62,30 @@ func newJanitor(cfg config, active func() string, failures *flushacct.Ledger) *j
 	return j
 }
 
-// rotated queues a freshly rotated file for its fsync (when unsynced), its
+// rotated queues a freshly rotated file for its fsync (when needsSync), its
 // compression and retention, and any whose compression failed before, and
 // starts the worker if idle. The fsync is the janitor's, not the writer's:
 // done at rotation it held up every write for as long as the disk took to
 // take the whole file.
-func (j *janitor) rotated(path string, unsynced bool) {
+func (j *janitor) rotated(path string, needsSync bool) {
 	j.mu.Lock()
 	defer j.mu.Unlock()
 	j.requeueFailedLocked()
-	if unsynced {
-		j.unsynced = append(j.unsynced, path)
+	if needsSync {
+		j.unsynced = append(j.unsynced, unsynced{path: path})
 	}
 	j.todo = append(j.todo, path)
+	j.startLocked()
+}
+
+// movedAway takes the handle of an active file that was moved away or
+// deleted behind our back, to fsync the lines written to it since the last
+// sync (a Flush can no longer reach it by name) and close it, off the
+// writer's path like a rotated file's sync.
+func (j *janitor) movedAway(path string, f file) {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	j.unsynced = append(j.unsynced, unsynced{path: path, f: f})
 	j.startLocked()
 }
 
@@ -87,12 +106,12 @@ func (j *janitor) syncRotated() {
 // releasing j.mu during each fsync.
 func (j *janitor) syncBacklogLocked() {
 	for len(j.unsynced) > 0 {
-		path := j.unsynced[0]
-		j.unsynced[0] = ""
+		u := j.unsynced[0]
+		j.unsynced[0] = unsynced{}
 		j.unsynced = j.unsynced[1:]
 		j.syncing++
 		j.mu.Unlock()
-		j.syncFile(path)
+		j.syncFile(u)
 		j.mu.Lock()
 		j.syncing--
 	}
@@ -103,12 +122,22 @@ func (j *janitor) syncBacklogLocked() {
 // syncFile fsyncs a rotated file. A file no longer there was compressed
 // (its copy is synced before the original goes) or deleted, by retention or
 // by someone else: nothing is left to sync.
-func (j *janitor) syncFile(path string) {
-	err := j.cfg.fs.SyncFile(path)
+func (j *janitor) syncFile(u unsynced) {
+	var err error
+	what := "after rotating"
+	if u.f != nil {
+		what = "after it was moved away"
+		err = u.f.Sync()
+		if cerr := u.f.Close(); err == nil {
+			err = cerr
+		}
+	} else {
+		err = j.cfg.fs.SyncFile(u.path)
+	}
 	if err == nil || errors.Is(err, os.ErrNotExist) {
 		return
 	}
-	err = fmt.Errorf("rotatingfile: sync %s after rotating: %w", path, err)
+	err = fmt.Errorf("rotatingfile: sync %s %s: %w", u.path, what, err)
 	j.failures.Lost(0, err)
 	j.cfg.handle(err)
 }
@@ -129,7 +158,7 @@ func (j *janitor) startLocked() {
 
 func (j *janitor) work() {
 	j.mu.Lock()
-	for len(j.todo) > 0 {
+	for {
 		// Syncs first: a Flush may be waiting for them, and compressing
 		// a file takes longer than syncing it. A sync a Flush is running
 		// is waited for too, so that no file is compressed and removed
@@ -138,6 +167,12 @@ func (j *janitor) work() {
 		j.syncBacklogLocked()
 		for j.syncing > 0 {
 			j.cond.Wait()
+		}
+		if len(j.unsynced) > 0 {
+			continue // queued while we waited
+		}
+		if len(j.todo) == 0 {
+			break
 		}
 		path := j.todo[0]
 		j.todo = j.todo[1:]

@@ -663,3 +663,37 @@ func TestRotatedFileGoneBeforeSync(t *testing.T) {
 	assert.Len(t, files(t, dir), 1, "the rotated files were removed; the active one stays")
 	stop(t, s)
 }
+
+// Lines written to a file that is then moved away (logrotate without
+// copytruncate) are fsync'd through the handle they were written with,
+// since a Flush can no longer reach the file by name; the janitor does it,
+// so the writer does not wait, and the next Flush waits for it.
+func TestMovedAwayFileSynced(t *testing.T) {
+	s, ffs, dir := testSink(t, nil, WithFixedName())
+	ctx := context.Background()
+	fixed := filepath.Join(dir, "fapilog.jsonl")
+	write(t, s, entry(1))
+	flush(t, s)
+	// Written through (WriteBatch waits for the write), not yet synced.
+	_, err := s.WriteBatch(ctx, [][]byte{[]byte(entry(2))})
+	require.NoError(t, err)
+	require.NoError(t, os.Rename(fixed, fixed+".1"))
+	before := ffs.syncs.Load()
+	resume := ffs.stallSyncs()
+	_, err = s.WriteBatch(ctx, [][]byte{[]byte(entry(3))}) // finds the file moved
+	require.NoError(t, err)
+	b, err := os.ReadFile(fixed)
+	require.NoError(t, err)
+	assert.Equal(t, entry(3)+"\n", string(b), "written although no fsync can finish")
+
+	short, cancel := context.WithTimeout(ctx, 50*time.Millisecond)
+	defer cancel()
+	require.ErrorIs(t, s.Flush(short), context.DeadlineExceeded)
+	resume()
+	flush(t, s)
+	assert.Equal(t, before+2, ffs.syncs.Load(), "the moved file through its old handle, and the new file")
+	old, err := os.ReadFile(fixed + ".1")
+	require.NoError(t, err)
+	assert.Equal(t, entry(1)+"\n"+entry(2)+"\n", string(old))
+	stop(t, s)
+}

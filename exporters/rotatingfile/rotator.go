@@ -137,7 +137,12 @@ func (r *rotator) ensureOpen() error {
 		r.rotateLocked()
 	}
 	if r.f != nil && r.movedAway() {
-		r.closeActive()
+		if r.cfg.sync != SyncNever && r.dirty && !r.unsyncable {
+			r.janitor.movedAway(r.path, r.f)
+			r.f, r.size, r.dirty = nil, 0, false
+		} else {
+			r.closeActive()
+		}
 	}
 	if r.f != nil {
 		return nil

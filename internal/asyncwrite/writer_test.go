@@ -482,4 +482,7 @@ func TestAppendBatch(t *testing.T) {
 	resume()
 	assert.ErrorContains(t, small.Flush(context.Background()), "1 entries lost")
 	closeOK(t, small)
+	failed, err = small.AppendBatch(context.Background(), [][]byte{line, line})
+	assert.ErrorIs(t, err, ErrClosed)
+	assert.Equal(t, 2, failed)
 }

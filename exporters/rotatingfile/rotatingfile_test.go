@@ -13,6 +13,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -655,7 +656,13 @@ func TestRotatedFileSyncFailureFailsFlush(t *testing.T) {
 // A rotated file removed before the janitor got to sync it (by retention,
 // compression or an operator) leaves nothing to sync and is no failure.
 func TestRotatedFileGoneBeforeSync(t *testing.T) {
-	s, ffs, dir := testSink(t, nil, WithMaxSize(60))
+	// A second per file opened: the name of a removed file is never
+	// taken again by the next one, which would then be synced in its place.
+	var tick atomic.Int64
+	start := time.Now()
+	s, ffs, dir := testSink(t, func(c *config) {
+		c.now = func() time.Time { return start.Add(time.Duration(tick.Add(1)) * time.Second) }
+	}, WithMaxSize(60))
 	ffs.set(func(f *faultFS) { f.beforeRotatedSync = func(name string) { _ = os.Remove(name) } })
 	write(t, s, entry(1), entry(2), entry(3))
 	flush(t, s)

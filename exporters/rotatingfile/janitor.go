@@ -19,9 +19,9 @@ import (
 	"github.com/fapilog/fapilog-otel/internal/flushacct"
 )
 
-// janitor compresses rotated files and enforces retention on one goroutine
-// of its own, so a rotation never makes the writer wait for gzip or for a
-// directory scan.
+// janitor fsyncs, compresses and enforces retention on rotated files, on
+// one goroutine of its own, so a rotation never makes the writer wait for
+// the disk, for gzip or for a directory scan.
 type janitor struct {
 	cfg config
 	// active returns the active file's path ("" when none is open); it
@@ -30,8 +30,8 @@ type janitor struct {
 	active func() string
 	mu     sync.Mutex
 	cond   *sync.Cond
-	// unsynced are rotated files not yet fsync'd, oldest first; syncing
-	// counts those being synced right now.
+	// unsynced are files not yet fsync'd, oldest first; syncing counts
+	// those being synced right now.
 	unsynced []unsynced
 	syncing  int
 	// failures is the rotator's: a rotated file whose sync failed fails
@@ -39,7 +39,7 @@ type janitor struct {
 	failures *flushacct.Ledger
 	todo     []string         // rotated files waiting for compression
 	failed   map[string]error // files whose compression failed, retried on the next rotation
-	busy     bool             // a goroutine is working through todo
+	busy     bool             // a goroutine is working through unsynced and todo
 	errs     []error          // retention failures Close reports, bounded by maxKeptErrors
 	more     int              // failures beyond maxKeptErrors
 }
@@ -89,10 +89,10 @@ func (j *janitor) movedAway(path string, f file) {
 	j.startLocked()
 }
 
-// syncRotated fsyncs every rotated file not yet synced and waits for the
-// syncs the worker is running, so that a Flush covers the lines rotation
-// moved out of the active file. Failures go to the rotator's ledger, which
-// the same Flush takes.
+// syncRotated fsyncs every file queued for it and not yet synced, and
+// waits for the syncs the worker is running, so that a Flush covers the
+// lines that rotation (or someone moving the file) took out of the active
+// file. Failures go to the rotator's ledger, which the same Flush takes.
 func (j *janitor) syncRotated() {
 	j.mu.Lock()
 	defer j.mu.Unlock()
@@ -119,9 +119,9 @@ func (j *janitor) syncBacklogLocked() {
 	j.cond.Broadcast()
 }
 
-// syncFile fsyncs a rotated file. A file no longer there was compressed
-// (its copy is synced before the original goes) or deleted, by retention or
-// by someone else: nothing is left to sync.
+// syncFile fsyncs a queued file. A rotated file no longer there was
+// compressed (its copy is synced before the original goes) or deleted, by
+// retention or by someone else: nothing is left to sync.
 func (j *janitor) syncFile(u unsynced) {
 	var err error
 	what := "after rotating"

@@ -52,13 +52,13 @@ BenchmarkB-2 10 1000 ns/op
 			t.Fatal(err)
 		}
 	}
-	write(`{{num (.Med "A" "ns/op")}} {{x (.Ratio "A" "B" "ns/op")}} {{.Span "A" "B" "ns/op"}} {{le (.Ratio "A" "B" "ns/op") 1.5}} {{le (.Ratio "A" "B" "ns/op") 1.4}} {{.Passes}}`)
+	write(`{{num (.Med "A" "ns/op")}} {{x (.Ratio "A" "B" "ns/op")}} {{.Span "A" "B" "ns/op"}} {{le (.Ratio "A" "B" "ns/op") 1.5}} {{le (.Ratio "A" "B" "ns/op") 1.4}} {{.Passes}} {{.Within "A" "B" "ns/op" 1.5}}`)
 	if err := renderPage(page, out, newRun(passes, []byte(raw))); err != nil {
 		t.Fatal(err)
 	}
 	got, _ := os.ReadFile(out)
 	// Ratios per pass: 2, 1.1, 1.5; the median of A is 330.
-	if want := "330 1.50× 1.10–2.00 met **not met** 3"; string(got) != want {
+	if want := "330 1.50× 1.10–2.00 met **not met** 3 2 of 3 passes"; string(got) != want {
 		t.Fatalf("page = %q, want %q", got, want)
 	}
 	write(`{{num (.Med "C" "ns/op")}}`)

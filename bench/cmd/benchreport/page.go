@@ -90,6 +90,22 @@ func (r *run) Span(ours, theirs, unit string) (string, error) {
 	return fmt.Sprintf("%.2f–%.2f", slices.Min(rs), slices.Max(rs)), nil
 }
 
+// Within says in how many passes ours÷theirs was at most target, "7 of 10
+// passes", so that a median at the edge of a target reads as such.
+func (r *run) Within(ours, theirs, unit string, target float64) (string, error) {
+	rs, err := r.ratios(ours, theirs, unit)
+	if err != nil {
+		return "", err
+	}
+	n := 0
+	for _, x := range rs {
+		if x <= target {
+			n++
+		}
+	}
+	return fmt.Sprintf("%d of %d passes", n, len(rs)), nil
+}
+
 // Range returns the range of name's unit over the passes, formatted.
 func (r *run) Range(name, unit string) (string, error) {
 	xs := values(r.passes, name, unit)

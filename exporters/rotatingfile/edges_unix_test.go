@@ -6,6 +6,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -70,4 +71,56 @@ func TestStopDoesNotWaitForSignalReopen(t *testing.T) {
 		t.Fatal("never closed")
 	}
 	assert.Len(t, readLines(t, dir), 1)
+}
+
+// A FIFO planted where a rotated file was, before the janitor syncs it,
+// hangs neither the sync (which opens the path again) nor a Flush waiting
+// for it. The fsync fails (a FIFO cannot be synced) and is reported; the
+// Flush treats it as the line writer treats any pipe: nothing to push.
+func TestFIFOAtRotatedPath(t *testing.T) {
+	var mu sync.Mutex
+	var reported []error
+	s, ffs, _ := testSink(t, func(c *config) {
+		c.handle = func(err error) {
+			mu.Lock()
+			defer mu.Unlock()
+			reported = append(reported, err)
+		}
+	}, WithMaxSize(60))
+	ffs.set(func(f *faultFS) {
+		f.beforeRotatedSync = func(name string) {
+			_ = os.Remove(name)
+			_ = syscall.Mkfifo(name, 0o600)
+		}
+	})
+	write(t, s, entry(1), entry(2)) // the second rotates the first file
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	require.NotErrorIs(t, s.Flush(ctx), context.DeadlineExceeded, "the sync hung on the FIFO")
+	mu.Lock()
+	assert.NotEmpty(t, reported, "the failed sync is reported")
+	mu.Unlock()
+	stop(t, s)
+}
+
+// The same FIFO does not hang compression either: the janitor reads it to
+// its end (nothing, with no writer) instead of waiting for a writer, and
+// Stop, which waits for the janitor, returns.
+func TestFIFOAtRotatedPathCompressed(t *testing.T) {
+	s, ffs, _ := testSink(t, func(c *config) { c.handle = func(error) {} },
+		WithMaxSize(60), WithCompression(CompressionGzip))
+	ffs.set(func(f *faultFS) {
+		f.beforeRotatedSync = func(name string) {
+			_ = os.Remove(name)
+			_ = syscall.Mkfifo(name, 0o600)
+		}
+	})
+	write(t, s, entry(1), entry(2)) // the second rotates the first file
+	done := make(chan error, 1)
+	go func() { done <- s.Stop(context.Background()) }()
+	select {
+	case <-done:
+	case <-time.After(5 * time.Second):
+		t.Fatal("Stop hung: the janitor is blocked opening the FIFO")
+	}
 }

@@ -14,3 +14,6 @@ func writable(string) error { return nil }
 // syncOpenFlag opens a file to fsync it: Windows flushes only through a
 // handle with write access.
 const syncOpenFlag = os.O_WRONLY
+
+// noBlock: no FIFO can be planted at a file's path here.
+const noBlock = 0

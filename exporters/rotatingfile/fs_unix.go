@@ -13,5 +13,11 @@ const noFollow = syscall.O_NOFOLLOW
 // writable reports whether the process may create files in dir.
 func writable(dir string) error { return syscall.Access(dir, 0x2 /* W_OK */) }
 
-// syncOpenFlag opens a file to fsync it: fsync needs no write access here.
-const syncOpenFlag = os.O_RDONLY
+// noBlock keeps a FIFO planted at a rotated file's path from blocking the
+// janitor's open (and its reads) for good; for a regular file it changes
+// nothing.
+const noBlock = syscall.O_NONBLOCK
+
+// syncOpenFlag opens a file to fsync it: fsync needs no write access here
+// (a FIFO then fails the fsync instead of blocking the open).
+const syncOpenFlag = os.O_RDONLY | noBlock

@@ -392,7 +392,7 @@ func (j *janitor) compress(path string) (err error) {
 	}
 	final := path + j.suffix()
 	tmp := final + ".tmp"
-	in, err := j.cfg.fs.OpenFile(path, os.O_RDONLY|noFollow, 0)
+	in, err := j.cfg.fs.OpenFile(path, os.O_RDONLY|noFollow|noBlock, 0)
 	if errors.Is(err, os.ErrNotExist) {
 		// Retention deleted it while it waited in the queue: rotation
 		// outran compression and the file was past the limits anyway.

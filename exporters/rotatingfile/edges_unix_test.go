@@ -75,8 +75,8 @@ func TestStopDoesNotWaitForSignalReopen(t *testing.T) {
 
 // A FIFO planted where a rotated file was, before the janitor syncs it,
 // hangs neither the sync (which opens the path again) nor a Flush waiting
-// for it. The fsync fails (a FIFO cannot be synced) and is reported; the
-// Flush treats it as the line writer treats any pipe: nothing to push.
+// for it. The fsync fails (a FIFO cannot be synced) and is reported, but
+// fails no Flush: there is nothing of ours left to push there.
 func TestFIFOAtRotatedPath(t *testing.T) {
 	var mu sync.Mutex
 	var reported []error
@@ -96,7 +96,7 @@ func TestFIFOAtRotatedPath(t *testing.T) {
 	write(t, s, entry(1), entry(2)) // the second rotates the first file
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	require.NotErrorIs(t, s.Flush(ctx), context.DeadlineExceeded, "the sync hung on the FIFO")
+	require.NoError(t, s.Flush(ctx), "a deadline error means the sync hung on the FIFO")
 	mu.Lock()
 	assert.NotEmpty(t, reported, "the failed sync is reported")
 	mu.Unlock()

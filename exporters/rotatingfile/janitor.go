@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/klauspost/compress/zstd"
@@ -138,8 +139,15 @@ func (j *janitor) syncFile(u unsynced) {
 		return
 	}
 	err = fmt.Errorf("rotatingfile: sync %s %s: %w", u.path, what, err)
-	j.failures.Lost(0, err)
 	j.cfg.handle(err)
+	if errors.Is(err, syscall.EINVAL) {
+		// Not a regular file any more (a FIFO planted at the path):
+		// nothing of ours to push, so no failure for the next Flush,
+		// which would otherwise also take it for a pipe's EINVAL and
+		// hide any real failure joined with it.
+		return
+	}
+	j.failures.Lost(0, err)
 }
 
 func (j *janitor) requeueFailedLocked() {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"sync/atomic"
 	"time"
 
@@ -235,7 +236,7 @@ const partBytes = 256 << 10
 // BatchAppender, in parts of about partBytes, the last through WriteBatch.
 func (e *Exporter) exportBatch(ctx context.Context, records []sdklog.Record, bw BatchWriter) (failed int, err error) {
 	ap, streams := bw.(BatchAppender)
-	limit := int(^uint(0) >> 1)
+	limit := math.MaxInt
 	if streams {
 		limit = partBytes
 	}

@@ -48,7 +48,11 @@ func (f *faultFS) SyncFile(name string) error {
 	if hook != nil {
 		hook(name)
 	}
-	if err := f.waitSync(); err != nil {
+	f.waitSync()
+	f.mu.Lock()
+	err := f.rotatedSyncErr
+	f.mu.Unlock()
+	if err != nil {
 		return &os.PathError{Op: "sync", Path: name, Err: err}
 	}
 	if err := f.osFS.SyncFile(name); err != nil {
@@ -60,9 +64,9 @@ func (f *faultFS) SyncFile(name string) error {
 	return nil
 }
 
-// waitSync waits while syncs are stalled, counts the sync and returns the
-// injected failure of rotated files' syncs.
-func (f *faultFS) waitSync() error {
+// waitSync waits while syncs are stalled, then counts the sync: every
+// fsync, of the active file or a rotated one, goes through it.
+func (f *faultFS) waitSync() {
 	f.mu.Lock()
 	stall := f.stallSync
 	f.mu.Unlock()
@@ -70,9 +74,6 @@ func (f *faultFS) waitSync() error {
 		<-stall
 	}
 	f.syncs.Add(1)
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return f.rotatedSyncErr
 }
 
 func (f *faultFS) set(fn func(*faultFS)) {
@@ -86,20 +87,15 @@ func (f *faultFS) diskFull() (heal func()) {
 	return func() { f.set(func(f *faultFS) { f.writeErr, f.partial = nil, false }) }
 }
 
-func (f *faultFS) stallWrites() (resume func()) {
-	ch := make(chan struct{})
-	f.set(func(f *faultFS) { f.stall = ch })
-	return func() {
-		f.set(func(f *faultFS) { f.stall = nil })
-		close(ch)
-	}
-}
+func (f *faultFS) stallWrites() (resume func()) { return f.stallOn(&f.stall) }
+func (f *faultFS) stallSyncs() (resume func())  { return f.stallOn(&f.stallSync) }
 
-func (f *faultFS) stallSyncs() (resume func()) {
+// stallOn sets gate, one of f's stall channels, until resume is called.
+func (f *faultFS) stallOn(gate *chan struct{}) (resume func()) {
 	ch := make(chan struct{})
-	f.set(func(f *faultFS) { f.stallSync = ch })
+	f.set(func(*faultFS) { *gate = ch })
 	return func() {
-		f.set(func(f *faultFS) { f.stallSync = nil })
+		f.set(func(*faultFS) { *gate = nil })
 		close(ch)
 	}
 }
@@ -127,13 +123,7 @@ func (f *faultFile) Write(p []byte) (int, error) {
 }
 
 func (f *faultFile) Sync() error {
-	f.fs.mu.Lock()
-	stall := f.fs.stallSync
-	f.fs.mu.Unlock()
-	if stall != nil {
-		<-stall
-	}
-	f.fs.syncs.Add(1)
+	f.fs.waitSync()
 	return f.file.Sync()
 }
 

@@ -704,3 +704,31 @@ func TestMovedAwayFileSynced(t *testing.T) {
 	assert.Equal(t, entry(1)+"\n"+entry(2)+"\n", string(old))
 	stop(t, s)
 }
+
+// Under SyncEvery the periodic fsync also syncs rotated files the janitor
+// has not reached: here the janitor is stuck on the first rotated file,
+// and the second is synced all the same.
+func TestSyncEveryReachesRotatedFiles(t *testing.T) {
+	s, ffs, _ := testSink(t, nil, WithMaxSize(60), WithSync(SyncEvery(10*time.Millisecond)))
+	gate := make(chan struct{})
+	var stuck atomic.Bool
+	ffs.set(func(f *faultFS) {
+		f.beforeRotatedSync = func(string) {
+			if stuck.CompareAndSwap(false, true) {
+				<-gate // the first rotated file's sync, whoever runs it
+			}
+		}
+	})
+	ctx := context.Background()
+	// Each entry fills a file: WriteBatch returns once it is written.
+	for i := range 3 {
+		_, err := s.WriteBatch(ctx, [][]byte{[]byte(entry(i))})
+		require.NoError(t, err)
+	}
+	require.Eventually(t, stuck.Load, 5*time.Second, time.Millisecond, "a sync of the first rotated file began")
+	require.Eventually(t, func() bool { return len(ffs.synced()) == 1 }, 5*time.Second, time.Millisecond,
+		"the second rotated file is synced while the first one's sync is stuck")
+	close(gate)
+	stop(t, s)
+	assert.Len(t, ffs.synced(), 2)
+}

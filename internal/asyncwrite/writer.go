@@ -163,8 +163,7 @@ func (aw *Writer) WriteBatch(ctx context.Context, entries [][]byte) (failed int,
 	if target := aw.appended; aw.written < target && !aw.closed && !blocked {
 		// Many concurrent batches share one write: the goroutine takes
 		// everything appended by the time it wakes.
-		aw.writeReq = max(aw.writeReq, target)
-		aw.signal()
+		aw.writeNowLocked(target)
 		_ = aw.progress.WaitFor(ctx, &aw.mu, WriteThroughWait, func() bool { return aw.written >= target || aw.closed })
 	}
 	aw.mu.Unlock()
@@ -185,14 +184,20 @@ func (aw *Writer) AppendBatch(ctx context.Context, entries [][]byte) (failed int
 	// The goroutine takes this part now, even a buffer not yet full: it is
 	// written while the caller encodes the next.
 	if aw.written < aw.appended && !aw.closed {
-		aw.writeReq = max(aw.writeReq, aw.appended)
-		aw.signal()
+		aw.writeNowLocked(aw.appended)
 	}
 	aw.mu.Unlock()
 	if err != nil && !errors.Is(err, ErrClosed) {
 		aw.ledger.Lost(failed, err)
 	}
 	return failed, err
+}
+
+// writeNowLocked has the goroutine write everything up to target at once,
+// even a buffer not yet full.
+func (aw *Writer) writeNowLocked(target int64) {
+	aw.writeReq = max(aw.writeReq, target)
+	aw.signal()
 }
 
 // appendAllLocked appends entries until one cannot be taken, and returns

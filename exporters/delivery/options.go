@@ -156,7 +156,9 @@ func (o Overflow) String() string {
 
 // Retry says how failed requests are retried: exponential backoff with
 // full jitter between InitialInterval and MaxInterval (or the receiver's
-// Retry-After), until the batch has spent MaxElapsedTime being retried.
+// Retry-After), until the batch has spent MaxElapsedTime being retried. A
+// Retry-After longer than what is left of MaxElapsedTime gives the batch up
+// at once.
 type Retry struct {
 	// Disabled sends each batch once: a failure loses it (counted and
 	// reported).

@@ -115,6 +115,39 @@ func TestRetryAfter(t *testing.T) {
 	}
 }
 
+// A Retry-After longer than the retry budget (default five minutes) gives
+// the batch up at once, counted, at the default settings: a receiver that
+// answers "come back in 300 years" must not pin the batch, and every Flush
+// after it, until Stop.
+func TestRetryAfterBeyondBudget(t *testing.T) {
+	for name, header := range map[string]string{
+		"seconds, past a Duration": "99999999999",
+		"seconds":                  "3600",
+		"http-date":                "Fri, 31 Dec 9999 23:59:59 GMT",
+	} {
+		t.Run(name, func(t *testing.T) {
+			r := newReceiver(t)
+			r.respond = func(_ int, w http.ResponseWriter) int {
+				w.Header().Set("Retry-After", header)
+				return http.StatusServiceUnavailable
+			}
+			s, err := NewSink(WithEndpoint(r.srv.URL))
+			require.NoError(t, err)
+			add(t, s, 0, 3)
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			err = s.Flush(ctx)
+			require.Error(t, err)
+			require.NoError(t, ctx.Err(), "given up, not left waiting out the header")
+			assert.Contains(t, err.Error(), "gave up after 1 attempts")
+			assert.Contains(t, err.Error(), "3 entries lost")
+			assert.Equal(t, 1, r.count())
+			assert.EqualValues(t, 3, s.Lost())
+			require.NoError(t, s.Stop(context.Background()))
+		})
+	}
+}
+
 func TestClientErrorNotRetriedAndNoSecretsInErrors(t *testing.T) {
 	r := newReceiver(t)
 	r.respond = func(int, http.ResponseWriter) int { return http.StatusBadRequest }

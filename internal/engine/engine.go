@@ -544,7 +544,9 @@ func (e *Engine) deliver(b *batch, readBuf *[]byte) error {
 		if wait <= 0 {
 			wait = e.backoff(attempt)
 		}
-		if elapsed := time.Since(start); elapsed+wait > e.cfg.RetryBudget {
+		// Compared as what is left, not as a sum: a named wait can be
+		// as long as a Duration goes, and the sum would wrap negative.
+		if elapsed := time.Since(start); wait > e.cfg.RetryBudget-elapsed {
 			return fmt.Errorf("gave up after %d attempts in %v: %w", attempt+1, elapsed.Round(time.Millisecond), err)
 		}
 		t := time.NewTimer(wait)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"strings"
 	"sync"
 	"testing"
@@ -263,6 +264,31 @@ func TestEvaluateWait(t *testing.T) {
 	assert.GreaterOrEqual(t, at[1].Sub(at[0]), 30*time.Millisecond, "the named wait, not an hour of backoff")
 	mu.Unlock()
 	require.NoError(t, e.Close(context.Background()))
+}
+
+// A wait longer than what is left of the budget ends the batch at once,
+// however long: a hostile or broken receiver's Retry-After of centuries
+// (the header parser saturates at the largest Duration) must not overflow
+// the budget check into waiting for ever.
+func TestWaitBeyondBudgetGivesUp(t *testing.T) {
+	for _, wait := range []time.Duration{time.Hour, math.MaxInt64 - time.Second, math.MaxInt64} {
+		t.Run(wait.String(), func(t *testing.T) {
+			calls := 0
+			f := &fakeSender{fn: func(int) error { calls++; return errors.New("busy") }}
+			e := newEngine(t, Config{RetryBudget: time.Minute,
+				Evaluate: func(error) (bool, time.Duration) { return true, wait }}, f)
+			addN(t, e, 0, 2)
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			err := e.Flush(ctx)
+			require.Error(t, err)
+			require.NoError(t, ctx.Err(), "the batch was given up, not left waiting")
+			assert.Contains(t, err.Error(), "gave up after 1 attempts")
+			assert.Equal(t, 1, calls)
+			assert.EqualValues(t, 2, e.Lost())
+			require.NoError(t, e.Close(context.Background()))
+		})
+	}
 }
 
 func TestConfigValidation(t *testing.T) {

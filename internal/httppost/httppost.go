@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"net"
 	"net/http"
 	"net/url"
@@ -284,9 +285,21 @@ func RetryAfter(v string, now time.Time) time.Duration {
 	if v == "" {
 		return 0
 	}
-	if secs, err := strconv.Atoi(v); err == nil {
-		if secs < 0 {
+	if v[0] >= '0' && v[0] <= '9' {
+		// delay-seconds is digits only. A count too large for a Duration
+		// (a broken or hostile peer) saturates rather than wrapping into
+		// a short or negative wait; the retry budget then refuses it.
+		// ParseUint reports a range error as soon as the digits overflow,
+		// before it looks at the rest: check the rest first.
+		if strings.IndexFunc(v, func(r rune) bool { return r < '0' || r > '9' }) >= 0 {
 			return 0
+		}
+		secs, err := strconv.ParseUint(v, 10, 64)
+		if err != nil && !errors.Is(err, strconv.ErrRange) {
+			return 0
+		}
+		if secs > math.MaxInt64/uint64(time.Second) {
+			return math.MaxInt64
 		}
 		return time.Duration(secs) * time.Second
 	}

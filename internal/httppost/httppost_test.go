@@ -3,6 +3,7 @@ package httppost
 import (
 	"errors"
 	"fmt"
+	"math"
 	"net/http"
 	"testing"
 	"time"
@@ -18,6 +19,15 @@ func TestRetryAfter(t *testing.T) {
 	assert.Zero(t, RetryAfter("-3", now))
 	assert.Zero(t, RetryAfter("soon", now))
 	assert.Zero(t, RetryAfter("", now))
+	assert.Zero(t, RetryAfter("+5", now), "delay-seconds is digits only")
+	assert.Zero(t, RetryAfter("5s", now))
+	// Too large for a Duration: saturated, never wrapped into a short or
+	// negative wait (the retry budget then refuses to wait that long).
+	assert.Equal(t, time.Duration(math.MaxInt64), RetryAfter("99999999999", now))
+	assert.Equal(t, time.Duration(math.MaxInt64), RetryAfter("9223372037", now))
+	assert.Equal(t, time.Duration(math.MaxInt64), RetryAfter("184467440737095516160", now), "beyond uint64")
+	assert.Equal(t, 9223372036*time.Second, RetryAfter("9223372036", now))
+	assert.Equal(t, time.Duration(math.MaxInt64), RetryAfter("Fri, 31 Dec 9999 23:59:59 GMT", now))
 }
 
 func TestRedact(t *testing.T) {

@@ -2,6 +2,7 @@ package processor
 
 import (
 	"fmt"
+	"math"
 	"os"
 	"strconv"
 	"strings"
@@ -207,7 +208,9 @@ func resolveDuration(v time.Duration, env string, def time.Duration) time.Durati
 	if s, ok := os.LookupEnv(env); ok {
 		ms, err := strconv.Atoi(strings.TrimSpace(s))
 		if err == nil && ms > 0 {
-			return time.Duration(ms) * time.Millisecond
+			// More milliseconds than a Duration holds would wrap
+			// negative: a timeout that has always expired.
+			return time.Duration(min(int64(ms), math.MaxInt64/int64(time.Millisecond))) * time.Millisecond
 		}
 		otel.Handle(fmt.Errorf("processor: %s=%q is not a positive number of milliseconds; using %v", env, s, def))
 	}

@@ -365,6 +365,14 @@ func TestBatchEnvironmentPrecedence(t *testing.T) {
 	c = newBatchConfig([]BatchOption{WithMaxQueueSize(-1)})
 	assert.Equal(t, DefaultMaxQueueSize, c.maxQueue, "a bad variable falls back to the default")
 	assert.Equal(t, QueueFullBlock, c.policy)
+
+	// More milliseconds than a Duration holds: the longest Duration, not
+	// a wrapped negative one (an export timeout that has always expired).
+	t.Setenv(EnvExportTimeout, "99999999999999")
+	t.Setenv(EnvScheduleDelay, "9223372036854775807")
+	c = newBatchConfig(nil)
+	assert.Equal(t, 9223372036854*time.Millisecond, c.timeout)
+	assert.Equal(t, 9223372036854*time.Millisecond, c.interval)
 }
 
 func TestBatchDefaults(t *testing.T) {

@@ -7,10 +7,12 @@ package processor
 
 import (
 	"context"
+	"runtime"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/sdk/log/logtest"
 )
@@ -45,4 +47,22 @@ func TestBatchDropDoesNotAllocate(t *testing.T) {
 	}
 	assert.Zero(t, testing.AllocsPerRun(1000, func() { _ = b.OnEmit(context.Background(), &r) }))
 	assert.Positive(t, b.Dropped())
+}
+
+// A batch size far above what is logged (a setting read in the millions)
+// costs memory as records arrive, not up front: the first record does not
+// allocate room for a million.
+func TestBatchHugeBatchSizeAllocatesAsUsed(t *testing.T) {
+	const huge = 1 << 22 // records; room for them all would be gigabytes
+	b := NewBatch(&recExporter{}, WithMaxQueueSize(huge), WithMaxExportBatchSize(huge), WithExportInterval(time.Hour))
+	r := logtest.RecordFactory{Attributes: []attribute.KeyValue{attribute.Int("a", 1)}}.NewRecord()
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	for range 10 {
+		require.NoError(t, b.OnEmit(context.Background(), &r))
+	}
+	runtime.ReadMemStats(&after)
+	assert.Less(t, after.TotalAlloc-before.TotalAlloc, uint64(4<<20), "bytes allocated for 10 records")
+	require.NoError(t, b.ForceFlush(context.Background()))
+	require.NoError(t, b.Shutdown(context.Background()))
 }

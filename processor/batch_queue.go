@@ -13,28 +13,35 @@ type recordQueue struct {
 	size   int // records per chunk: the export batch size
 }
 
-// chunk holds records recs[start:end].
+// chunk holds records recs[start:]. A new chunk has room for at most
+// firstChunk records and grows to the batch size as it fills, so a batch
+// size set far above what is logged (OTEL_BLRP_MAX_EXPORT_BATCH_SIZE in the
+// millions) costs memory only as records arrive; a reused chunk keeps what
+// it grew to.
 type chunk struct {
-	recs       []sdklog.Record
-	start, end int
+	recs  []sdklog.Record
+	start int
 }
 
-func (c *chunk) records() []sdklog.Record { return c.recs[c.start:c.end] }
-func (c *chunk) len() int                 { return c.end - c.start }
+// firstChunk is the SDK's default batch size: at the defaults a chunk is
+// allocated whole, once.
+const firstChunk = 512
+
+func (c *chunk) records() []sdklog.Record { return c.recs[c.start:] }
+func (c *chunk) len() int                 { return len(c.recs) - c.start }
 
 // push appends a copy of r: the SDK reuses r after OnEmit returns, and
 // Clone copies the attributes beyond the inline ones (the one allocation
 // for a large record).
 func (q *recordQueue) push(r *sdklog.Record) {
 	var c *chunk
-	if k := len(q.chunks); k > 0 && q.chunks[k-1].end < q.size {
+	if k := len(q.chunks); k > 0 && len(q.chunks[k-1].recs) < q.size {
 		c = q.chunks[k-1]
 	} else {
 		c = q.get()
 		q.chunks = append(q.chunks, c)
 	}
-	c.recs[c.end] = r.Clone()
-	c.end++
+	c.recs = append(c.recs, r.Clone())
 	q.n++
 }
 
@@ -69,8 +76,8 @@ func (q *recordQueue) take() *chunk {
 // put clears c (the records must not keep what they reference alive) and
 // keeps it for reuse.
 func (q *recordQueue) put(c *chunk) {
-	clear(c.recs[c.start:c.end])
-	c.start, c.end = 0, 0
+	clear(c.recs[c.start:])
+	c.recs, c.start = c.recs[:0], 0
 	q.free = append(q.free, c)
 }
 
@@ -81,7 +88,7 @@ func (q *recordQueue) get() *chunk {
 		q.free = q.free[:k-1]
 		return c
 	}
-	return &chunk{recs: make([]sdklog.Record, q.size)}
+	return &chunk{recs: make([]sdklog.Record, 0, min(q.size, firstChunk))}
 }
 
 // clear empties the queue and returns how many records it held.

@@ -18,7 +18,7 @@ type Options struct {
 	// Retry says how failed requests are retried.
 	Retry Retry
 	// Concurrency is how many requests may be in flight. The default, 1,
-	// keeps batches in order.
+	// keeps batches in order. At most MaxConcurrency.
 	Concurrency int
 	// RequestTimeout bounds each attempt. The default is 30s.
 	RequestTimeout time.Duration
@@ -196,6 +196,9 @@ func (o Options) validate(option string) error {
 		bad("Pending.MaxBytes", "%d is below Batch.MaxBytes (%d): one batch would not fit", o.Pending.MaxBytes, o.Batch.MaxBytes)
 	}
 	negInt("Concurrency", o.Concurrency)
+	if o.Concurrency > MaxConcurrency {
+		bad("Concurrency", "%d is above %d", o.Concurrency, MaxConcurrency)
+	}
 	negDur("RequestTimeout", o.RequestTimeout)
 	negDur("Retry.InitialInterval", o.Retry.InitialInterval)
 	negDur("Retry.MaxInterval", o.Retry.MaxInterval)
@@ -228,7 +231,8 @@ func (o Options) validate(option string) error {
 // to the writer or file. Lines go when a buffer is full, on Flush, and at
 // the latest about a second after they were buffered.
 type Buffer struct {
-	// Size is the size of each buffer. The default is DefaultBufferSize.
+	// Size is the size of each buffer. The default is DefaultBufferSize;
+	// at most MaxBufferSize.
 	Size int
 	// MaxBytes bounds the bytes accepted but not yet written, so a slow or
 	// blocked destination cannot grow memory without bound: beyond it,
@@ -244,11 +248,23 @@ const (
 	DefaultMaxBufferedBytes = 4 << 20
 )
 
+// Upper bounds, so that a mistyped setting (a byte count read as a
+// gigabyte, a concurrency in the millions) fails New with the field named
+// instead of failing the process later: each buffer and each sender is
+// allocated as it is first needed.
+const (
+	MaxBufferSize  = 256 << 20
+	MaxConcurrency = 1024
+)
+
 // Resolve returns b with its defaults filled in, or an error naming the
 // option and field that are wrong.
 func (b Buffer) Resolve(option string) (Buffer, error) {
 	if b.Size < 0 {
 		return b, fmt.Errorf("%s: Size: %d is negative", option, b.Size)
+	}
+	if b.Size > MaxBufferSize {
+		return b, fmt.Errorf("%s: Size: %d is above %d (MaxBufferSize)", option, b.Size, MaxBufferSize)
 	}
 	if b.MaxBytes < 0 {
 		return b, fmt.Errorf("%s: MaxBytes: %d is negative", option, b.MaxBytes)

@@ -22,6 +22,7 @@ func TestValidateNamesTheField(t *testing.T) {
 		"Pending.Overflow: unknown policy 9":                   {Pending: Pending{Overflow: 9}},
 		"Pending.MaxBytes: 10 is below Batch.MaxBytes (100)":   {Pending: Pending{MaxBytes: 10}, Batch: Batch{MaxBytes: 100}},
 		"Concurrency: -2 is negative":                          {Concurrency: -2},
+		"Concurrency: 1025 is above 1024":                      {Concurrency: MaxConcurrency + 1},
 		"RequestTimeout: -1s is negative":                      {RequestTimeout: -time.Second},
 		"Retry.InitialInterval: -1s is negative":               {Retry: Retry{InitialInterval: -time.Second}},
 		"Retry.MaxInterval: -1s is negative":                   {Retry: Retry{MaxInterval: -time.Second}},
@@ -97,6 +98,11 @@ func TestBufferResolve(t *testing.T) {
 	assert.EqualError(t, err, "x: WithBuffer: Size: -1 is negative")
 	_, err = Buffer{MaxBytes: -1}.Resolve("x: WithBuffer")
 	assert.EqualError(t, err, "x: WithBuffer: MaxBytes: -1 is negative")
+	_, err = Buffer{Size: MaxBufferSize + 1}.Resolve("x: WithBuffer")
+	assert.EqualError(t, err, "x: WithBuffer: Size: 268435457 is above 268435456 (MaxBufferSize)")
+	b, err = Buffer{Size: MaxBufferSize}.Resolve("x")
+	require.NoError(t, err)
+	assert.Equal(t, 2*MaxBufferSize, b.MaxBytes, "the largest buffer still gets two")
 }
 
 // TLS and AllowInsecure are connection settings: one refuses plain http

@@ -563,10 +563,13 @@ func (e *Engine) deliver(b *batch, readBuf *[]byte) error {
 // ceiling, so many clients recovering at once do not retry in lockstep.
 func (e *Engine) backoff(attempt int) time.Duration {
 	ceiling := e.cfg.MaxBackoff
-	if attempt < 30 {
-		ceiling = min(e.cfg.MaxBackoff, e.cfg.InitialBackoff<<attempt)
+	// Shifted only while the result stays below the cap: InitialBackoff
+	// shifted past what a Duration holds wraps negative (30 s does at the
+	// 29th attempt), and rand.N panics on that.
+	if attempt < 63 && e.cfg.InitialBackoff <= e.cfg.MaxBackoff>>attempt {
+		ceiling = e.cfg.InitialBackoff << attempt
 	}
-	return rand.N(ceiling) + 1
+	return rand.N(max(ceiling, 1)) + 1
 }
 
 // finishLocked records that b is done, delivered or not (a loss is in the

@@ -291,6 +291,24 @@ func TestWaitBeyondBudgetGivesUp(t *testing.T) {
 	}
 }
 
+// The exponential ceiling never overflows: a batch retried for a day with
+// a 30 s first interval reaches attempts where the interval shifted left
+// passes what a Duration holds, and a wrapped (negative) ceiling made
+// rand.N panic in the sender goroutine, taking the process with it.
+func TestBackoffStaysWithinItsBounds(t *testing.T) {
+	for _, initial := range []time.Duration{time.Millisecond, 30 * time.Second, time.Hour, math.MaxInt64 / 2} {
+		e := &Engine{cfg: Config{InitialBackoff: initial, MaxBackoff: max(initial, 5*time.Minute)}}
+		for attempt := range 200 {
+			d := e.backoff(attempt)
+			require.Positive(t, d, "initial %v, attempt %d", initial, attempt)
+			require.LessOrEqual(t, d, e.cfg.MaxBackoff, "initial %v, attempt %d", initial, attempt)
+		}
+	}
+	e := &Engine{cfg: Config{InitialBackoff: time.Second, MaxBackoff: time.Hour}}
+	assert.LessOrEqual(t, e.backoff(0), time.Second, "the first wait is within the first interval")
+	assert.LessOrEqual(t, e.backoff(3), 8*time.Second)
+}
+
 func TestConfigValidation(t *testing.T) {
 	_, err := New(Config{MaxPendingBytes: 10, MaxBatchBytes: 100}, &fakeSender{}, nil)
 	assert.ErrorContains(t, err, "pending bound 10 is below the batch size")

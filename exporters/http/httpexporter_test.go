@@ -1,6 +1,7 @@
 package httpexporter
 
 import (
+	"bytes"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
@@ -8,8 +9,10 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -146,6 +149,39 @@ func TestRetryAfterBeyondBudget(t *testing.T) {
 			require.NoError(t, s.Stop(context.Background()))
 		})
 	}
+}
+
+// A receiver that answers 2xx and then trickles (or never finishes) its
+// response body has acknowledged the batch: at the default settings the
+// Flush returns once the status is in, not after the 30 s request timeout,
+// and nothing is counted lost.
+func TestSlowResponseBodyAfterAcknowledgement(t *testing.T) {
+	release := make(chan struct{})
+	var got atomic.Int64
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		body, _ := io.ReadAll(req.Body)
+		got.Add(int64(bytes.Count(body, []byte("\n"))))
+		w.Header().Set("Content-Length", strconv.Itoa(1<<20))
+		w.WriteHeader(http.StatusOK)
+		_, _ = w.Write([]byte("{"))
+		w.(http.Flusher).Flush()
+		select { // the rest of the body never comes
+		case <-release:
+		case <-req.Context().Done():
+		}
+	}))
+	defer srv.Close()
+	defer close(release)
+	s, err := NewSink(WithEndpoint(srv.URL))
+	require.NoError(t, err)
+	add(t, s, 0, 5)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	require.NoError(t, s.Flush(ctx), "acknowledged by its status")
+	require.NoError(t, ctx.Err())
+	assert.EqualValues(t, 5, got.Load())
+	assert.Zero(t, s.Lost())
+	require.NoError(t, s.Stop(context.Background()))
 }
 
 func TestClientErrorNotRetriedAndNoSecretsInErrors(t *testing.T) {

@@ -230,7 +230,15 @@ func (p *Poster) Post(ctx context.Context, body []byte, extra http.Header) error
 	return err
 }
 
+// drainLimit bounds reading what is left of a response body once its
+// status is in: the status is the answer, and a peer that trickles the rest
+// must not hold the batch (and a Flush waiting for it) until the request
+// timeout. Past it the connection is dropped instead of reused.
+const drainLimit = 100 * time.Millisecond
+
 func (p *Poster) post(ctx context.Context, body []byte, extra http.Header) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, p.endpoint, bytes.NewReader(body))
 	if err != nil {
 		return fmt.Errorf("request to %s: %w", p.redacted, err)
@@ -251,7 +259,9 @@ func (p *Poster) post(ctx context.Context, body []byte, extra http.Header) error
 		return fmt.Errorf("post to %s: %w", p.redacted, err)
 	}
 	// Drain a little so the connection can be reused, then close.
+	drain := time.AfterFunc(drainLimit, cancel)
 	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
+	drain.Stop()
 	_ = resp.Body.Close()
 	if resp.StatusCode >= 200 && resp.StatusCode < 300 {
 		return nil

@@ -27,7 +27,8 @@
 // rotatingfile:
 //
 //	FAPILOG_FILE_DIRECTORY      required
-//	FAPILOG_FILE_BUFFER_SIZE, FAPILOG_FILE_MAX_BUFFERED_BYTES  as for stdoutjson
+//	FAPILOG_FILE_BUFFER_SIZE    bytes per buffer (default 262144)
+//	FAPILOG_FILE_MAX_BUFFERED_BYTES  as for stdoutjson
 //	FAPILOG_FILE_PREFIX         default fapilog
 //	FAPILOG_FILE_FIXED_NAME     true: write {prefix}.jsonl, rename on rotation
 //	FAPILOG_FILE_MAX_BYTES      rotate at this size (default 104857600)

@@ -1,12 +1,14 @@
 package rotatingfile
 
 import (
+	"bytes"
 	"compress/gzip"
 	"context"
 	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -261,6 +263,28 @@ func (f *renameFailFS) Rename(oldpath, newpath string) error {
 }
 
 var _ = fmt.Sprint
+
+// The file's default buffer takes a part of a large Export (the bridge's
+// parts are about 256 KiB) in one write(2); delivery's 64 KiB default would
+// take four. A Size given with WithBuffer still applies.
+func TestDefaultBufferWritesLargeParts(t *testing.T) {
+	entries := make([][]byte, 200) // 200 KiB in all
+	for i := range entries {
+		entries[i] = bytes.Repeat([]byte{'a' + byte(i%26)}, 1023)
+	}
+	writes := func(opts ...Option) []int {
+		s, ffs, _ := testSink(t, nil, opts...)
+		failed, err := s.WriteBatch(context.Background(), entries)
+		require.NoError(t, err)
+		require.Zero(t, failed)
+		require.NoError(t, s.Stop(context.Background()))
+		ffs.mu.Lock()
+		defer ffs.mu.Unlock()
+		return slices.Clone(ffs.writes)
+	}
+	assert.Equal(t, []int{200 << 10}, writes(), "one write for the whole part")
+	assert.Len(t, writes(WithBuffer(delivery.Buffer{Size: 64 << 10})), 4, "64 KiB buffers: four writes")
+}
 
 // WithBuffer's MaxBytes bounds what waits for a stalled disk.
 func TestWithBufferBoundsMemory(t *testing.T) {

@@ -24,6 +24,7 @@ type faultFS struct {
 	beforeRotatedSync func(name string)
 	rotatedSyncErr    error    // returned by SyncFile while set
 	rotatedSynced     []string // rotated files fsync'd, in order
+	writes            []int    // the size of each file Write, in order
 }
 
 func (f *faultFS) OpenFile(name string, flag int, perm os.FileMode) (file, error) {
@@ -108,6 +109,7 @@ type faultFile struct {
 func (f *faultFile) Write(p []byte) (int, error) {
 	f.fs.mu.Lock()
 	stall, werr, partial := f.fs.stall, f.fs.writeErr, f.fs.partial
+	f.fs.writes = append(f.fs.writes, len(p))
 	f.fs.mu.Unlock()
 	if stall != nil {
 		<-stall

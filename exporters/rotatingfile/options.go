@@ -181,8 +181,16 @@ func WithReopenOn(sigs ...os.Signal) Option {
 // WithBuffer sets how lines are gathered before they go to the disk, and
 // how many bytes may wait for a slow disk before Write applies
 // back-pressure: the settings both line exporters share. The zero value of
-// each field keeps its default.
+// each field keeps its default; the file's buffers default to
+// DefaultBufferSize, larger than delivery.DefaultBufferSize.
 func WithBuffer(b delivery.Buffer) Option { return optionFunc(func(c *config) { c.buffer = b }) }
+
+// DefaultBufferSize is the file's buffer size. A write(2) to a file costs
+// less per byte the larger it is (in page-cache copies and, for each
+// write, a stat of the path to notice a file moved away), and the bridge
+// hands a large Export over in parts of about this size, so each part is
+// one write.
+const DefaultBufferSize = 256 << 10
 
 // WithExporterOptions passes options (the line format, metrics, a name) to
 // the bridge exporter New creates. NewSink refuses them.
@@ -237,6 +245,9 @@ func newConfig(opts []Option) (config, error) {
 	}
 	if c.sync.every < 0 || (c.sync.every > 0 && c.sync.every < 10*time.Millisecond) {
 		bad("WithSync: SyncEvery(%v) must be at least 10ms", c.sync.every)
+	}
+	if c.buffer.Size == 0 {
+		c.buffer.Size = DefaultBufferSize
 	}
 	var err error
 	if c.buffer, err = c.buffer.Resolve("rotatingfile: WithBuffer"); err != nil {

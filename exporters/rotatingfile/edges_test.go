@@ -176,7 +176,7 @@ func TestCompressionFailureReportedAndRetried(t *testing.T) {
 	// Rotation opens a fresh file (no write yet fails); the compressor's
 	// writes fail.
 	s.rot.mu.Lock()
-	s.rot.rotateLocked()
+	s.rot.rotateLocked(false)
 	s.rot.unlock()
 	require.Eventually(t, func() bool { return h.find("compress") }, 5*time.Second, time.Millisecond,
 		"compression failure not reported while running")

@@ -19,6 +19,7 @@ type faultFS struct {
 	stall     chan struct{} // Write blocks until it is closed
 	stallSync chan struct{} // Sync blocks until it is closed
 	syncs     atomic.Int32
+	opens     atomic.Int32 // OpenFile calls, failed ones included
 	// beforeRotatedSync runs first in SyncFile, the fsync of a rotated
 	// file: it may block, or remove the file.
 	beforeRotatedSync func(name string)
@@ -28,6 +29,7 @@ type faultFS struct {
 }
 
 func (f *faultFS) OpenFile(name string, flag int, perm os.FileMode) (file, error) {
+	f.opens.Add(1)
 	f.mu.Lock()
 	err := f.openErr
 	f.mu.Unlock()

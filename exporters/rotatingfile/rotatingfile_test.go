@@ -494,6 +494,70 @@ func TestPermissionDeniedThenRecovers(t *testing.T) {
 	stop(t, s)
 }
 
+// A rotation whose next file cannot be opened (the directory made
+// read-only, descriptors or inodes exhausted) keeps the active file: its
+// lines go there, over the size limit, instead of being lost until the
+// fault clears. The failure is reported and fails the next Flush; the next
+// write tries again.
+func TestRotationKeepsFileWhenNextCannotOpen(t *testing.T) {
+	h := &handled{}
+	s, ffs, dir := testSink(t, func(c *config) { c.handle = h.handle }, WithMaxSize(100)) // one entry per file
+	write(t, s, entry(1))
+	flush(t, s)
+	require.Len(t, files(t, dir), 1)
+
+	ffs.set(func(f *faultFS) { f.openErr = syscall.EACCES })
+	write(t, s, entry(2))
+	write(t, s, entry(3))
+	err := s.Flush(context.Background())
+	require.ErrorIs(t, err, syscall.EACCES)
+	assert.ErrorContains(t, err, "keeps taking lines")
+	assert.Zero(t, s.Lost(), "nothing lost")
+	assert.True(t, h.find("rotate"), "reported as it happened")
+	assert.Len(t, files(t, dir), 1, "still the one file")
+	assert.Equal(t, []string{entry(1), entry(2), entry(3)}, readLines(t, dir))
+
+	ffs.set(func(f *faultFS) { f.openErr = nil })
+	write(t, s, entry(4))
+	flush(t, s)
+	assert.Len(t, files(t, dir), 2, "rotation resumed")
+	stop(t, s)
+	assert.Equal(t, []string{entry(1), entry(2), entry(3), entry(4)}, readLines(t, dir))
+}
+
+// The same for a time rotation: the active file keeps taking lines, the
+// rotation waits a second before it is tried again (so the timer does not
+// spin on a failing open), and an idle sink's timer leaves no empty file.
+func TestTimeRotationKeepsFileWhenNextCannotOpen(t *testing.T) {
+	clock := newFakeClock(time.Date(2026, 11, 27, 7, 0, 0, 0, time.UTC))
+	s, ffs, dir := testSink(t, clock.install, WithInterval(time.Hour))
+	write(t, s, entry(1))
+	flush(t, s)
+
+	clock.advance(time.Hour)
+	ffs.set(func(f *faultFS) { f.openErr = syscall.EACCES })
+	write(t, s, entry(2))
+	require.ErrorIs(t, s.Flush(context.Background()), syscall.EACCES)
+	opens := ffs.opens.Load()
+	write(t, s, entry(3))
+	flush(t, s)
+	assert.Equal(t, opens, ffs.opens.Load(), "no new attempt within the second")
+	assert.Equal(t, []string{"fapilog-20261127-070000.jsonl"}, files(t, dir))
+
+	ffs.set(func(f *faultFS) { f.openErr = nil })
+	clock.advance(time.Second)
+	write(t, s, entry(4))
+	flush(t, s)
+	assert.Equal(t, []string{"fapilog-20261127-070000.jsonl", "fapilog-20261127-080001.jsonl"}, files(t, dir))
+
+	clock.advance(time.Hour)
+	clock.tick <- clock.Now() // the timer rotates the idle file...
+	clock.tick <- clock.Now() // ...and the second tick proves it was handled
+	assert.Len(t, files(t, dir), 2, "no empty file opened for the next hour")
+	stop(t, s)
+	assert.Equal(t, []string{entry(1), entry(2), entry(3), entry(4)}, readLines(t, dir))
+}
+
 func TestPermissions(t *testing.T) {
 	s, _, dir := testSink(t, nil)
 	write(t, s, entry(1))

@@ -41,9 +41,10 @@ type rotator struct {
 	// failed may not be on disk although its lines were written.
 	failures  flushacct.Ledger
 	dirWarned bool
-	// stuck is set when a rotation could not rename the fixed-name file:
-	// the rest of that Write goes to the same file, over the size limit,
-	// instead of rotating again and again; the next Write tries again.
+	// stuck is set when a rotation failed (the fixed-name file could not
+	// be renamed, or the next file could not be opened): the rest of that
+	// Write goes to the same file, over the size limit, instead of
+	// rotating again and again; the next Write tries again.
 	stuck bool
 	// unsyncable is set while the active file is not a regular file.
 	unsyncable bool
@@ -86,7 +87,7 @@ func (r *rotator) Write(p []byte) (int, error) {
 		}
 		n := r.fit(p)
 		if n == 0 {
-			r.rotateLocked()
+			r.rotateLocked(true)
 			continue
 		}
 		m, err := r.f.Write(p[:n])
@@ -134,7 +135,7 @@ func (r *rotator) fit(p []byte) int {
 // operator, a removed directory).
 func (r *rotator) ensureOpen() error {
 	if r.f != nil && !r.due.IsZero() && !r.cfg.now().Before(r.due) {
-		r.rotateLocked()
+		r.rotateLocked(true)
 	}
 	if r.f != nil && r.movedAway() {
 		if r.cfg.sync != SyncNever && r.dirty && !r.unsyncable {
@@ -181,11 +182,21 @@ func (r *rotator) movedAway() bool {
 }
 
 func (r *rotator) open() error {
+	now := r.cfg.now()
+	f, path, err := r.create(now)
+	if err != nil {
+		return err
+	}
+	r.install(f, path, now)
+	return nil
+}
+
+// create opens the file to write next, leaving the active one alone.
+func (r *rotator) create(now time.Time) (file, string, error) {
 	if err := r.cfg.fs.MkdirAll(r.cfg.dir, r.cfg.dirMode); err != nil {
-		return fmt.Errorf("rotatingfile: create directory: %w", err)
+		return nil, "", fmt.Errorf("rotatingfile: create directory: %w", err)
 	}
 	r.checkDirOnce()
-	now := r.cfg.now()
 	var (
 		f    file
 		path string
@@ -198,11 +209,16 @@ func (r *rotator) open() error {
 		f, path, err = r.createUnique(stamp(r.cfg.prefix, now), r.cfg.ext, os.O_WRONLY|os.O_APPEND|noFollow)
 	}
 	if errors.Is(err, syscall.ELOOP) {
-		return fmt.Errorf("rotatingfile: open: %w (a symbolic link is at the file's path; refusing to write through it)", err)
+		return nil, "", fmt.Errorf("rotatingfile: open: %w (a symbolic link is at the file's path; refusing to write through it)", err)
 	}
 	if err != nil {
-		return fmt.Errorf("rotatingfile: open: %w", err)
+		return nil, "", fmt.Errorf("rotatingfile: open: %w", err)
 	}
+	return f, path, nil
+}
+
+// install makes f, opened at now, the active file.
+func (r *rotator) install(f file, path string, now time.Time) {
 	var size int64
 	r.unsyncable = false
 	r.mine = nil
@@ -222,7 +238,6 @@ func (r *rotator) open() error {
 	if r.cfg.symlink != "" {
 		r.linkActive()
 	}
-	return nil
 }
 
 // checkDirOnce warns, once, when the directory is writable by others and
@@ -317,11 +332,37 @@ func (r *rotator) nextDue(now time.Time) time.Time {
 	return next
 }
 
-// rotateLocked closes the active file and gives it its final name; the next
-// write opens a new one.
-func (r *rotator) rotateLocked() {
+// rotateRetry is how long a time rotation whose next file could not be
+// opened waits before it is tried again, so that the timer does not spin.
+const rotateRetry = time.Second
+
+// rotateLocked closes the active file and gives it its final name. When a
+// write is waiting (ahead) and names are unique, the next file is opened
+// first, and the active one is let go only if that worked: when the next
+// file cannot be opened (a directory made read-only, inodes or descriptors
+// exhausted) the active file keeps taking lines, over its limits, instead
+// of every line being lost until the fault clears; the next write tries
+// again. A fixed-name file is renamed first (its name is the next file's),
+// and the next write opens it.
+func (r *rotator) rotateLocked(ahead bool) {
 	if r.f == nil {
 		return
+	}
+	var (
+		next     file
+		nextPath string
+		now      = r.cfg.now()
+	)
+	if ahead && !r.cfg.fixedName {
+		var err error
+		if next, nextPath, err = r.create(now); err != nil {
+			r.fail(fmt.Errorf("rotatingfile: rotate %s (it keeps taking lines): %w", r.path, err))
+			r.stuck = true
+			if !r.due.IsZero() {
+				r.due = now.Add(rotateRetry)
+			}
+			return
+		}
 	}
 	unsynced := r.cfg.sync != SyncNever && r.dirty && !r.unsyncable
 	rotated := r.path
@@ -345,6 +386,9 @@ func (r *rotator) rotateLocked() {
 	}
 	r.f, r.path, r.size, r.due, r.dirty = nil, "", 0, time.Time{}, false
 	r.janitor.rotated(rotated, unsynced)
+	if next != nil {
+		r.install(next, nextPath, now)
+	}
 }
 
 // closeActive drops the handle of the active file without rotating it.
@@ -425,7 +469,9 @@ func (r *rotator) timeLoop() {
 		}
 		r.mu.Lock()
 		if r.f != nil && !r.due.IsZero() && !r.cfg.now().Before(r.due) {
-			r.rotateLocked()
+			// Idle: the next file is opened by the next write, so that
+			// a quiet sink leaves no empty file per interval.
+			r.rotateLocked(false)
 		}
 		r.unlock()
 	}

@@ -253,6 +253,48 @@ func TestRotationErrorsReachFlush(t *testing.T) {
 	assert.Len(t, readLines(t, dir), 3, "no line lost")
 }
 
+// The fixed-name file that could not be renamed is still the active file:
+// it must never be handed to the compressor, which would remove it (or
+// overwrite the .gz of an earlier attempt) while lines are still appended.
+func TestFailedFixedNameRotationIsNotCompressed(t *testing.T) {
+	h := &handled{}
+	s, _, dir := testSink(t, func(c *config) {
+		c.handle = h.handle
+		c.fs = &renameFailFS{faultFS: &faultFS{}}
+	}, WithFixedName(), WithMaxSize(100), WithCompression(CompressionGzip))
+	for i := range 6 {
+		write(t, s, entry(i))
+		_ = s.Flush(context.Background()) // fails: the rename did
+	}
+	stop(t, s)
+	assert.Equal(t, []string{entry(0), entry(1), entry(2), entry(3), entry(4), entry(5)}, readLines(t, dir))
+	assert.Equal(t, []string{"fapilog.jsonl"}, files(t, dir), "nothing compressed, nothing renamed")
+	assert.False(t, h.find("compress"), "the compressor was never given the active file")
+}
+
+// An idle fixed-name file whose time rotation could not rename it is closed
+// with lines not yet fsync'd: the next Flush must still sync it, although
+// no write has reopened it.
+func TestFailedFixedNameRotationStillSynced(t *testing.T) {
+	clock := newFakeClock(time.Date(2026, 11, 27, 7, 0, 0, 0, time.UTC))
+	ffs := &faultFS{}
+	s, _, dir := testSink(t, func(c *config) {
+		clock.install(c)
+		c.fs = &renameFailFS{faultFS: ffs}
+	}, WithFixedName(), WithInterval(time.Hour))
+	// Written through to the file (not yet fsync'd), as Export does.
+	failed, err := s.WriteBatch(context.Background(), [][]byte{[]byte(entry(1))})
+	require.NoError(t, err)
+	require.Zero(t, failed)
+	clock.advance(time.Hour)
+	clock.tick <- clock.Now() // the rename fails while idle
+	clock.tick <- clock.Now()
+	require.ErrorIs(t, s.Flush(context.Background()), syscall.EACCES)
+	assert.Equal(t, []string{filepath.Join(dir, "fapilog.jsonl")}, ffs.synced(), "synced by the Flush")
+	stop(t, s)
+	assert.Equal(t, []string{entry(1)}, readLines(t, dir))
+}
+
 type renameFailFS struct{ *faultFS }
 
 func (f *renameFailFS) Rename(oldpath, newpath string) error {

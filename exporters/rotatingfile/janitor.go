@@ -79,6 +79,15 @@ func (j *janitor) rotated(path string, needsSync bool) {
 	j.startLocked()
 }
 
+// toSync queues path for its fsync alone: a file still in use, whose lines
+// a Flush must cover, but which is not to be compressed or retired.
+func (j *janitor) toSync(path string) {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	j.unsynced = append(j.unsynced, unsynced{path: path})
+	j.startLocked()
+}
+
 // movedAway takes the handle of an active file that was moved away or
 // deleted behind our back, to fsync the lines written to it since the last
 // sync (a Flush can no longer reach it by name) and close it, off the

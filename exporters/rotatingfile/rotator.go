@@ -378,11 +378,20 @@ func (r *rotator) rotateLocked(ahead bool) {
 		if err := r.cfg.fs.Rename(r.path, final); err != nil {
 			// The lines stay in the fixed name, which the next open
 			// appends to: nothing is lost, but the operator should know.
+			// It is still the active file, so it is not the janitor's
+			// to compress (which would remove it under the writer, and
+			// overwrite the .gz of an earlier attempt) or to count for
+			// retention: only its fsync is queued, so that a Flush
+			// covers its lines even if no write reopens it first.
 			r.fail(fmt.Errorf("rotatingfile: rotate %s: %w", r.path, err))
 			r.stuck = true
-		} else {
-			rotated = final
+			if unsynced {
+				r.janitor.toSync(r.path)
+			}
+			r.f, r.path, r.size, r.due, r.dirty = nil, "", 0, time.Time{}, false
+			return
 		}
+		rotated = final
 	}
 	r.f, r.path, r.size, r.due, r.dirty = nil, "", 0, time.Time{}, false
 	r.janitor.rotated(rotated, unsynced)

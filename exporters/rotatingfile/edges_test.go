@@ -18,6 +18,7 @@ import (
 	sdklog "go.opentelemetry.io/otel/sdk/log"
 
 	"github.com/fapilog/fapilog-otel/exporters/delivery"
+	"github.com/fapilog/fapilog-otel/internal/flushacct"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.opentelemetry.io/contrib/bridges/otelslog"
@@ -222,6 +223,23 @@ func TestStartRecoversInterruptedCompression(t *testing.T) {
 		"fapilog-20260101-000002.jsonl.gz",
 	}, got)
 	assert.Len(t, readLines(t, dir), 3, "each line once")
+}
+
+// Compression never replaces an existing compressed file: it holds lines
+// too. The uncompressed file stays, and the failure is reported.
+func TestCompressNeverOverwrites(t *testing.T) {
+	dir := t.TempDir()
+	c, err := newConfig([]Option{WithDirectory(dir), WithCompression(CompressionGzip)})
+	require.NoError(t, err)
+	var ledger flushacct.Ledger
+	j := newJanitor(c, func() string { return "" }, &ledger)
+	path := filepath.Join(dir, "fapilog-20261127-070000.jsonl")
+	require.NoError(t, os.WriteFile(path, []byte(entry(2)+"\n"), 0o600))
+	writeGzip(t, path+".gz", entry(1)+"\n")
+	require.ErrorContains(t, j.compress(path), "already exists")
+	assert.Equal(t, entry(1)+"\n", string(readFile(t, path+".gz")), "the existing one untouched")
+	assert.Equal(t, entry(2)+"\n", string(readFile(t, path)), "the file kept")
+	assert.Equal(t, []string{"fapilog-20261127-070000.jsonl", "fapilog-20261127-070000.jsonl.gz"}, files(t, dir), "no temporary file left")
 }
 
 func writeGzip(t *testing.T, path, content string) {

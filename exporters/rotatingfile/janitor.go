@@ -450,6 +450,14 @@ func (j *janitor) compress(path string) (err error) {
 		err = out.Close()
 	}
 	if err == nil {
+		// Rotated names are chosen so that their compressed forms are
+		// free; should one exist all the same, it holds lines too, and
+		// a rename would replace it.
+		if _, serr := j.cfg.fs.Stat(final); serr == nil {
+			err = fmt.Errorf("%s already exists: not replacing it", final)
+		}
+	}
+	if err == nil {
 		err = j.cfg.fs.Rename(tmp, final)
 	}
 	if err != nil {

@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -275,42 +276,112 @@ func TestRotationErrorsReachFlush(t *testing.T) {
 // it must never be handed to the compressor, which would remove it (or
 // overwrite the .gz of an earlier attempt) while lines are still appended.
 func TestFailedFixedNameRotationIsNotCompressed(t *testing.T) {
-	h := &handled{}
-	s, _, dir := testSink(t, func(c *config) {
-		c.handle = h.handle
-		c.fs = &renameFailFS{faultFS: &faultFS{}}
-	}, WithFixedName(), WithMaxSize(100), WithCompression(CompressionGzip))
-	for i := range 6 {
-		write(t, s, entry(i))
-		_ = s.Flush(context.Background()) // fails: the rename did
-	}
-	stop(t, s)
-	assert.Equal(t, []string{entry(0), entry(1), entry(2), entry(3), entry(4), entry(5)}, readLines(t, dir))
-	assert.Equal(t, []string{"fapilog.jsonl"}, files(t, dir), "nothing compressed, nothing renamed")
-	assert.False(t, h.find("compress"), "the compressor was never given the active file")
+	withRenameNeedsClose(t, func(t *testing.T) {
+		h := &handled{}
+		s, _, dir := testSink(t, func(c *config) {
+			c.handle = h.handle
+			c.fs = &renameFailFS{faultFS: &faultFS{}}
+		}, WithFixedName(), WithMaxSize(100), WithCompression(CompressionGzip))
+		for i := range 6 {
+			write(t, s, entry(i))
+			_ = s.Flush(context.Background()) // fails: the rename did
+		}
+		stop(t, s)
+		assert.Equal(t, []string{entry(0), entry(1), entry(2), entry(3), entry(4), entry(5)}, readLines(t, dir))
+		assert.Equal(t, []string{"fapilog.jsonl"}, files(t, dir), "nothing compressed, nothing renamed")
+		assert.False(t, h.find("compress"), "the compressor was never given the active file")
+	})
 }
 
-// An idle fixed-name file whose time rotation could not rename it is closed
-// with lines not yet fsync'd: the next Flush must still sync it, although
-// no write has reopened it.
+// withRenameNeedsClose runs f with the fixed-name file closed before its
+// rename (as on Windows) and left open (elsewhere).
+func withRenameNeedsClose(t *testing.T, f func(t *testing.T)) {
+	for _, closeFirst := range []bool{false, true} {
+		t.Run(fmt.Sprintf("close-before-rename=%v", closeFirst), func(t *testing.T) {
+			saved := renameNeedsClose
+			renameNeedsClose = closeFirst
+			defer func() { renameNeedsClose = saved }()
+			f(t)
+		})
+	}
+}
+
+// An idle fixed-name file whose time rotation could not rename it has lines
+// not yet fsync'd: the next Flush must still sync them, although no write
+// came to take the file up again (closed for its rename, the janitor syncs
+// it by name).
 func TestFailedFixedNameRotationStillSynced(t *testing.T) {
-	clock := newFakeClock(time.Date(2026, 11, 27, 7, 0, 0, 0, time.UTC))
-	ffs := &faultFS{}
-	s, _, dir := testSink(t, func(c *config) {
-		clock.install(c)
-		c.fs = &renameFailFS{faultFS: ffs}
-	}, WithFixedName(), WithInterval(time.Hour))
-	// Written through to the file (not yet fsync'd), as Export does.
-	failed, err := s.WriteBatch(context.Background(), [][]byte{[]byte(entry(1))})
-	require.NoError(t, err)
-	require.Zero(t, failed)
-	clock.advance(time.Hour)
-	clock.tick <- clock.Now() // the rename fails while idle
-	clock.tick <- clock.Now()
-	require.ErrorIs(t, s.Flush(context.Background()), syscall.EACCES)
-	assert.Equal(t, []string{filepath.Join(dir, "fapilog.jsonl")}, ffs.synced(), "synced by the Flush")
-	stop(t, s)
-	assert.Equal(t, []string{entry(1)}, readLines(t, dir))
+	withRenameNeedsClose(t, func(t *testing.T) {
+		clock := newFakeClock(time.Date(2026, 11, 27, 7, 0, 0, 0, time.UTC))
+		ffs := &faultFS{}
+		s, _, dir := testSink(t, func(c *config) {
+			clock.install(c)
+			c.fs = &renameFailFS{faultFS: ffs}
+		}, WithFixedName(), WithInterval(time.Hour))
+		// Written through to the file (not yet fsync'd), as Export does.
+		failed, err := s.WriteBatch(context.Background(), [][]byte{[]byte(entry(1))})
+		require.NoError(t, err)
+		require.Zero(t, failed)
+		clock.advance(time.Hour)
+		clock.tick <- clock.Now() // the rename fails while idle
+		clock.tick <- clock.Now()
+		before := ffs.syncs.Load()
+		require.ErrorIs(t, s.Flush(context.Background()), syscall.EACCES)
+		if renameNeedsClose {
+			// By the janitor, by name: before the Flush or during it,
+			// which waits for it.
+			assert.Equal(t, []string{filepath.Join(dir, "fapilog.jsonl")}, ffs.synced())
+		} else {
+			assert.Equal(t, before+1, ffs.syncs.Load(), "still open: synced by the Flush")
+		}
+		stop(t, s)
+		assert.Equal(t, []string{entry(1)}, readLines(t, dir))
+	})
+}
+
+// A fixed-name file renamed at rotation whose successor cannot be created
+// (inodes exhausted) goes on taking lines under its rotated name instead of
+// losing them; the next write tries again.
+func TestFixedNameKeepsRenamedFileWhenNextCannotOpen(t *testing.T) {
+	withRenameNeedsClose(t, func(t *testing.T) {
+		clock := newFakeClock(time.Date(2026, 11, 27, 7, 0, 0, 0, time.UTC))
+		cfs := &createFailFS{faultFS: &faultFS{}}
+		s, _, dir := testSink(t, func(c *config) {
+			clock.install(c)
+			c.fs = cfs
+		}, WithFixedName(), WithMaxSize(100)) // one entry per file
+		write(t, s, entry(1))
+		flush(t, s)
+		cfs.fail.Store(true)
+		write(t, s, entry(2))
+		write(t, s, entry(3))
+		err := s.Flush(context.Background())
+		require.ErrorIs(t, err, syscall.ENOSPC)
+		assert.ErrorContains(t, err, "keeps taking lines")
+		assert.Zero(t, s.Lost())
+		assert.Equal(t, []string{"fapilog-20261127-070000.jsonl"}, files(t, dir), "renamed, and still written")
+
+		cfs.fail.Store(false)
+		write(t, s, entry(4))
+		flush(t, s)
+		assert.Equal(t, []string{"fapilog-20261127-070000.jsonl", "fapilog.jsonl"}, files(t, dir))
+		stop(t, s)
+		assert.Equal(t, []string{entry(1), entry(2), entry(3), entry(4)}, readLines(t, dir))
+	})
+}
+
+// createFailFS refuses to create files (no inodes left) while fail is set;
+// files that exist open as usual.
+type createFailFS struct {
+	*faultFS
+	fail atomic.Bool
+}
+
+func (f *createFailFS) OpenFile(name string, flag int, perm os.FileMode) (file, error) {
+	if flag&os.O_CREATE != 0 && f.fail.Load() {
+		return nil, &os.PathError{Op: "open", Path: name, Err: syscall.ENOSPC}
+	}
+	return f.faultFS.OpenFile(name, flag, perm)
 }
 
 type renameFailFS struct{ *faultFS }

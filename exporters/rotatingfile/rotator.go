@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"sync"
 	"syscall"
@@ -48,6 +49,10 @@ type rotator struct {
 	stuck bool
 	// unsyncable is set while the active file is not a regular file.
 	unsyncable bool
+	// renamed is set while a fixed-name file goes on under its rotated
+	// name, because the next file could not be opened: the next rotation
+	// only has to open it.
+	renamed bool
 
 	janitor *janitor
 	quit    chan struct{}
@@ -229,7 +234,7 @@ func (r *rotator) install(f file, path string, now time.Time) {
 		// there (EINVAL), and there is nothing below it to push.
 		r.unsyncable = !fi.Mode().IsRegular()
 	}
-	r.f, r.path, r.size, r.opened, r.dirty = f, path, size, now, false
+	r.f, r.path, r.size, r.opened, r.dirty, r.renamed = f, path, size, now, false, false
 	r.due = r.nextDue(now)
 	select {
 	case r.wake <- struct{}{}:
@@ -332,44 +337,37 @@ func (r *rotator) nextDue(now time.Time) time.Time {
 	return next
 }
 
+// renameNeedsClose: Windows cannot rename an open file, so there the
+// fixed-name file is closed before it is renamed, and opened again by its
+// new name if it has to go on taking lines. A variable so that tests run
+// that path everywhere.
+var renameNeedsClose = runtime.GOOS == "windows"
+
 // rotateRetry is how long a time rotation whose next file could not be
 // opened waits before it is tried again, so that the timer does not spin.
 const rotateRetry = time.Second
 
 // rotateLocked closes the active file and gives it its final name. When a
-// write is waiting (ahead) and names are unique, the next file is opened
-// first, and the active one is let go only if that worked: when the next
-// file cannot be opened (a directory made read-only, inodes or descriptors
-// exhausted) the active file keeps taking lines, over its limits, instead
-// of every line being lost until the fault clears; the next write tries
-// again. A fixed-name file is renamed first (its name is the next file's),
-// and the next write opens it.
+// write is waiting (ahead) the next file is opened before the active one is
+// let go, and only if that works: when it cannot be opened (a directory
+// made read-only, inodes or descriptors exhausted) the active file keeps
+// taking lines, over its limits, instead of every line being lost until
+// the fault clears, and the next write tries again. A fixed-name file is
+// renamed first, as its name is the next file's; if the next file then
+// cannot be opened, the file goes on under its rotated name (renamed).
 func (r *rotator) rotateLocked(ahead bool) {
 	if r.f == nil {
 		return
 	}
-	var (
-		next     file
-		nextPath string
-		now      = r.cfg.now()
-	)
-	if ahead && !r.cfg.fixedName {
-		var err error
-		if next, nextPath, err = r.create(now); err != nil {
-			r.fail(fmt.Errorf("rotatingfile: rotate %s (it keeps taking lines): %w", r.path, err))
-			r.stuck = true
-			if !r.due.IsZero() {
-				r.due = now.Add(rotateRetry)
-			}
-			return
-		}
-	}
+	now := r.cfg.now()
 	unsynced := r.cfg.sync != SyncNever && r.dirty && !r.unsyncable
-	rotated := r.path
-	if err := r.f.Close(); err != nil {
-		r.fail(fmt.Errorf("rotatingfile: close %s when rotating: %w", r.path, err))
-	}
-	if r.cfg.fixedName {
+	if r.cfg.fixedName && !r.renamed {
+		if renameNeedsClose {
+			if err := r.f.Close(); err != nil {
+				r.fail(fmt.Errorf("rotatingfile: close %s when rotating: %w", r.path, err))
+			}
+			r.f = nil
+		}
 		base := stamp(r.cfg.prefix, r.opened)
 		final := numbered(r.cfg.dir, base, r.cfg.ext, 0)
 		for i := 1; r.taken(final) && i < maxSuffix; i++ {
@@ -385,15 +383,46 @@ func (r *rotator) rotateLocked(ahead bool) {
 			// covers its lines even if no write reopens it first.
 			r.fail(fmt.Errorf("rotatingfile: rotate %s: %w", r.path, err))
 			r.stuck = true
+			if r.f != nil {
+				return // still open: it goes on taking lines
+			}
 			if unsynced {
 				r.janitor.toSync(r.path)
 			}
-			r.f, r.path, r.size, r.due, r.dirty = nil, "", 0, time.Time{}, false
+			r.path, r.size, r.due, r.dirty = "", 0, time.Time{}, false
 			return
 		}
-		rotated = final
+		r.path, r.renamed = final, true
 	}
-	r.f, r.path, r.size, r.due, r.dirty = nil, "", 0, time.Time{}, false
+	var (
+		next     file
+		nextPath string
+	)
+	if ahead {
+		var err error
+		if next, nextPath, err = r.create(now); err != nil {
+			if r.f == nil { // closed to be renamed: take it up again
+				if f, oerr := r.cfg.fs.OpenFile(r.path, os.O_WRONLY|os.O_APPEND|noFollow, 0); oerr == nil {
+					r.f = f
+				}
+			}
+			if r.f != nil {
+				r.fail(fmt.Errorf("rotatingfile: rotate %s (it keeps taking lines): %w", r.path, err))
+				r.stuck = true
+				if !r.due.IsZero() {
+					r.due = now.Add(rotateRetry)
+				}
+				return
+			}
+		}
+	}
+	if r.f != nil {
+		if err := r.f.Close(); err != nil {
+			r.fail(fmt.Errorf("rotatingfile: close %s when rotating: %w", r.path, err))
+		}
+	}
+	rotated := r.path
+	r.f, r.path, r.size, r.due, r.dirty, r.renamed = nil, "", 0, time.Time{}, false, false
 	r.janitor.rotated(rotated, unsynced)
 	if next != nil {
 		r.install(next, nextPath, now)

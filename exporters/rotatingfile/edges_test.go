@@ -325,6 +325,14 @@ func TestFailedFixedNameRotationStillSynced(t *testing.T) {
 		clock.advance(time.Hour)
 		clock.tick <- clock.Now() // the rename fails while idle
 		clock.tick <- clock.Now()
+		s.rot.mu.Lock()
+		due := s.rot.due
+		s.rot.mu.Unlock()
+		if !renameNeedsClose {
+			// Still the active file: the timer must not spin on the
+			// failing rename.
+			assert.Equal(t, clock.Now().Add(rotateRetry), due, "tried again a second later")
+		}
 		before := ffs.syncs.Load()
 		require.ErrorIs(t, s.Flush(context.Background()), syscall.EACCES)
 		if renameNeedsClose {

@@ -382,10 +382,11 @@ func (r *rotator) rotateLocked(ahead bool) {
 			// retention: only its fsync is queued, so that a Flush
 			// covers its lines even if no write reopens it first.
 			r.fail(fmt.Errorf("rotatingfile: rotate %s: %w", r.path, err))
-			r.stuck = true
 			if r.f != nil {
+				r.retryLater(now)
 				return // still open: it goes on taking lines
 			}
+			r.stuck = true
 			if unsynced {
 				r.janitor.toSync(r.path)
 			}
@@ -408,10 +409,7 @@ func (r *rotator) rotateLocked(ahead bool) {
 			}
 			if r.f != nil {
 				r.fail(fmt.Errorf("rotatingfile: rotate %s (it keeps taking lines): %w", r.path, err))
-				r.stuck = true
-				if !r.due.IsZero() {
-					r.due = now.Add(rotateRetry)
-				}
+				r.retryLater(now)
 				return
 			}
 		}
@@ -426,6 +424,16 @@ func (r *rotator) rotateLocked(ahead bool) {
 	r.janitor.rotated(rotated, unsynced)
 	if next != nil {
 		r.install(next, nextPath, now)
+	}
+}
+
+// retryLater keeps the active file after a failed rotation: the rest of
+// the Write goes to it, the next Write tries again, and a time rotation
+// waits rotateRetry first, so that the timer does not spin.
+func (r *rotator) retryLater(now time.Time) {
+	r.stuck = true
+	if !r.due.IsZero() {
+		r.due = now.Add(rotateRetry)
 	}
 }
 

@@ -313,8 +313,11 @@ func (j *janitor) recover() {
 	// Only the newest file can end torn: each process writes its files
 	// in turn and a file is rotated after a whole write, and every
 	// process cuts its predecessor's file before making one of its own.
-	// So Start reads one file, however many the directory keeps.
-	if newest != "" && !j.cfg.fixedName {
+	// So Start reads one file, however many the directory keeps (two
+	// with a fixed name: a fixed-name file whose successor could not be
+	// created goes on under its rotated name, and a crash can tear it
+	// there).
+	if newest != "" {
 		j.cutTornTail(newest)
 	}
 	if len(queue) == 0 {

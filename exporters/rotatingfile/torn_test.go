@@ -81,6 +81,24 @@ func TestStartCutsTornLastLineOfFixedFile(t *testing.T) {
 	assert.True(t, h.find("cut its last 18 bytes"), "%v", h.errs)
 }
 
+// With a fixed name, a file that went on under its rotated name (its
+// successor could not be created) and was torn there by a crash is cut too.
+func TestStartCutsTornRotatedFileWithFixedName(t *testing.T) {
+	h := &handled{}
+	s, _, dir := testSink(t, func(c *config) { c.handle = h.handle }, WithFixedName())
+	require.NoError(t, os.MkdirAll(dir, 0o750))
+	older := filepath.Join(dir, "fapilog-20260101-000000.jsonl")
+	newest := filepath.Join(dir, "fapilog-20260101-000001.jsonl")
+	require.NoError(t, os.WriteFile(older, []byte(entry(1)+"\n"), 0o640))
+	require.NoError(t, os.WriteFile(newest, []byte(entry(2)+"\n"+`{"seq":3,"pa`), 0o640))
+	require.NoError(t, s.Start(context.Background()))
+	write(t, s, entry(4))
+	stop(t, s)
+
+	assert.Equal(t, []string{entry(1), entry(2), entry(4)}, readLines(t, dir))
+	assert.True(t, h.find("ended in an incomplete line"), "%v", h.errs)
+}
+
 // Start after writing began (a sink used without the bridge, started late)
 // leaves the file being written alone, even mid-line.
 func TestLateStartLeavesActiveFileAlone(t *testing.T) {

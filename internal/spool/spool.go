@@ -194,12 +194,16 @@ func (s *Spool) recover() ([]Batch, error) {
 	}
 	var segs []uint64
 	for _, e := range entries {
+		// Only what we write is ours: a regular file named exactly as
+		// segName names it. Anything else that looks like a segment (a
+		// copy named "1.seg", a directory, a link) is left alone; taking
+		// it for one would fail every Open, as segName(n) is not its name.
 		name, ok := strings.CutSuffix(e.Name(), ".seg")
-		if !ok || e.IsDir() {
+		if !ok || !e.Type().IsRegular() {
 			continue
 		}
 		n, err := strconv.ParseUint(name, 16, 64)
-		if err != nil {
+		if err != nil || segName(n) != e.Name() {
 			continue
 		}
 		segs = append(segs, n)

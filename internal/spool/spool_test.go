@@ -477,3 +477,29 @@ func TestStatsDoNotWaitForAStalledWrite(t *testing.T) {
 	require.NoError(t, <-appended)
 	assert.Greater(t, s.Stats().Bytes, before.Bytes)
 }
+
+// Files in the directory that only look like segments (a name that is not
+// the 16 hex digits we write, a directory, a link) are not ours: they are left
+// alone, and the spool opens and delivers as usual.
+func TestForeignSegmentNamesIgnored(t *testing.T) {
+	dir := t.TempDir()
+	s, _ := open(t, Config{Dir: dir})
+	require.NoError(t, s.Append(entries("a", 3)))
+	_, err := s.Seal("key-a")
+	require.NoError(t, err)
+	require.NoError(t, s.Close())
+	for _, name := range []string{"1.seg", "ABC.seg", "00000000000000000000001.seg"} {
+		require.NoError(t, os.WriteFile(filepath.Join(dir, name), []byte("not a segment"), 0o600))
+	}
+	require.NoError(t, os.Mkdir(filepath.Join(dir, "0000000000000009.seg"), 0o700))
+	require.NoError(t, os.Symlink(filepath.Join(dir, "1.seg"), filepath.Join(dir, "000000000000000a.seg")))
+	s, bs := open(t, Config{Dir: dir})
+	require.Len(t, bs, 1)
+	assert.Equal(t, "key-a", bs[0].Key)
+	assert.Equal(t, strs(entries("a", 3)), read(t, s, bs[0]))
+	require.NoError(t, s.Close())
+	for _, name := range []string{"1.seg", "ABC.seg", "00000000000000000000001.seg"} {
+		_, err := os.Stat(filepath.Join(dir, name))
+		assert.NoError(t, err, "%s left alone", name)
+	}
+}

@@ -243,6 +243,17 @@ func (s *Spool) recover() ([]Batch, error) {
 		s.sizes[n] = size
 		s.total.Add(size)
 	}
+	// A cursor past the end of its segment (power lost the segment's
+	// unsynced tail but not the cursor's later write, or the file was
+	// cut) is pulled back to the end, on disk too: appends go there, and
+	// a cursor left beyond them would have the next process skip them as
+	// delivered. (Ack never moves a cursor backwards.)
+	if size, live := s.sizes[cur.seg]; live && cur.off > size {
+		s.cursor.off = size
+		if err := s.writeCursor(s.cursor); err != nil {
+			return nil, err
+		}
+	}
 	if len(s.segs) == 0 {
 		next := cur.seg
 		if ok {

@@ -503,3 +503,37 @@ func TestForeignSegmentNamesIgnored(t *testing.T) {
 		assert.NoError(t, err, "%s left alone", name)
 	}
 }
+
+// A cursor past the end of its segment (power lost the segment's unsynced
+// tail while the cursor's newer write survived, or the file was cut) must
+// not make the next process skip what it appends there: those batches
+// were never delivered.
+func TestCursorPastSegmentEndIsPulledBack(t *testing.T) {
+	dir := t.TempDir()
+	s, _ := open(t, Config{Dir: dir})
+	require.NoError(t, s.Append(entries("a", 3)))
+	a, err := s.Seal("key-a")
+	require.NoError(t, err)
+	require.NoError(t, s.Append(entries("b", 40)))
+	b, err := s.Seal("key-b")
+	require.NoError(t, err)
+	require.NoError(t, s.Ack(a))
+	require.NoError(t, s.Ack(b))
+	require.NoError(t, s.Close())
+	// The disk kept a's frames, lost b's, and kept the cursor after b.
+	require.NoError(t, os.Truncate(filepath.Join(dir, segName(a.Seg)), a.End))
+
+	s, rec := open(t, Config{Dir: dir})
+	assert.Empty(t, rec)
+	require.NoError(t, s.Append(entries("c", 2)))
+	c, err := s.Seal("key-c")
+	require.NoError(t, err)
+	require.Less(t, c.End, b.End, "c lies below the old cursor")
+	require.NoError(t, s.Close()) // a crash before c is delivered
+
+	s, rec = open(t, Config{Dir: dir})
+	require.Len(t, rec, 1, "c is still owed")
+	assert.Equal(t, "key-c", rec[0].Key)
+	assert.Equal(t, strs(entries("c", 2)), read(t, s, rec[0]))
+	require.NoError(t, s.Close())
+}

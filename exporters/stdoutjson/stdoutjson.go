@@ -62,7 +62,9 @@ type optionFunc func(*config)
 func (f optionFunc) apply(c *config) { f(c) }
 
 // WithWriter sets where lines go. The default is os.Stdout; nil is an
-// error.
+// error. w is called from the sink's goroutine, one call at a time. If it
+// panics, the panic is contained: its lines fail with an error saying the
+// destination panicked, are counted lost, and w is not called again.
 func WithWriter(w io.Writer) Option {
 	return optionFunc(func(c *config) { c.w = w })
 }

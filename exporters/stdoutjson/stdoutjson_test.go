@@ -177,3 +177,25 @@ func TestLargeExportWrittenThrough(t *testing.T) {
 	}
 	require.NoError(t, exp.Shutdown(context.Background()))
 }
+
+type panickingWriter struct{}
+
+func (panickingWriter) Write([]byte) (int, error) { panic("a bug in the caller's writer") }
+
+// A writer given with WithWriter that panics does not take the program
+// down (it runs on the sink's goroutine): logging fails with an error, the
+// health check says why, and shutdown completes.
+func TestPanickingWriterDoesNotCrash(t *testing.T) {
+	exp, err := stdoutjson.New(stdoutjson.WithWriter(panickingWriter{}))
+	require.NoError(t, err)
+	provider := sdklog.NewLoggerProvider(sdklog.WithProcessor(sdklog.NewSimpleProcessor(exp)))
+	logger := otelslog.NewLogger("svc", otelslog.WithLoggerProvider(provider))
+	logger.Info("first")
+	err = provider.ForceFlush(context.Background())
+	require.Error(t, err)
+	assert.ErrorContains(t, err, "panicked")
+	assert.ErrorContains(t, exp.HealthCheck(context.Background()), "a bug in the caller's writer")
+	logger.Info("second")
+	require.Error(t, provider.ForceFlush(context.Background()))
+	_ = provider.Shutdown(context.Background())
+}

@@ -39,6 +39,11 @@ import (
 // ErrClosed is returned by Write after Close.
 var ErrClosed = errors.New("closed")
 
+// ErrWriterPanicked marks the failure of a destination whose Write, Flush
+// or Sync panicked. No more lines go to it: a panic may have left it
+// half-way through a line or holding a lock.
+var ErrWriterPanicked = errors.New("the destination panicked; no more lines go to it")
+
 // DefaultMaxDelay is how long a line may wait in a partly filled buffer.
 const DefaultMaxDelay = time.Second
 
@@ -85,6 +90,10 @@ type Writer struct {
 	// state is written by the goroutine and read by HealthCheck.
 	state   sync.Mutex
 	lastErr error
+
+	// broken is set, and read, by the goroutine only: the destination
+	// panicked, and every later write or sync fails with it.
+	broken error
 }
 
 // New returns a Writer that hands lines to w once about size bytes have
@@ -483,7 +492,7 @@ func (aw *Writer) report(err error) {
 }
 
 func (aw *Writer) writeAll(buf []byte) error {
-	n, err := aw.w.Write(buf)
+	n, err := aw.callWrite(buf)
 	if err == nil && n < len(buf) {
 		err = io.ErrShortWrite
 	}
@@ -502,7 +511,43 @@ func (aw *Writer) writeAll(buf []byte) error {
 // first, then fsync where the target supports it. Pipes, terminals and
 // character devices reject fsync with EINVAL or ENOTTY, which means there is
 // nothing further to push, not a failure (zap's open issue #880).
-func (aw *Writer) sync() error {
+func (aw *Writer) sync() (err error) {
+	if aw.broken != nil {
+		return aw.errorf("sync: %w", aw.broken)
+	}
+	defer aw.contain(&err, "sync")
+	return aw.syncTarget()
+}
+
+// callWrite calls the destination's Write. The destination is the
+// caller's (stdoutjson's WithWriter takes any io.Writer), and it runs on
+// this package's goroutine, where a panic would end the program: a panic
+// is contained instead, as a panicking sink's is, and the destination is
+// not called again.
+func (aw *Writer) callWrite(buf []byte) (n int, err error) {
+	if aw.broken != nil {
+		return 0, aw.broken
+	}
+	defer aw.contain(&err, "")
+	return aw.w.Write(buf)
+}
+
+// contain turns a panic of the destination into *err and marks the
+// destination broken. It must be deferred directly.
+func (aw *Writer) contain(err *error, op string) {
+	v := recover()
+	if v == nil {
+		return
+	}
+	aw.broken = fmt.Errorf("%w (%v)", ErrWriterPanicked, v)
+	if op != "" {
+		*err = aw.errorf("%s: %w", op, aw.broken)
+	} else {
+		*err = aw.broken
+	}
+}
+
+func (aw *Writer) syncTarget() error {
 	if f, ok := aw.w.(interface{ Flush() error }); ok {
 		if err := f.Flush(); err != nil {
 			return aw.errorf("flush target: %w", err)

@@ -1,6 +1,7 @@
 package asyncwrite
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -485,4 +486,82 @@ func TestAppendBatch(t *testing.T) {
 	failed, err = small.AppendBatch(context.Background(), [][]byte{line, line})
 	assert.ErrorIs(t, err, ErrClosed)
 	assert.Equal(t, 2, failed)
+}
+
+// panicWriter panics on the Write (or Sync) numbered panicAt, counting from
+// 1, and records the calls it got.
+type panicWriter struct {
+	mu            sync.Mutex
+	writes, syncs int
+	panicAt       int
+	panicSync     bool
+	got           bytes.Buffer
+}
+
+func (w *panicWriter) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.writes++
+	if w.writes == w.panicAt {
+		panic("destination bug")
+	}
+	return w.got.Write(p)
+}
+
+func (w *panicWriter) Sync() error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.syncs++
+	if w.panicSync {
+		panic("sync bug")
+	}
+	return nil
+}
+
+func (w *panicWriter) calls() (int, int) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.writes, w.syncs
+}
+
+// A destination that panics (stdoutjson.WithWriter takes any io.Writer)
+// does not end the program from this package's goroutine: the panic is
+// contained like a panicking sink's, its lines are counted lost, every
+// later line fails without calling it again, and Close still ends.
+func TestPanickingDestinationIsContained(t *testing.T) {
+	for _, c := range []struct {
+		name string
+		w    *panicWriter
+		lost int64
+	}{
+		{"write", &panicWriter{panicAt: 2}, 2},
+		{"sync", &panicWriter{panicSync: true}, 1},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			aw := New("test", c.w, 1<<10, 0)
+			handled := make(chan error, 10)
+			aw.SetErrorHandler(func(err error) { handled <- err })
+			require.NoError(t, aw.Write(context.Background(), []byte("one")))
+			if c.name == "write" {
+				require.NoError(t, aw.Flush(context.Background()))
+				require.NoError(t, aw.Write(context.Background(), []byte("two"))) // its Write panics
+			}
+			err := aw.Flush(context.Background())
+			require.ErrorIs(t, err, ErrWriterPanicked)
+			assert.ErrorContains(t, err, "bug")
+			assert.ErrorIs(t, <-handled, ErrWriterPanicked)
+
+			writes, syncs := c.w.calls()
+			require.NoError(t, aw.Write(context.Background(), []byte("three")))
+			assert.ErrorIs(t, aw.Flush(context.Background()), ErrWriterPanicked, "still broken")
+			w2, s2 := c.w.calls()
+			assert.Equal(t, writes, w2, "not written to again")
+			assert.Equal(t, syncs, s2, "not synced again")
+			assert.Equal(t, c.lost, aw.Lost(), "the lines it did not take, counted")
+			assert.ErrorIs(t, aw.HealthCheck(), ErrWriterPanicked)
+			require.NoError(t, aw.Write(context.Background(), []byte("four")))
+			assert.ErrorIs(t, aw.Close(context.Background()), ErrWriterPanicked, "Close ends, and reports its line lost")
+			assert.Equal(t, c.lost+1, aw.Lost())
+		})
+	}
 }

@@ -33,6 +33,8 @@ type Options struct {
 	// Client sends the requests instead of a client of the sink's own
 	// (nil, the default). The sink then leaves its connections alone on
 	// Stop, and never follows redirects, whatever its CheckRedirect says.
+	// A panic in its transport fails that batch (counted lost, not
+	// retried) instead of ending the program.
 	Client *http.Client
 	// TLS configures the sink's own client (nil means Go's defaults). It
 	// is ignored when Client is set.

@@ -184,6 +184,27 @@ func TestSlowResponseBodyAfterAcknowledgement(t *testing.T) {
 	require.NoError(t, s.Stop(context.Background()))
 }
 
+type panickingTransport struct{}
+
+func (panickingTransport) RoundTrip(*http.Request) (*http.Response, error) {
+	panic("a bug in the caller's transport")
+}
+
+// An injected client whose transport panics does not end the program (it
+// runs on the sink's goroutine): the batch fails, counted, and Stop ends.
+func TestPanickingClientIsContained(t *testing.T) {
+	s, err := NewSink(WithEndpoint("https://logs.example.com/ingest"),
+		WithDelivery(delivery.Options{Client: &http.Client{Transport: panickingTransport{}}}))
+	require.NoError(t, err)
+	add(t, s, 0, 3)
+	err = s.Flush(context.Background())
+	require.Error(t, err)
+	assert.ErrorContains(t, err, "a bug in the caller's transport")
+	assert.ErrorContains(t, err, "3 entries lost")
+	assert.EqualValues(t, 3, s.Lost())
+	require.NoError(t, s.Stop(context.Background()))
+}
+
 func TestClientErrorNotRetriedAndNoSecretsInErrors(t *testing.T) {
 	r := newReceiver(t)
 	r.respond = func(int, http.ResponseWriter) int { return http.StatusBadRequest }

@@ -38,6 +38,10 @@ var (
 	// ErrDropped is wrapped by Add's error when the overflow policy
 	// refused the entry.
 	ErrDropped = errors.New("pending bound reached, entry dropped")
+	// ErrSendPanicked is wrapped by the failure of a batch whose Send
+	// panicked (a caller's http.Client transport, say): the batch is given
+	// up, counted, and not retried.
+	ErrSendPanicked = errors.New("sending panicked")
 )
 
 type batch struct {
@@ -529,10 +533,13 @@ func (e *Engine) deliver(b *batch, readBuf *[]byte) error {
 	start := time.Now()
 	for attempt := 0; ; attempt++ {
 		ctx, cancel := context.WithTimeout(e.sendCtx, e.cfg.RequestTimeout)
-		err := e.send.Send(ctx, b.key, entries)
+		err := e.callSend(ctx, b.key, entries)
 		cancel()
 		if err == nil {
 			return nil
+		}
+		if errors.Is(err, ErrSendPanicked) {
+			return err
 		}
 		if e.sendCtx.Err() != nil {
 			return fmt.Errorf("stopped before delivery: %w", err)
@@ -557,6 +564,18 @@ func (e *Engine) deliver(b *batch, readBuf *[]byte) error {
 			return fmt.Errorf("stopped while waiting to retry: %w", err)
 		}
 	}
+}
+
+// callSend makes one attempt. Send runs the caller's code (an injected
+// http.Client's transport) on the engine's goroutine, where a panic would
+// end the program: it is contained and fails the batch instead.
+func (e *Engine) callSend(ctx context.Context, key string, entries [][]byte) (err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			err = fmt.Errorf("%w: %v", ErrSendPanicked, v)
+		}
+	}()
+	return e.send.Send(ctx, key, entries)
 }
 
 // backoff is "full jitter": a uniform wait between zero and the exponential

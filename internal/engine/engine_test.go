@@ -309,6 +309,31 @@ func TestBackoffStaysWithinItsBounds(t *testing.T) {
 	assert.LessOrEqual(t, e.backoff(3), 8*time.Second)
 }
 
+// A Send that panics (the caller's http.Client transport runs inside it)
+// does not end the program from the engine's goroutine: the batch fails,
+// counted and not retried, and the next batch is sent as usual.
+func TestPanickingSendIsContained(t *testing.T) {
+	calls := 0
+	f := &fakeSender{fn: func(n int) error {
+		calls++
+		if calls == 1 {
+			panic("transport bug")
+		}
+		return nil
+	}}
+	e := newEngine(t, Config{MaxBatchEntries: 2}, f)
+	addN(t, e, 0, 2)
+	err := e.Flush(context.Background())
+	require.ErrorIs(t, err, ErrSendPanicked)
+	assert.ErrorContains(t, err, "transport bug")
+	assert.EqualValues(t, 2, e.Lost())
+	assert.Equal(t, 1, calls, "not retried")
+	addN(t, e, 2, 4)
+	require.NoError(t, e.Flush(context.Background()))
+	assert.Equal(t, seq(2, 4), f.delivered())
+	require.NoError(t, e.Close(context.Background()))
+}
+
 func TestConfigValidation(t *testing.T) {
 	_, err := New(Config{MaxPendingBytes: 10, MaxBatchBytes: 100}, &fakeSender{}, nil)
 	assert.ErrorContains(t, err, "pending bound 10 is below the batch size")

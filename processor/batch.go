@@ -332,7 +332,7 @@ func (b *Batch) run() {
 		b.mu.Unlock()
 
 		ctx, cancel := context.WithTimeout(b.exportCtx, b.cfg.timeout)
-		err := b.exporter.Export(ctx, batch)
+		err := b.callExport(ctx, batch)
 		cancel()
 
 		b.mu.Lock()
@@ -384,6 +384,25 @@ func (b *Batch) backoff(failures int) time.Duration {
 
 // retryable reports whether a failed Export may be tried again. An error
 // says no with a method Retryable() bool returning false.
+// callExport exports batch. The exporter is the caller's and runs on
+// Batch's goroutine, where a panic would end the program: it is contained
+// as an export that retrying would not help (the batch is counted lost,
+// error.type export_failed), and the next batch is exported as usual.
+func (b *Batch) callExport(ctx context.Context, batch []sdklog.Record) (err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			err = exportPanic{v}
+		}
+	}()
+	return b.exporter.Export(ctx, batch)
+}
+
+// exportPanic is the failure of an Export that panicked.
+type exportPanic struct{ v any }
+
+func (p exportPanic) Error() string   { return fmt.Sprintf("Export panicked: %v", p.v) }
+func (p exportPanic) Retryable() bool { return false }
+
 func retryable(err error) bool {
 	if errors.Is(err, sdklog.ErrExporterShutdown) {
 		return false

@@ -561,3 +561,32 @@ type ctxExporter struct{ export func(context.Context) error }
 func (e *ctxExporter) Export(ctx context.Context, _ []sdklog.Record) error { return e.export(ctx) }
 func (*ctxExporter) ForceFlush(context.Context) error                      { return nil }
 func (*ctxExporter) Shutdown(context.Context) error                        { return nil }
+
+// An exporter that panics does not end the program from Batch's goroutine:
+// that batch is counted lost (not retried), the flush says so, and the
+// next batch is exported as usual.
+func TestBatchContainsPanickingExporter(t *testing.T) {
+	exp := &recExporter{failFor: func(call int) error {
+		if call == 0 {
+			panic("exporter bug")
+		}
+		return nil
+	}}
+	var reported []error
+	var mu sync.Mutex
+	b := NewBatch(exp, WithBatchErrorHandler(func(err error) { mu.Lock(); reported = append(reported, err); mu.Unlock() }))
+	emit(t, b, 0, 3)
+	err := b.ForceFlush(context.Background())
+	require.Error(t, err)
+	assert.ErrorContains(t, err, "Export panicked: exporter bug")
+	emit(t, b, 3, 5)
+	require.NoError(t, b.ForceFlush(context.Background()))
+	exp.mu.Lock()
+	assert.Equal(t, []int64{3, 4}, exp.seqs, "the next batch exported")
+	assert.Equal(t, 2, exp.exports, "the panicked batch not retried")
+	exp.mu.Unlock()
+	require.NoError(t, b.Shutdown(context.Background()))
+	mu.Lock()
+	assert.NotEmpty(t, reported)
+	mu.Unlock()
+}

@@ -72,3 +72,28 @@ func TestFlushOnSeverityTimeoutAndErrorHandler(t *testing.T) {
 }
 
 var _ sdklog.Processor = (*FlushOnSeverity)(nil)
+
+// panicFlusher panics in ForceFlush.
+type panicFlusher struct{ counter }
+
+func (*panicFlusher) ForceFlush(context.Context) error { panic("flush bug") }
+
+// A wrapped processor whose ForceFlush panics does not end the program
+// from FlushOnSeverity's goroutine: the panic reaches the error handler,
+// and the next triggered flush runs as usual.
+func TestFlushOnSeverityContainsPanickingFlush(t *testing.T) {
+	var mu sync.Mutex
+	var errs []error
+	p := NewFlushOnSeverity(&panicFlusher{},
+		WithFlushErrorHandler(func(err error) { mu.Lock(); errs = append(errs, err); mu.Unlock() }),
+		WithFlushWait(5*time.Second))
+	for range 2 {
+		r := sev(log.SeverityError)
+		require.NoError(t, p.OnEmit(context.Background(), &r)) // waits for its flush
+	}
+	require.NoError(t, p.Shutdown(context.Background()))
+	mu.Lock()
+	defer mu.Unlock()
+	require.Len(t, errs, 2)
+	assert.ErrorContains(t, errs[0], "panicked: flush bug")
+}

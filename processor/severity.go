@@ -196,11 +196,22 @@ func (p *FlushOnSeverity) flushRound() {
 	p.round = make(chan struct{})
 	p.mu.Unlock()
 	ctx, cancel := context.WithTimeout(context.Background(), p.timeout)
-	if err := p.next.ForceFlush(ctx); err != nil {
+	if err := p.flushNext(ctx); err != nil {
 		p.onError(err)
 	}
 	cancel()
 	close(round)
+}
+
+// flushNext flushes next on this processor's goroutine, where a panic in
+// next would end the program: it is contained and reported instead.
+func (p *FlushOnSeverity) flushNext(ctx context.Context) (err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			err = fmt.Errorf("processor: FlushOnSeverity: the wrapped processor's ForceFlush panicked: %v", v)
+		}
+	}()
+	return p.next.ForceFlush(ctx)
 }
 
 // Enabled forwards to next.

@@ -132,3 +132,23 @@ func TestNotifyContextStopsWithParent(t *testing.T) {
 	stop() // idempotent
 	assert.ErrorIs(t, context.Cause(ctx), context.Canceled)
 }
+
+type panicking struct{}
+
+func (panicking) ForceFlush(context.Context) error { panic("flush bug") }
+func (panicking) Shutdown(context.Context) error   { panic("shutdown bug") }
+
+// A target that panics is flushed on a goroutine of this package, where a
+// panic would end the process at once: with a stack trace instead of the
+// signal's exit status, and before the other targets' flushes finished.
+// It becomes that target's error, and the others are flushed.
+func TestPanickingTargetIsContained(t *testing.T) {
+	err := shutdown.Flush(context.Background(), panicking{})
+	assert.ErrorContains(t, err, "panic: flush bug")
+
+	other := &flushOnly{}
+	err = shutdown.FlushAndShutdown(context.Background(), shutdown.Group{panicking{}, other})
+	assert.ErrorContains(t, err, "panic: flush bug")
+	assert.ErrorContains(t, err, "panic: shutdown bug")
+	assert.EqualValues(t, 1, other.n.Load(), "the other target was flushed")
+}

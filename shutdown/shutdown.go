@@ -84,19 +84,33 @@ func FlushAndShutdown(ctx context.Context, target Flusher) error {
 	return errors.Join(flushErr, call(ctx, s.Shutdown))
 }
 
-// call runs f on a goroutine and waits for it or for ctx.
+// call runs f on a goroutine and waits for it or for ctx. A panic in f is
+// its error.
 func call(ctx context.Context, f func(context.Context) error) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
 	done := make(chan error, 1)
-	go func() { done <- f(ctx) }()
+	go func() { done <- contain(ctx, f) }()
 	select {
 	case err := <-done:
 		return err
 	case <-ctx.Done():
 		return ctx.Err()
 	}
+}
+
+// contain calls f, the caller's code, on a goroutine of ours, where a
+// panic would end the process at once: with a stack trace instead of the
+// signal's exit status, and without the other targets' flushes. The panic
+// becomes f's error.
+func contain(ctx context.Context, f func(context.Context) error) (err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			err = fmt.Errorf("shutdown: panic: %v", v)
+		}
+	}()
+	return f(ctx)
 }
 
 // Group is several targets handled as one: the log, trace and meter
@@ -152,7 +166,9 @@ func (g Group) each(ctx context.Context, op string, f func(context.Context, Flus
 	}
 	results := make(chan result, len(g))
 	for i, t := range g {
-		go func() { results <- result{i, f(ctx, t)} }()
+		go func() {
+			results <- result{i, contain(ctx, func(ctx context.Context) error { return f(ctx, t) })}
+		}()
 	}
 	errs := make([]error, len(g))
 	finished := make([]bool, len(g))

@@ -484,9 +484,7 @@ func TestStatsDoNotWaitForAStalledWrite(t *testing.T) {
 func TestForeignSegmentNamesIgnored(t *testing.T) {
 	dir := t.TempDir()
 	s, _ := open(t, Config{Dir: dir})
-	require.NoError(t, s.Append(entries("a", 3)))
-	_, err := s.Seal("key-a")
-	require.NoError(t, err)
+	appendSealed(t, s, "key-a", entries("a", 3))
 	require.NoError(t, s.Close())
 	for _, name := range []string{"1.seg", "ABC.seg", "00000000000000000000001.seg"} {
 		require.NoError(t, os.WriteFile(filepath.Join(dir, name), []byte("not a segment"), 0o600))
@@ -511,12 +509,8 @@ func TestForeignSegmentNamesIgnored(t *testing.T) {
 func TestCursorPastSegmentEndIsPulledBack(t *testing.T) {
 	dir := t.TempDir()
 	s, _ := open(t, Config{Dir: dir})
-	require.NoError(t, s.Append(entries("a", 3)))
-	a, err := s.Seal("key-a")
-	require.NoError(t, err)
-	require.NoError(t, s.Append(entries("b", 40)))
-	b, err := s.Seal("key-b")
-	require.NoError(t, err)
+	a := appendSealed(t, s, "key-a", entries("a", 3))
+	b := appendSealed(t, s, "key-b", entries("b", 40))
 	require.NoError(t, s.Ack(a))
 	require.NoError(t, s.Ack(b))
 	require.NoError(t, s.Close())
@@ -525,9 +519,7 @@ func TestCursorPastSegmentEndIsPulledBack(t *testing.T) {
 
 	s, rec := open(t, Config{Dir: dir})
 	assert.Empty(t, rec)
-	require.NoError(t, s.Append(entries("c", 2)))
-	c, err := s.Seal("key-c")
-	require.NoError(t, err)
+	c := appendSealed(t, s, "key-c", entries("c", 2))
 	require.Less(t, c.End, b.End, "c lies below the old cursor")
 	require.NoError(t, s.Close()) // a crash before c is delivered
 
@@ -536,4 +528,13 @@ func TestCursorPastSegmentEndIsPulledBack(t *testing.T) {
 	assert.Equal(t, "key-c", rec[0].Key)
 	assert.Equal(t, strs(entries("c", 2)), read(t, s, rec[0]))
 	require.NoError(t, s.Close())
+}
+
+// appendSealed appends es to s and seals them as one batch under key.
+func appendSealed(t *testing.T, s *Spool, key string, es [][]byte) Batch {
+	t.Helper()
+	require.NoError(t, s.Append(es))
+	b, err := s.Seal(key)
+	require.NoError(t, err)
+	return b
 }

@@ -378,6 +378,28 @@ func TestFixedNameKeepsRenamedFileWhenNextCannotOpen(t *testing.T) {
 	})
 }
 
+// A Reopen (SIGHUP) while a fixed-name file goes on under its rotated name
+// lets it go as a rotated file: it is compressed like one.
+func TestReopenHandsRenamedFileToJanitor(t *testing.T) {
+	clock := newFakeClock(time.Date(2026, 11, 27, 7, 0, 0, 0, time.UTC))
+	cfs := &createFailFS{faultFS: &faultFS{}}
+	s, _, dir := testSink(t, func(c *config) {
+		clock.install(c)
+		c.fs = cfs
+	}, WithFixedName(), WithMaxSize(100), WithCompression(CompressionGzip))
+	write(t, s, entry(1))
+	flush(t, s)
+	cfs.fail.Store(true)
+	write(t, s, entry(2))
+	require.Error(t, s.Flush(context.Background())) // the rotation's failure
+	cfs.fail.Store(false)
+	require.NoError(t, s.Reopen(context.Background()))
+	write(t, s, entry(3))
+	stop(t, s)
+	assert.Equal(t, []string{"fapilog-20261127-070000.jsonl.gz", "fapilog.jsonl"}, files(t, dir), "compressed as a rotated file")
+	assert.Equal(t, []string{entry(1), entry(2), entry(3)}, readLines(t, dir))
+}
+
 // createFailFS refuses to create files (no inodes left) while fail is set;
 // files that exist open as usual.
 type createFailFS struct {

@@ -489,7 +489,14 @@ func (r *rotator) Reopen() error {
 		return nil
 	}
 	err := r.syncLocked()
-	r.closeActive()
+	if r.renamed {
+		// Already under its rotated name (its successor could not be
+		// created): let it go as a rotated file, to be compressed and
+		// retired like one.
+		r.rotateLocked(false)
+	} else {
+		r.closeActive()
+	}
 	return err
 }
 

@@ -97,6 +97,12 @@ func runChild() bool {
 			shutdown.WithErrorHandler(func(err error) { fmt.Fprintln(os.Stderr, "handled:", strings.ReplaceAll(err.Error(), "\n", " | ")) }))
 		fmt.Fprintln(os.Stderr, "ready 0")
 		select {}
+	case "panic-target":
+		buggy := flushFunc(func(context.Context) error { panic("flush bug") })
+		shutdown.Notify(shutdown.Group{provider, buggy}, shutdown.WithTimeout(time.Second),
+			shutdown.WithErrorHandler(func(err error) { fmt.Fprintln(os.Stderr, "handled:", strings.ReplaceAll(err.Error(), "\n", " | ")) }))
+		fmt.Fprintln(os.Stderr, "ready 0")
+		select {}
 	case "stop-restores":
 		// After stop, SIGTERM must act as it did before: here, ignored.
 		signal.Ignore(syscall.SIGTERM)
@@ -273,6 +279,21 @@ func TestTimeoutReportNamesTargetAndTimeout(t *testing.T) {
 	assert.Contains(t, line, "flush of target 0 (*log.LoggerProvider) succeeded")
 	status, _ := c.wait(t)
 	require.True(t, status.Signaled(), "status %v", status)
+}
+
+// A target that panics while the signal is handled is reported as that
+// target's failure; the other target is flushed and the process still
+// dies by its signal, not by the panic.
+func TestPanickingTargetOnSignal(t *testing.T) {
+	c := startChild(t, "panic-target")
+	require.NoError(t, c.cmd.Process.Signal(syscall.SIGTERM))
+	line := c.readLine(t, "handled:")
+	assert.Contains(t, line, "flush of target 1 (shutdown_test.flushFunc): shutdown: panic: flush bug")
+	assert.Contains(t, line, "flush of target 0 (*log.LoggerProvider) succeeded")
+	status, rest := c.wait(t)
+	require.True(t, status.Signaled(), "status %v, stderr %s", status, rest)
+	assert.Equal(t, syscall.SIGTERM, status.Signal())
+	assert.NotContains(t, rest, "goroutine ", "no panic trace")
 }
 
 func TestStopRestoresPreviousDisposition(t *testing.T) {

@@ -23,9 +23,9 @@ type chunk struct {
 	start int
 }
 
-// firstChunk is the SDK's default batch size: at the defaults a chunk is
+// firstChunk is the default batch size: at the defaults a chunk is
 // allocated whole, once.
-const firstChunk = 512
+const firstChunk = DefaultMaxExportBatchSize
 
 func (c *chunk) records() []sdklog.Record { return c.recs[c.start:] }
 func (c *chunk) len() int                 { return len(c.recs) - c.start }

@@ -511,11 +511,20 @@ func (aw *Writer) writeAll(buf []byte) error {
 // first, then fsync where the target supports it. Pipes, terminals and
 // character devices reject fsync with EINVAL or ENOTTY, which means there is
 // nothing further to push, not a failure (zap's open issue #880).
-func (aw *Writer) sync() (err error) {
-	if aw.broken != nil {
-		return aw.errorf("sync: %w", aw.broken)
+func (aw *Writer) sync() error {
+	err := aw.callSync()
+	if errors.Is(err, ErrWriterPanicked) {
+		return aw.errorf("sync: %w", err)
 	}
-	defer aw.contain(&err, "sync")
+	return err
+}
+
+// callSync is syncTarget as callWrite is Write: a panic is contained.
+func (aw *Writer) callSync() (err error) {
+	if aw.broken != nil {
+		return aw.broken
+	}
+	defer aw.contain(&err)
 	return aw.syncTarget()
 }
 
@@ -528,21 +537,15 @@ func (aw *Writer) callWrite(buf []byte) (n int, err error) {
 	if aw.broken != nil {
 		return 0, aw.broken
 	}
-	defer aw.contain(&err, "")
+	defer aw.contain(&err)
 	return aw.w.Write(buf)
 }
 
 // contain turns a panic of the destination into *err and marks the
 // destination broken. It must be deferred directly.
-func (aw *Writer) contain(err *error, op string) {
-	v := recover()
-	if v == nil {
-		return
-	}
-	aw.broken = fmt.Errorf("%w (%v)", ErrWriterPanicked, v)
-	if op != "" {
-		*err = aw.errorf("%s: %w", op, aw.broken)
-	} else {
+func (aw *Writer) contain(err *error) {
+	if v := recover(); v != nil {
+		aw.broken = fmt.Errorf("%w (%v)", ErrWriterPanicked, v)
 		*err = aw.broken
 	}
 }

@@ -29,6 +29,7 @@ import (
 	"github.com/fapilog/fapilog-otel/bridge/sinktest"
 	"github.com/fapilog/fapilog-otel/exporters/delivery"
 	"github.com/fapilog/fapilog-otel/internal/envelopetest"
+	"github.com/fapilog/fapilog-otel/internal/errlimit"
 )
 
 func TestMain(m *testing.M) {
@@ -795,4 +796,36 @@ func TestSyncEveryReachesRotatedFiles(t *testing.T) {
 	close(gate)
 	stop(t, s)
 	assert.Len(t, ffs.synced(), 2)
+}
+
+// A rotation that cannot open its next file is tried again at every
+// write; the error handler hears of the first failure, not of every retry,
+// and of the count held back when the sink stops. Every Flush still fails
+// while the fault lasts.
+func TestRepeatedRotationFailuresCoalesced(t *testing.T) {
+	prev := reportEvery
+	reportEvery = time.Hour
+	defer func() { reportEvery = prev }()
+
+	h := &handled{}
+	s, ffs, dir := testSink(t, func(c *config) { c.handle = h.handle }, WithMaxSize(100)) // one entry per file
+	write(t, s, entry(0))
+	flush(t, s)
+	ffs.set(func(f *faultFS) { f.openErr = syscall.EACCES })
+	for i := 1; i <= 20; i++ {
+		write(t, s, entry(i))
+		require.ErrorIs(t, s.Flush(context.Background()), syscall.EACCES, "write %d", i)
+	}
+	h.mu.Lock()
+	require.Len(t, h.errs, 1, "20 failed rotations, one report")
+	assert.ErrorIs(t, h.errs[0], syscall.EACCES)
+	h.mu.Unlock()
+
+	stop(t, s)
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	require.Len(t, h.errs, 2, "the held failures are reported at Stop")
+	assert.ErrorIs(t, h.errs[1], errlimit.ErrHeld)
+	assert.Contains(t, h.errs[1].Error(), "19 failures")
+	assert.Len(t, readLines(t, dir), 21, "no line lost")
 }

@@ -13,6 +13,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/fapilog/fapilog-otel/internal/errlimit"
 	"github.com/fapilog/fapilog-otel/internal/flushacct"
 )
 
@@ -36,8 +37,12 @@ type rotator struct {
 	dirty  bool        // written since the last fsync
 	closed bool
 	// reports are failures found under mu (a rotation whose sync, close
-	// or rename failed), passed to the error handler once mu is released.
-	reports []error
+	// or rename failed), passed to reporter once mu is released. A failed
+	// rotation is tried again at every write, so reporter holds back the
+	// repeats (at most one report a second, counted).
+	reports  []error
+	reporter *errlimit.Reporter
+	warning  error // the directory warning: once, so never held back
 	// failures make the next Flush fail: a rotated file whose sync
 	// failed may not be on disk although its lines were written.
 	failures  flushacct.Ledger
@@ -62,6 +67,7 @@ type rotator struct {
 
 func newRotator(cfg config) *rotator {
 	r := &rotator{cfg: cfg, quit: make(chan struct{}), wake: make(chan struct{}, 1)}
+	r.reporter = errlimit.New(cfg.handle, reportEvery)
 	r.janitor = newJanitor(cfg, r.activePath, &r.failures)
 	if cfg.interval > 0 {
 		r.wg.Add(1)
@@ -156,15 +162,26 @@ func (r *rotator) ensureOpen() error {
 	return r.open()
 }
 
-// unlock releases mu, then reports what was found while holding it.
+// unlock releases mu, then reports what was found while holding it; when
+// nothing was, the failures held back are released once it is time.
 func (r *rotator) unlock() {
-	reports := r.reports
-	r.reports = nil
+	reports, warning := r.reports, r.warning
+	r.reports, r.warning = nil, nil
 	r.mu.Unlock()
+	if warning != nil {
+		r.cfg.handle(warning)
+	}
+	if len(reports) == 0 {
+		r.reporter.Release()
+	}
 	for _, err := range reports {
-		r.cfg.handle(err)
+		r.reporter.Report(err)
 	}
 }
+
+// reportEvery bounds how often the rotator's failures reach the error
+// handler; tests change it.
+var reportEvery = time.Second
 
 // fail records a failure found under mu for the handler and the next Flush.
 func (r *rotator) fail(err error) {
@@ -259,7 +276,7 @@ func (r *rotator) checkDirOnce() {
 		return
 	}
 	if m := fi.Mode(); m.Perm()&0o002 != 0 && m&os.ModeSticky == 0 {
-		r.reports = append(r.reports, fmt.Errorf("rotatingfile: warning: directory %s is writable by others and not sticky (mode %v): other users can replace or redirect its files", r.cfg.dir, m.Perm()))
+		r.warning = fmt.Errorf("rotatingfile: warning: directory %s is writable by others and not sticky (mode %v): other users can replace or redirect its files", r.cfg.dir, m.Perm())
 	}
 }
 
@@ -569,5 +586,7 @@ func (r *rotator) Close() error {
 	r.mu.Unlock()
 	close(r.quit)
 	r.wg.Wait()
-	return errors.Join(err, r.janitor.close())
+	err = errors.Join(err, r.janitor.close())
+	r.reporter.Close()
+	return err
 }

@@ -32,6 +32,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/fapilog/fapilog-otel/internal/errlimit"
 	"github.com/fapilog/fapilog-otel/internal/flushacct"
 	"github.com/fapilog/fapilog-otel/internal/onceerr"
 )
@@ -54,7 +55,9 @@ type Writer struct {
 	size       int // bytes that make the goroutine take the buffer at once
 	maxPending int
 	maxDelay   time.Duration
-	onError    func(error)
+	// reporter hears of every failed write or sync, and of every success,
+	// which releases what it held back.
+	reporter *errlimit.Reporter
 
 	// mu guards everything below it. It is only ever held briefly: never
 	// across I/O and never while waiting.
@@ -110,20 +113,27 @@ func New(name string, w io.Writer, size, maxPending int) *Writer {
 		size:       size,
 		maxPending: max(maxPending, 2*size),
 		maxDelay:   DefaultMaxDelay,
-		onError:    func(error) {},
+		reporter:   errlimit.New(nil, reportEvery),
 		wake:       make(chan struct{}, 1),
 		exited:     make(chan struct{}),
 	}
 }
 
-// SetErrorHandler makes every failed write or sync known to f as it happens
-// (sinks pass otel.Handle), in addition to the next Flush's result. Call it
-// before the first Write.
+// SetErrorHandler makes failed writes and syncs known to f as they happen
+// (sinks pass otel.Handle), in addition to the next Flush's result, which
+// has every one of them. A destination that fails on every write (a full
+// disk) would flood f, so f hears of the first failure at once and of the
+// ones after it at most once a second, counted (package errlimit); what is
+// held back when the Writer closes is reported then. Call it before the
+// first Write.
 func (aw *Writer) SetErrorHandler(f func(error)) {
 	if f != nil {
-		aw.onError = f
+		aw.reporter = errlimit.New(f, reportEvery)
 	}
 }
+
+// reportEvery is the error handler's interval; tests lengthen it.
+var reportEvery = time.Second
 
 // SetMaxDelay sets how long a line may wait in a partly filled buffer before
 // it is written without a Flush. Call it before the first Write.
@@ -392,6 +402,7 @@ func (aw *Writer) Lost() int64 { return aw.ledger.Total() }
 
 func (aw *Writer) run() {
 	defer close(aw.exited)
+	defer aw.reporter.Close()
 	tick := time.NewTicker(aw.maxDelay)
 	defer tick.Stop()
 	idleTick := false
@@ -486,9 +497,7 @@ func (aw *Writer) report(err error) {
 	aw.state.Lock()
 	aw.lastErr = err
 	aw.state.Unlock()
-	if err != nil {
-		aw.onError(err)
-	}
+	aw.reporter.Report(err)
 }
 
 func (aw *Writer) writeAll(buf []byte) error {

@@ -18,6 +18,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.uber.org/goleak"
 
+	"github.com/fapilog/fapilog-otel/internal/errlimit"
 	"github.com/fapilog/fapilog-otel/internal/testdest"
 )
 
@@ -564,4 +565,42 @@ func TestPanickingDestinationIsContained(t *testing.T) {
 			assert.Equal(t, c.lost+1, aw.Lost())
 		})
 	}
+}
+
+// A destination that fails every write (a full disk) must not flood the
+// error handler: the first failure is passed on at once, the rest are held
+// and counted until the interval passes or the Writer closes, while the
+// next Flush still has every one of them.
+func TestFailuresReachHandlerCoalesced(t *testing.T) {
+	prev := reportEvery
+	reportEvery = time.Hour
+	defer func() { reportEvery = prev }()
+
+	dest := testdest.New()
+	aw := New("test", dest, 1<<10, 0)
+	var mu sync.Mutex
+	var handled []error
+	aw.SetErrorHandler(func(err error) { mu.Lock(); handled = append(handled, err); mu.Unlock() })
+	heal := dest.Fail()
+	for range 100 {
+		_, _ = aw.WriteBatch(context.Background(), [][]byte{[]byte("lost")})
+	}
+	heal()
+	_, err := aw.WriteBatch(context.Background(), [][]byte{[]byte("kept")})
+	require.NoError(t, err)
+	mu.Lock()
+	require.Len(t, handled, 1, "one report for 100 failed writes within the interval")
+	assert.ErrorIs(t, handled[0], testdest.ErrInjected)
+	mu.Unlock()
+
+	err = aw.Flush(context.Background())
+	assert.ErrorContains(t, err, "100 entries lost", "the flush is not limited")
+
+	closeOK(t, aw)
+	mu.Lock()
+	defer mu.Unlock()
+	require.Len(t, handled, 2, "what was held is reported at Close")
+	assert.ErrorIs(t, handled[1], errlimit.ErrHeld)
+	assert.ErrorIs(t, handled[1], testdest.ErrInjected)
+	assert.Contains(t, handled[1].Error(), "99 failures")
 }

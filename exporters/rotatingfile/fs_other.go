@@ -17,3 +17,7 @@ const syncOpenFlag = os.O_WRONLY
 
 // noBlock: no FIFO can be planted at a file's path here.
 const noBlock = 0
+
+// linked: a file's link count is not at hand here, so a file moved away is
+// taken for deleted, and let go.
+func linked(file) bool { return false }

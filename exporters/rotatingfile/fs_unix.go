@@ -21,3 +21,14 @@ const noBlock = syscall.O_NONBLOCK
 // syncOpenFlag opens a file to fsync it: fsync needs no write access here
 // (a FIFO then fails the fsync instead of blocking the open).
 const syncOpenFlag = os.O_RDONLY | noBlock
+
+// linked reports whether f still has a name in some directory: a file
+// moved away has, a deleted one has not, and lines written to it are gone.
+func linked(f file) bool {
+	fi, err := f.Stat()
+	if err != nil {
+		return false
+	}
+	st, ok := fi.Sys().(*syscall.Stat_t)
+	return ok && st.Nlink > 0
+}

@@ -829,3 +829,117 @@ func TestRepeatedRotationFailuresCoalesced(t *testing.T) {
 	assert.Contains(t, h.errs[1].Error(), "19 failures")
 	assert.Len(t, readLines(t, dir), 21, "no line lost")
 }
+
+// A file moved away behind our back (logrotate without copytruncate) when
+// no file can be opened in its place: the moved file keeps taking lines
+// rather than losing them, the failure fails the Flush, and the next write
+// after the fault clears opens the new file and syncs the moved one
+// through its handle. A file deleted instead cannot keep anything: its
+// lines are lost, and counted.
+func TestMovedAwayKeepsTakingLinesWhenNextCannotOpen(t *testing.T) {
+	for _, mode := range []struct {
+		name string
+		opts []Option
+	}{{"timestamped", nil}, {"fixed name", []Option{WithFixedName()}}} {
+		t.Run(mode.name, func(t *testing.T) {
+			s, ffs, dir := testSink(t, nil, mode.opts...)
+			write(t, s, entry(1))
+			flush(t, s)
+			active := files(t, dir)
+			require.Len(t, active, 1)
+			moved := filepath.Join(t.TempDir(), "moved.jsonl")
+			require.NoError(t, os.Rename(filepath.Join(dir, active[0]), moved))
+
+			ffs.set(func(f *faultFS) { f.openErr = syscall.EACCES })
+			write(t, s, entry(2))
+			err := s.Flush(context.Background())
+			require.ErrorIs(t, err, syscall.EACCES)
+			assert.ErrorContains(t, err, "moved file keeps taking lines")
+			_, err = s.WriteBatch(context.Background(), [][]byte{[]byte(entry(3))}) // written through, not synced
+			require.NoError(t, err)
+			assert.Zero(t, s.Lost(), "nothing lost")
+			b, err := os.ReadFile(moved)
+			require.NoError(t, err)
+			assert.Equal(t, entry(1)+"\n"+entry(2)+"\n"+entry(3)+"\n", string(b))
+
+			ffs.set(func(f *faultFS) { f.openErr = nil })
+			before := ffs.syncs.Load()
+			write(t, s, entry(4))
+			require.ErrorIs(t, s.Flush(context.Background()), syscall.EACCES, "entry 3's write failed to replace the file")
+			assert.Equal(t, before+2, ffs.syncs.Load(), "the moved file through its handle, and the new file")
+			flush(t, s)
+			assert.Equal(t, []string{entry(4)}, readLines(t, dir), "the new file at the path")
+
+			// Deleted, not moved: nothing can keep the lines.
+			require.NoError(t, os.Remove(filepath.Join(dir, files(t, dir)[0])))
+			ffs.set(func(f *faultFS) { f.openErr = syscall.EACCES })
+			write(t, s, entry(5))
+			require.ErrorIs(t, s.Flush(context.Background()), syscall.EACCES)
+			assert.EqualValues(t, 1, s.Lost(), "the line is counted lost")
+			ffs.set(func(f *faultFS) { f.openErr = nil })
+			stop(t, s)
+		})
+	}
+}
+
+// A time rotation due while the moved-away file keeps taking lines does
+// not rename or retire whatever is at its old path: it tries to open the
+// next file, and keeps the moved one while it cannot.
+func TestTimeRotationOfMovedAwayFile(t *testing.T) {
+	clock := newFakeClock(time.Date(2026, 11, 27, 7, 0, 0, 0, time.UTC))
+	s, ffs, dir := testSink(t, clock.install, WithInterval(time.Hour))
+	write(t, s, entry(1))
+	flush(t, s)
+	moved := filepath.Join(t.TempDir(), "moved.jsonl")
+	require.NoError(t, os.Rename(filepath.Join(dir, "fapilog-20261127-070000.jsonl"), moved))
+
+	ffs.set(func(f *faultFS) { f.openErr = syscall.EACCES })
+	write(t, s, entry(2))
+	require.ErrorIs(t, s.Flush(context.Background()), syscall.EACCES)
+	clock.advance(time.Hour)
+	write(t, s, entry(3))
+	require.ErrorIs(t, s.Flush(context.Background()), syscall.EACCES)
+	b, err := os.ReadFile(moved)
+	require.NoError(t, err)
+	assert.Equal(t, entry(1)+"\n"+entry(2)+"\n"+entry(3)+"\n", string(b), "the rotation kept the moved file")
+	assert.Empty(t, files(t, dir))
+
+	ffs.set(func(f *faultFS) { f.openErr = nil })
+	write(t, s, entry(4))
+	flush(t, s)
+	assert.Equal(t, []string{"fapilog-20261127-080000.jsonl"}, files(t, dir))
+	stop(t, s)
+	assert.Equal(t, []string{entry(4)}, readLines(t, dir))
+}
+
+// With a fixed name, logrotate's "create" puts a new file at the path
+// after moving ours. A rotation due while our moved file keeps taking lines
+// must not rename that new file as if it were ours: it opens it and goes on
+// there.
+func TestFixedNameRotationLeavesReplacementAlone(t *testing.T) {
+	clock := newFakeClock(time.Date(2026, 11, 27, 7, 0, 0, 0, time.UTC))
+	s, ffs, dir := testSink(t, clock.install, WithInterval(time.Hour), WithFixedName())
+	fixed := filepath.Join(dir, "fapilog.jsonl")
+	write(t, s, entry(1))
+	flush(t, s)
+	moved := filepath.Join(t.TempDir(), "moved.jsonl")
+	require.NoError(t, os.Rename(fixed, moved))
+	require.NoError(t, os.WriteFile(fixed, nil, 0o644)) // logrotate's create
+
+	ffs.set(func(f *faultFS) { f.openErr = syscall.EACCES })
+	write(t, s, entry(2))
+	require.ErrorIs(t, s.Flush(context.Background()), syscall.EACCES)
+	ffs.set(func(f *faultFS) { f.openErr = nil })
+	clock.advance(time.Hour)
+	write(t, s, entry(3))
+	flush(t, s)
+	stop(t, s)
+
+	assert.Equal(t, []string{"fapilog.jsonl"}, files(t, dir), "no rotated file made of logrotate's")
+	b, err := os.ReadFile(moved)
+	require.NoError(t, err)
+	assert.Equal(t, entry(1)+"\n"+entry(2)+"\n", string(b))
+	b, err = os.ReadFile(fixed)
+	require.NoError(t, err)
+	assert.Equal(t, entry(3)+"\n", string(b))
+}

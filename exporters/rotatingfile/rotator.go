@@ -58,6 +58,10 @@ type rotator struct {
 	// name, because the next file could not be opened: the next rotation
 	// only has to open it.
 	renamed bool
+	// away is set while the active file, moved away behind our back,
+	// goes on taking lines because no file could be opened at its path:
+	// rotation must not rename or let go of what is at that path now.
+	away bool
 
 	janitor *janitor
 	quit    chan struct{}
@@ -149,17 +153,48 @@ func (r *rotator) ensureOpen() error {
 		r.rotateLocked(true)
 	}
 	if r.f != nil && r.movedAway() {
-		if r.cfg.sync != SyncNever && r.dirty && !r.unsyncable {
-			r.janitor.movedAway(r.path, r.f)
-			r.f, r.size, r.dirty = nil, 0, false
-		} else {
-			r.closeActive()
-		}
+		return r.replaceMoved()
 	}
 	if r.f != nil {
 		return nil
 	}
 	return r.open()
+}
+
+// replaceMoved opens a file at the path to replace the active one, which
+// is no longer there. When none can be opened (the directory made
+// read-only, inodes exhausted) and the active file still has a name
+// (moved, not deleted), it keeps taking lines, as after a failed
+// rotation: they are in the moved file rather than lost. The next write
+// tries again.
+func (r *rotator) replaceMoved() error {
+	now := r.cfg.now()
+	next, path, err := r.create(now)
+	if err != nil {
+		if linked(r.f) {
+			r.away = true
+			r.stuck = true
+			r.fail(fmt.Errorf("rotatingfile: %s was moved away and no file can be opened in its place (the moved file keeps taking lines): %w", r.path, err))
+			return nil
+		}
+		r.letGoMoved()
+		return err
+	}
+	r.letGoMoved()
+	r.install(next, path, now)
+	return nil
+}
+
+// letGoMoved lets go of the active file, moved or deleted behind our back.
+// Its unsynced lines cannot be reached by path any more, so its handle
+// goes to the janitor, which fsyncs through it and closes it.
+func (r *rotator) letGoMoved() {
+	if r.cfg.sync != SyncNever && r.dirty && !r.unsyncable {
+		r.janitor.movedAway(r.path, r.f)
+		r.f, r.size, r.dirty, r.away = nil, 0, false, false
+		return
+	}
+	r.closeActive()
 }
 
 // unlock releases mu, then reports what was found while holding it; when
@@ -251,7 +286,7 @@ func (r *rotator) install(f file, path string, now time.Time) {
 		// there (EINVAL), and there is nothing below it to push.
 		r.unsyncable = !fi.Mode().IsRegular()
 	}
-	r.f, r.path, r.size, r.opened, r.dirty, r.renamed = f, path, size, now, false, false
+	r.f, r.path, r.size, r.opened, r.dirty, r.renamed, r.away = f, path, size, now, false, false, false
 	r.due = r.nextDue(now)
 	select {
 	case r.wake <- struct{}{}:
@@ -376,6 +411,16 @@ func (r *rotator) rotateLocked(ahead bool) {
 	if r.f == nil {
 		return
 	}
+	if r.away {
+		// Not at its path: what is there now is not ours to rename or
+		// retire. A waiting write opens its successor first, as below.
+		if !ahead {
+			r.letGoMoved()
+		} else if err := r.replaceMoved(); err != nil {
+			r.fail(err)
+		}
+		return
+	}
 	now := r.cfg.now()
 	unsynced := r.cfg.sync != SyncNever && r.dirty && !r.unsyncable
 	if r.cfg.fixedName && !r.renamed {
@@ -459,7 +504,7 @@ func (r *rotator) closeActive() {
 	if err := r.f.Close(); err != nil {
 		r.fail(fmt.Errorf("rotatingfile: close %s: %w", r.path, err))
 	}
-	r.f, r.size, r.dirty = nil, 0, false
+	r.f, r.size, r.dirty, r.away = nil, 0, false, false
 }
 
 // activePath is the file being written, or last written if it has not

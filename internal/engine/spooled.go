@@ -36,6 +36,12 @@ func (e *Engine) openSpool(cfg spool.Config) error {
 		return err
 	}
 	e.spool = sp
+	for _, err := range sp.Damaged() {
+		// Lost in a number nobody can tell: the first flush fails.
+		err = e.errorf("%w", err)
+		e.ledger.Lost(0, err)
+		e.onError(err)
+	}
 	for i := range recovered {
 		r := recovered[i]
 		b := &batch{seq: e.nextSeq, key: r.Key, n: r.N, created: r.Created, sp: &r}

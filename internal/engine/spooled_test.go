@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -303,4 +304,35 @@ func TestStalledSpoolDiskDoesNotHoldCallersPastTheirDeadline(t *testing.T) {
 			assert.GreaterOrEqual(t, e.Lost(), int64(3), "every refused entry is counted")
 		})
 	}
+}
+
+// A spool segment that cannot be read at start (a bad sector) does not
+// keep the engine from starting: the other entries are delivered, the new
+// ones too, and the first flush fails with the damage, since an unknown
+// number of entries is lost with it.
+func TestSpoolUnreadableSegmentFailsFirstFlushOnly(t *testing.T) {
+	dir := t.TempDir()
+	down := &fakeSender{fn: func(int) error { return errors.New("down") }}
+	e := spoolEngine(t, dir, Config{MaxBatchEntries: 100, RetryBudget: time.Hour}, down)
+	_, err := e.AddBatch(context.Background(), [][]byte{[]byte(`{"n":0}`)})
+	require.NoError(t, err)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	_ = e.Close(ctx)
+	segs, _ := filepath.Glob(filepath.Join(dir, "*.seg"))
+	require.Len(t, segs, 1)
+	prev := spool.ReadSegment
+	spool.ReadSegment = func(string) ([]byte, error) { return nil, syscall.EIO }
+	defer func() { spool.ReadSegment = prev }()
+
+	up := &fakeSender{}
+	e = spoolEngine(t, dir, Config{}, up)
+	require.NoError(t, e.Add(context.Background(), []byte(`{"n":1}`)))
+	err = e.Flush(context.Background())
+	require.ErrorIs(t, err, syscall.EIO)
+	assert.ErrorContains(t, err, "set aside")
+	assert.Equal(t, []string{`{"n":1}`}, up.delivered())
+	require.NoError(t, e.Add(context.Background(), []byte(`{"n":2}`)))
+	require.NoError(t, e.Flush(context.Background()), "reported once")
+	require.NoError(t, e.Close(context.Background()))
 }

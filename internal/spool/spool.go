@@ -112,6 +112,7 @@ type Spool struct {
 	cursorSeq uint64
 	closed    bool
 	frameBuf  []byte
+	damaged   []error // found at Open; see Damaged
 
 	stop     chan struct{}
 	done     chan struct{}
@@ -227,6 +228,7 @@ func (s *Spool) recover() ([]Batch, error) {
 		live = append(live, n)
 	}
 	var batches []Batch
+	setAside := uint64(0) // the last segment set aside, plus one; 0 for none
 	for i, n := range live {
 		last := i == len(live)-1
 		from := int64(0)
@@ -234,6 +236,13 @@ func (s *Spool) recover() ([]Batch, error) {
 			from = cur.off
 		}
 		bs, size, err := s.scan(n, from, last)
+		if errors.Is(err, errUnreadable) {
+			if err := s.setAside(n, err); err != nil {
+				return nil, err
+			}
+			setAside = n + 1
+			continue
+		}
 		if err != nil {
 			return nil, err
 		}
@@ -254,15 +263,18 @@ func (s *Spool) recover() ([]Batch, error) {
 			return nil, err
 		}
 	}
-	if len(s.segs) == 0 {
-		next := cur.seg
-		if ok {
+	if len(s.segs) == 0 || setAside > s.segs[len(s.segs)-1] {
+		// Appends go to a new segment after the last one set aside,
+		// not after whatever tail an older segment has (it was scanned
+		// as an older one, its torn tail skipped rather than cut).
+		next := max(cur.seg, setAside)
+		if ok && setAside == 0 {
 			next++
 		}
 		if err := s.newSegment(next); err != nil {
 			return nil, err
 		}
-		return batches, nil
+		return s.keyUnsealed(batches), nil
 	}
 	lastSeg := s.segs[len(s.segs)-1]
 	f, err := os.OpenFile(s.path(segName(lastSeg)), os.O_WRONLY|os.O_APPEND, 0o600)
@@ -283,22 +295,57 @@ func (s *Spool) recover() ([]Batch, error) {
 		sealed.N, sealed.Lost = b.N, b.Lost
 		batches[k-1] = sealed
 	}
+	return s.keyUnsealed(batches), nil
+}
+
+// keyUnsealed gives a key to each batch found unsealed in an older
+// segment (only corruption, or a later segment set aside, makes one).
+func (s *Spool) keyUnsealed(batches []Batch) []Batch {
 	for i := range batches {
-		if batches[i].Key == "" { // unsealed in an older segment: only corruption makes one
+		if batches[i].Key == "" {
 			batches[i].Key = s.cfg.NewKey()
 		}
 	}
-	return batches, nil
+	return batches
 }
+
+// errUnreadable marks a segment that could not be read at Open.
+var errUnreadable = errors.New("segment unreadable")
+
+// unreadableSuffix is added to the name of a segment set aside.
+const unreadableSuffix = ".unreadable"
+
+// ReadSegment reads a whole segment at Open. Tests, here and in the
+// packages above (the package is internal), replace it to play a bad disk.
+var ReadSegment = os.ReadFile
+
+// setAside renames segment n, which could not be read (a bad sector, a
+// file whose permissions were changed), out of the spool's names, so that
+// the exporter still starts and logs go on: its batches cannot be sent,
+// which Damaged reports. The file stays for an operator to inspect or
+// recover; it no longer counts towards the disk bound, and no new segment
+// can take its name. Only when it cannot be renamed either does Open fail.
+func (s *Spool) setAside(n uint64, cause error) error {
+	name := segName(n)
+	if err := os.Rename(s.path(name), s.path(name+unreadableSuffix)); err != nil {
+		return fmt.Errorf("%w; setting it aside: %w", cause, err)
+	}
+	s.damaged = append(s.damaged, fmt.Errorf("%w; its batches cannot be sent; it was set aside as %s", cause, name+unreadableSuffix))
+	return nil
+}
+
+// Damaged returns what Open found and could not recover: segments set
+// aside as unreadable, whose entries are lost in an unknown number.
+func (s *Spool) Damaged() []error { return s.damaged }
 
 // scan reads segment n from offset from. In the last segment a torn or
 // corrupt tail is cut off; elsewhere a corrupt stretch is skipped to the
 // next valid frame. Entries after the last seal come back as a batch
 // without a key.
 func (s *Spool) scan(n uint64, from int64, last bool) ([]Batch, int64, error) {
-	data, err := os.ReadFile(s.path(segName(n)))
+	data, err := ReadSegment(s.path(segName(n)))
 	if err != nil {
-		return nil, 0, fmt.Errorf("spool: %w", err)
+		return nil, 0, fmt.Errorf("spool: %w: %w", errUnreadable, err)
 	}
 	from = min(from, int64(len(data)))
 	var out []Batch

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -537,4 +538,92 @@ func appendSealed(t *testing.T, s *Spool, key string, es [][]byte) Batch {
 	b, err := s.Seal(key)
 	require.NoError(t, err)
 	return b
+}
+
+// failReading makes ReadSegment fail for the segments named, as a bad
+// sector would.
+func failReading(t *testing.T, names ...string) {
+	t.Helper()
+	prev := ReadSegment
+	ReadSegment = func(path string) ([]byte, error) {
+		if slices.Contains(names, filepath.Base(path)) {
+			return nil, &os.PathError{Op: "read", Path: path, Err: syscall.EIO}
+		}
+		return prev(path)
+	}
+	t.Cleanup(func() { ReadSegment = prev })
+}
+
+// A segment that cannot be read at Open (a bad sector) must not keep the
+// exporter from starting: it is set aside under another name, reported
+// as damage, and the other segments' batches are recovered; appends go on,
+// and no new segment takes the name it had.
+func TestUnreadableSegmentSetAside(t *testing.T) {
+	for _, which := range []string{"middle", "last"} {
+		t.Run(which, func(t *testing.T) {
+			dir := t.TempDir()
+			cfg := Config{Dir: dir, SegmentBytes: 1 << 10}
+			s, _ := open(t, cfg)
+			var bs []Batch
+			for _, k := range []string{"a", "b", "c"} {
+				bs = append(bs, appendSealed(t, s, "key-"+k, entries(k, 100)))
+			}
+			require.NoError(t, s.Close())
+			require.True(t, bs[0].Seg < bs[1].Seg && bs[1].Seg < bs[2].Seg, "one batch per segment")
+			bad := bs[1]
+			want := []string{"key-a", "key-c"}
+			if which == "last" {
+				bad, want = bs[2], []string{"key-a", "key-b"}
+			}
+			failReading(t, segName(bad.Seg))
+
+			s, rec := open(t, cfg)
+			var keys []string
+			for _, b := range rec {
+				keys = append(keys, b.Key)
+				assert.NotEqual(t, bad.Seg, b.Seg)
+			}
+			assert.Equal(t, want, keys)
+			require.Len(t, s.Damaged(), 1)
+			assert.ErrorIs(t, s.Damaged()[0], syscall.EIO)
+			assert.ErrorContains(t, s.Damaged()[0], segName(bad.Seg)+".unreadable")
+			_, err := os.Stat(filepath.Join(dir, segName(bad.Seg)+".unreadable"))
+			require.NoError(t, err, "kept for an operator")
+
+			// Appends go on, in segments that never reuse its name.
+			for range 3 {
+				d := appendSealed(t, s, "key-d", entries("d", 100))
+				assert.NotEqual(t, bad.Seg, d.Seg)
+			}
+			for _, b := range rec {
+				require.NoError(t, s.Ack(b))
+			}
+			require.NoError(t, s.Close())
+
+			s, rec = open(t, cfg)
+			assert.Empty(t, s.Damaged(), "set aside once")
+			require.Len(t, rec, 3)
+			for _, b := range rec {
+				assert.Equal(t, "key-d", b.Key)
+				assert.Equal(t, strs(entries("d", 100)), read(t, s, b))
+			}
+			require.NoError(t, s.Close())
+		})
+	}
+}
+
+// Only a segment that can be set aside is skipped: when the rename fails
+// too, Open fails as before, rather than leave a name a new segment would
+// collide with.
+func TestUnreadableSegmentThatCannotMoveFailsOpen(t *testing.T) {
+	dir := t.TempDir()
+	s, _ := open(t, Config{Dir: dir})
+	a := appendSealed(t, s, "key-a", entries("a", 3))
+	require.NoError(t, s.Close())
+	failReading(t, segName(a.Seg))
+	// A non-empty directory where the segment would go.
+	require.NoError(t, os.MkdirAll(filepath.Join(dir, segName(a.Seg)+".unreadable", "x"), 0o700))
+	_, _, err := Open(Config{Dir: dir})
+	require.ErrorIs(t, err, syscall.EIO)
+	assert.ErrorContains(t, err, "setting it aside")
 }

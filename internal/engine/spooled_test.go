@@ -113,22 +113,14 @@ func TestSpoolBound(t *testing.T) {
 // reported by the next flush; the others are delivered.
 func TestSpoolCorruptEntriesAreCounted(t *testing.T) {
 	dir := t.TempDir()
-	down := &fakeSender{fn: func(int) error { return errors.New("down") }}
-	e := spoolEngine(t, dir, Config{MaxBatchEntries: 100, RetryBudget: time.Hour}, down)
-	_, err := e.AddBatch(context.Background(), [][]byte{[]byte(`{"n":0}`), []byte(`{"n":1}`), []byte(`{"n":2}`)})
-	require.NoError(t, err)
-	ctx, cancel := context.WithCancel(context.Background())
-	cancel()
-	_ = e.Close(ctx)
-	segs, _ := filepath.Glob(filepath.Join(dir, "*.seg"))
-	require.Len(t, segs, 1)
-	data, err := os.ReadFile(segs[0])
+	seg := leaveInSpool(t, dir, `{"n":0}`, `{"n":1}`, `{"n":2}`)
+	data, err := os.ReadFile(seg)
 	require.NoError(t, err)
 	data[20] ^= 0xff // the second entry's length
-	require.NoError(t, os.WriteFile(segs[0], data, 0o600))
+	require.NoError(t, os.WriteFile(seg, data, 0o600))
 
 	up := &fakeSender{}
-	e = spoolEngine(t, dir, Config{}, up)
+	e := spoolEngine(t, dir, Config{}, up)
 	err = e.Flush(context.Background())
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "corrupt")
@@ -312,27 +304,40 @@ func TestStalledSpoolDiskDoesNotHoldCallersPastTheirDeadline(t *testing.T) {
 // number of entries is lost with it.
 func TestSpoolUnreadableSegmentFailsFirstFlushOnly(t *testing.T) {
 	dir := t.TempDir()
-	down := &fakeSender{fn: func(int) error { return errors.New("down") }}
-	e := spoolEngine(t, dir, Config{MaxBatchEntries: 100, RetryBudget: time.Hour}, down)
-	_, err := e.AddBatch(context.Background(), [][]byte{[]byte(`{"n":0}`)})
-	require.NoError(t, err)
-	ctx, cancel := context.WithCancel(context.Background())
-	cancel()
-	_ = e.Close(ctx)
-	segs, _ := filepath.Glob(filepath.Join(dir, "*.seg"))
-	require.Len(t, segs, 1)
+	leaveInSpool(t, dir, `{"n":0}`)
 	prev := spool.ReadSegment
 	spool.ReadSegment = func(string) ([]byte, error) { return nil, syscall.EIO }
 	defer func() { spool.ReadSegment = prev }()
 
 	up := &fakeSender{}
-	e = spoolEngine(t, dir, Config{}, up)
+	e := spoolEngine(t, dir, Config{}, up)
 	require.NoError(t, e.Add(context.Background(), []byte(`{"n":1}`)))
-	err = e.Flush(context.Background())
+	err := e.Flush(context.Background())
 	require.ErrorIs(t, err, syscall.EIO)
 	assert.ErrorContains(t, err, "set aside")
 	assert.Equal(t, []string{`{"n":1}`}, up.delivered())
 	require.NoError(t, e.Add(context.Background(), []byte(`{"n":2}`)))
 	require.NoError(t, e.Flush(context.Background()), "reported once")
 	require.NoError(t, e.Close(context.Background()))
+}
+
+// leaveInSpool has an engine whose receiver is down take entries as one
+// batch and close at once, so that they stay in dir's spool for the next
+// engine; it returns the one segment's path.
+func leaveInSpool(t *testing.T, dir string, entries ...string) string {
+	t.Helper()
+	down := &fakeSender{fn: func(int) error { return errors.New("down") }}
+	e := spoolEngine(t, dir, Config{MaxBatchEntries: 100, RetryBudget: time.Hour}, down)
+	batch := make([][]byte, len(entries))
+	for i, s := range entries {
+		batch[i] = []byte(s)
+	}
+	_, err := e.AddBatch(context.Background(), batch)
+	require.NoError(t, err)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	_ = e.Close(ctx)
+	segs, _ := filepath.Glob(filepath.Join(dir, "*.seg"))
+	require.Len(t, segs, 1)
+	return segs[0]
 }

@@ -233,7 +233,7 @@ func TestCompressNeverOverwrites(t *testing.T) {
 	c, err := newConfig([]Option{WithDirectory(dir), WithCompression(CompressionGzip)})
 	require.NoError(t, err)
 	var ledger flushacct.Ledger
-	j := newJanitor(c, func() string { return "" }, &ledger)
+	j := newJanitor(c, func() string { return "" }, &ledger, c.handle)
 	path := filepath.Join(dir, "fapilog-20261127-070000.jsonl")
 	require.NoError(t, os.WriteFile(path, []byte(entry(2)+"\n"), 0o600))
 	writeGzip(t, path+".gz", entry(1)+"\n")

@@ -29,6 +29,7 @@ type janitor struct {
 	// takes the rotator's lock, which the janitor never holds its own
 	// lock around.
 	active func() string
+	report func(error)
 	mu     sync.Mutex
 	cond   *sync.Cond
 	// unsynced are files not yet fsync'd, oldest first; syncing counts
@@ -54,11 +55,16 @@ type unsynced struct {
 }
 
 // maxKeptErrors bounds the failures kept for Close to report; every
-// failure also goes to the error handler when it happens.
+// failure also goes to the error handler when it happens (repeats within a
+// second held back and counted).
 const maxKeptErrors = 8
 
-func newJanitor(cfg config, active func() string, failures *flushacct.Ledger) *janitor {
-	j := &janitor{cfg: cfg, active: active, failed: map[string]error{}, failures: failures}
+// newJanitor's report takes the failures of its background work, which
+// repeat at every rotation while their cause lasts (a full disk fails
+// every compression, and a failed one is tried again at each rotation):
+// the rotator's reporter, which holds back the repeats.
+func newJanitor(cfg config, active func() string, failures *flushacct.Ledger, report func(error)) *janitor {
+	j := &janitor{cfg: cfg, active: active, failed: map[string]error{}, failures: failures, report: report}
 	j.cond = sync.NewCond(&j.mu)
 	return j
 }
@@ -148,7 +154,7 @@ func (j *janitor) syncFile(u unsynced) {
 		return
 	}
 	err = fmt.Errorf("rotatingfile: sync %s %s: %w", u.path, what, err)
-	j.cfg.handle(err)
+	j.report(err)
 	if errors.Is(err, syscall.EINVAL) {
 		// Not a regular file any more (a FIFO planted at the path):
 		// nothing of ours to push, so no failure for the next Flush,
@@ -200,7 +206,7 @@ func (j *janitor) work() {
 		// process must not learn of a full disk only at Close.
 		for _, err := range []error{cerr, rerr} {
 			if err != nil {
-				j.cfg.handle(err)
+				j.report(err)
 			}
 		}
 		j.mu.Lock()

@@ -943,3 +943,32 @@ func TestFixedNameRotationLeavesReplacementAlone(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, entry(3)+"\n", string(b))
 }
+
+// The janitor's failures repeat at every rotation while their cause lasts
+// (here every rotated file's fsync fails): they go through the same
+// reporter, one report and then a count, while every Flush still fails.
+func TestRepeatedJanitorFailuresCoalesced(t *testing.T) {
+	prev := reportEvery
+	reportEvery = time.Hour
+	defer func() { reportEvery = prev }()
+
+	h := &handled{}
+	s, ffs, dir := testSink(t, func(c *config) { c.handle = h.handle }, WithMaxSize(100)) // one entry per file
+	ffs.set(func(f *faultFS) { f.rotatedSyncErr = syscall.EIO })
+	for i := range 20 {
+		write(t, s, entry(i))
+	}
+	err := s.Flush(context.Background())
+	require.ErrorIs(t, err, syscall.EIO)
+	assert.ErrorContains(t, err, "(and 16 more causes)", "19 rotated files failed their fsync; the flush has them all")
+	h.mu.Lock()
+	require.Len(t, h.errs, 1, "19 failed syncs of rotated files, one report")
+	h.mu.Unlock()
+	stop(t, s)
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	require.Len(t, h.errs, 2)
+	assert.ErrorIs(t, h.errs[1], errlimit.ErrHeld)
+	assert.ErrorIs(t, h.errs[1], syscall.EIO)
+	assert.Len(t, readLines(t, dir), 20)
+}

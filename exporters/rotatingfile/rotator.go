@@ -72,7 +72,7 @@ type rotator struct {
 func newRotator(cfg config) *rotator {
 	r := &rotator{cfg: cfg, quit: make(chan struct{}), wake: make(chan struct{}, 1)}
 	r.reporter = errlimit.New(cfg.handle, reportEvery)
-	r.janitor = newJanitor(cfg, r.activePath, &r.failures)
+	r.janitor = newJanitor(cfg, r.activePath, &r.failures, r.reporter.Report)
 	if cfg.interval > 0 {
 		r.wg.Add(1)
 		go r.timeLoop()

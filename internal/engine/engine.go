@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/fapilog/fapilog-otel/internal/ctxsync"
+	"github.com/fapilog/fapilog-otel/internal/errlimit"
 	"github.com/fapilog/fapilog-otel/internal/flushacct"
 	"github.com/fapilog/fapilog-otel/internal/onceerr"
 	"github.com/fapilog/fapilog-otel/internal/spool"
@@ -75,6 +76,9 @@ type Engine struct {
 	cfg     Config
 	send    Sender
 	onError func(error)
+	// failReports passes batches given up on to onError, holding back
+	// the repeats.
+	failReports *errlimit.Reporter
 
 	// mu is a ctxsync.Mutex: with a spool it is held across writes to
 	// disk, and Flush, Close and Add give up waiting for it when their
@@ -140,8 +144,13 @@ type Engine struct {
 	chunk      [][]byte // scratch for AddBatch with a spool
 }
 
-// New returns an engine sending through s. onError hears of every batch
-// given up on and of dropped entries (coalesced to one report a second);
+// reportEvery bounds how often batches given up on are reported; tests
+// change it.
+var reportEvery = time.Second
+
+// New returns an engine sending through s. onError hears of the batches
+// given up on and of dropped entries (each coalesced to one report a
+// second, counted);
 // sinks pass otel.Handle. No goroutine starts before the first Add, unless
 // a spool holds batches from an earlier process: those are sent at once.
 func New(cfg Config, s Sender, onError func(error)) (*Engine, error) {
@@ -157,8 +166,9 @@ func New(cfg Config, s Sender, onError func(error)) (*Engine, error) {
 	_, _ = crand.Read(prefix[:])
 	e := &Engine{
 		cfg: cfg, send: s, onError: onError,
-		mu:       ctxsync.NewMutex(),
-		inflight: map[uint64]*batch{}, finished: map[uint64]*batch{},
+		failReports: errlimit.New(onError, reportEvery),
+		mu:          ctxsync.NewMutex(),
+		inflight:    map[uint64]*batch{}, finished: map[uint64]*batch{},
 		work: make(chan struct{}, 1), quit: make(chan struct{}),
 		sendCtx: ctx, cancelSend: cancel,
 		keyPrefix: hex.EncodeToString(prefix[:]) + "-",
@@ -458,8 +468,11 @@ func (e *Engine) sender() {
 		err := e.deliver(b, &readBuf)
 		if err != nil && !e.keepOnStop(b) {
 			// Reported before the batch counts as finished, so a flush
-			// that returns after it finds the handler told already.
-			e.onError(e.errorf("%d entries not delivered: %w", b.n, err))
+			// that returns after it finds the handler told already (or
+			// holding the report back: a receiver that refuses every
+			// batch, a revoked key, would otherwise have the handler
+			// told of each).
+			e.failReports.Report(e.errorf("%d entries not delivered: %w", b.n, err))
 		}
 		e.lock()
 		delete(e.inflight, b.seq)
@@ -813,6 +826,7 @@ func (e *Engine) close(ctx context.Context) error {
 	}
 	close(e.quit)
 	e.wg.Wait()
+	e.failReports.Close() // the senders are done: nothing more to hold
 	e.cancelSend()
 	e.syncMu.Lock()
 	e.syncClosed = true

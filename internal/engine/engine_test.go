@@ -13,6 +13,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.uber.org/goleak"
+
+	"github.com/fapilog/fapilog-otel/internal/errlimit"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -500,4 +502,31 @@ func TestAddBatch(t *testing.T) {
 	assert.Equal(t, 3, failed, "two fit in the bound; three are refused after one timeout")
 	close(stalled.gate)
 	require.Error(t, e.Close(context.Background()), "the drops are reported")
+}
+
+// A receiver that refuses every batch (a revoked key) has the handler told
+// of the first at once and of the others as one counted report, at the
+// latest at Close; every loss still fails the flush.
+func TestGiveUpReportsAreCoalesced(t *testing.T) {
+	prev := reportEvery
+	reportEvery = time.Hour
+	defer func() { reportEvery = prev }()
+	var mu sync.Mutex
+	var reports []error
+	f := &fakeSender{fn: func(int) error { return &finalErr{401} }}
+	e, err := New(Config{MaxBatchEntries: 1, Evaluate: evaluate}, f,
+		func(err error) { mu.Lock(); reports = append(reports, err); mu.Unlock() })
+	require.NoError(t, err)
+	addN(t, e, 0, 50)
+	err = e.Flush(context.Background())
+	assert.ErrorContains(t, err, "50 entries lost")
+	mu.Lock()
+	assert.Len(t, reports, 1, "50 batches refused, one report")
+	mu.Unlock()
+	require.NoError(t, e.Close(context.Background()))
+	mu.Lock()
+	defer mu.Unlock()
+	require.Len(t, reports, 2)
+	assert.ErrorIs(t, reports[1], errlimit.ErrHeld)
+	assert.Contains(t, reports[1].Error(), "49 failures")
 }

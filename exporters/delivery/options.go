@@ -110,8 +110,12 @@ func (s SpoolSync) String() string {
 }
 
 // Batch says when queued entries are sent: when a batch holds MaxEntries
-// entries or MaxBytes uncompressed bytes, or its first entry is MaxAge old,
-// whichever comes first.
+// entries or its request body would exceed MaxBytes uncompressed bytes (the
+// layout's separators and brackets counted, for a Request that is a
+// Framer, as the http and webhook exporters' are), or its first entry is
+// MaxAge old, whichever comes first. Set MaxBytes to the receiver's body
+// limit, if it has one; a single entry larger than MaxBytes is still sent,
+// alone.
 type Batch struct {
 	MaxEntries int           // default 512
 	MaxBytes   int           // default 1 MiB, or half of Pending.MaxBytes if that is smaller

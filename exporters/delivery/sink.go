@@ -41,6 +41,17 @@ type Request interface {
 	Encode(dst []byte, h http.Header, key string, entries [][]byte) ([]byte, error)
 }
 
+// Framer is implemented by a Request whose body adds bytes to its entries:
+// perEntry for each entry (a newline, a comma) and perBatch once (brackets,
+// a wrapping object). The sink counts them against Batch.MaxBytes, so an
+// uncompressed body never exceeds it, however many small entries a batch
+// holds; a receiver with a body limit (nginx's default is 1 MiB) answers
+// 413 otherwise, which is not retried. Counting a little more than the
+// body adds is safe; less is not.
+type Framer interface {
+	Framing() (perEntry, perBatch int)
+}
+
 // Sink queues entries and POSTs them in batches. Write never waits on the
 // network (unless Pending.Overflow is OverflowBlock and the bound is
 // reached); goroutines of the sink's own send, from the first Write until
@@ -78,7 +89,11 @@ func NewSink(name, endpoint string, req Request, o Options) (*Sink, error) {
 	}
 	s := &Sink{post: post, req: req}
 	s.bufs.New = func() any { return new([]byte) }
-	eng, err := engine.New(s.engineConfig(name, o), sender{s}, s.report)
+	cfg := s.engineConfig(name, o)
+	if f, ok := req.(Framer); ok {
+		cfg.EntryOverhead, cfg.BatchOverhead = f.Framing()
+	}
+	eng, err := engine.New(cfg, sender{s}, s.report)
 	if err != nil {
 		return nil, err // validate caught what users can type; this is a backstop
 	}

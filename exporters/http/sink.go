@@ -140,6 +140,17 @@ func (r *request) Encode(dst []byte, h http.Header, key string, entries [][]byte
 	}
 }
 
+// Framing implements delivery.Framer: what layout adds to the entries.
+func (r *request) Framing() (perEntry, perBatch int) {
+	switch r.body {
+	case BodyNDJSON:
+		return 1, 0 // a newline after each
+	case BodyWrapped:
+		return 1, len(r.wrapKey) + 4 // a comma each (one spare); {key:[...]}
+	}
+	return 1, 2 // a comma each (one spare); [...]
+}
+
 func (r *request) layout(buf []byte, entries [][]byte) []byte {
 	switch r.body {
 	case BodyNDJSON:

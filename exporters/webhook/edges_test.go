@@ -2,6 +2,7 @@ package webhook
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
@@ -105,4 +106,25 @@ func TestZeroToleranceKeepsDefault(t *testing.T) {
 	WithTolerance(0).apply(&c)
 	WithTolerance(-time.Second).apply(&c)
 	assert.Equal(t, DefaultTolerance, c.tolerance)
+}
+
+// Framing tells the engine what a batch's body adds to its entries (a
+// JSON array): never less, so a body stays within Batch.MaxBytes.
+func TestFramingCoversTheBody(t *testing.T) {
+	for _, always := range []bool{false, true} {
+		c := newConfig([]Option{WithSecrets(RawSecret([]byte("k")))})
+		c.alwaysArray = always
+		r := &request{cfg: c}
+		perEntry, perBatch := r.Framing()
+		var entries [][]byte
+		sum := 0
+		for n := 1; n <= 5; n++ {
+			e := fmt.Appendf(nil, `{"n":%d}`, n)
+			entries = append(entries, e)
+			sum += len(e)
+			body, err := r.Encode(nil, http.Header{}, "key", entries)
+			require.NoError(t, err)
+			assert.LessOrEqual(t, len(body), sum+n*perEntry+perBatch, "%d entries", n)
+		}
+	}
 }

@@ -128,6 +128,10 @@ type request struct{ cfg config }
 
 // Encode implements delivery.Request. The id, and so webhook-id, is the
 // same on every retry of the batch.
+// Framing implements delivery.Framer: a JSON array, a comma per entry
+// (one spare), its brackets.
+func (r *request) Framing() (perEntry, perBatch int) { return 1, 2 }
+
 func (r *request) Encode(dst []byte, h http.Header, key string, entries [][]byte) ([]byte, error) {
 	start := len(dst)
 	if len(entries) == 1 && !r.cfg.alwaysArray {

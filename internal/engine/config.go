@@ -33,7 +33,14 @@ type Evaluate func(err error) (retry bool, after time.Duration)
 type Config struct {
 	Name            string        // prefixes every error; default "engine"
 	MaxBatchEntries int           // default 512
-	MaxBatchBytes   int           // uncompressed; default 1 MiB
+	MaxBatchBytes   int           // the uncompressed body, framing included; default 1 MiB
+	// EntryOverhead and BatchOverhead are the bytes a request body adds
+	// to its entries, per entry (a newline, a comma) and per batch
+	// (brackets, a wrapping object), counted against MaxBatchBytes so that
+	// a body never exceeds it: a receiver's limit (nginx's default is
+	// 1 MiB) answers 413, which is not retried.
+	EntryOverhead int
+	BatchOverhead int
 	MaxBatchAge     time.Duration // default 1s
 	MaxPendingBytes int           // default 16 MiB
 	Overflow        Overflow
@@ -88,6 +95,9 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	var errs []error
 	bad := func(format string, a ...any) { errs = append(errs, fmt.Errorf(format, a...)) }
+	if c.EntryOverhead < 0 || c.BatchOverhead < 0 {
+		bad("negative framing overhead (%d per entry, %d per batch)", c.EntryOverhead, c.BatchOverhead)
+	}
 	if c.MaxBatchEntries < 0 || c.MaxBatchBytes < 0 || c.MaxBatchAge < 0 {
 		bad("negative batch limit (%d entries, %d bytes, %v)", c.MaxBatchEntries, c.MaxBatchBytes, c.MaxBatchAge)
 	}

@@ -50,6 +50,7 @@ type batch struct {
 	key     string
 	n       int    // entries
 	size    int    // bytes it holds against the pending bound
+	body    int    // bytes of its entries, what MaxBatchBytes bounds with the framing
 	buf     []byte // entries back to back (in memory)
 	ends    []int  // end offset of each entry in buf (in memory)
 	created time.Time
@@ -302,6 +303,27 @@ type locker struct{ e *Engine }
 func (l locker) Lock()   { l.e.lock() }
 func (l locker) Unlock() { l.e.unlock() }
 
+// roomFor reports whether a batch of n entries of body bytes in all can
+// take one more of size bytes: always when it is empty (an entry larger
+// than a batch goes alone), otherwise within both limits, the body's
+// framing counted.
+func (e *Engine) roomFor(n, body, size int) bool {
+	return n == 0 || (n < e.cfg.MaxBatchEntries && e.bodyBytes(n+1, body+size) <= e.cfg.MaxBatchBytes)
+}
+
+// full reports whether a batch of n entries of body bytes in all has
+// reached a limit, and is sealed at once rather than when the next entry
+// does not fit.
+func (e *Engine) full(n, body int) bool {
+	return n >= e.cfg.MaxBatchEntries || e.bodyBytes(n, body) >= e.cfg.MaxBatchBytes
+}
+
+// bodyBytes is the uncompressed size of a request body for n entries of
+// body bytes in all.
+func (e *Engine) bodyBytes(n, body int) int {
+	return body + n*e.cfg.EntryOverhead + e.cfg.BatchOverhead
+}
+
 // addLocked queues one entry; e.mu is held on entry and on return, and
 // released only while Block waits for room.
 func (e *Engine) addLocked(ctx context.Context, entry []byte, block *blockTimer) error {
@@ -343,8 +365,7 @@ func (e *Engine) addLocked(ctx context.Context, entry []byte, block *blockTimer)
 	if e.closed {
 		return e.errorf("%w", ErrClosed)
 	}
-	if e.cur != nil && e.cur.n > 0 &&
-		(e.cur.n >= e.cfg.MaxBatchEntries || len(e.cur.buf)+n > e.cfg.MaxBatchBytes) {
+	if e.cur != nil && !e.roomFor(e.cur.n, e.cur.body, n) {
 		e.sealLocked()
 	}
 	if e.cur == nil {
@@ -360,10 +381,11 @@ func (e *Engine) addLocked(ctx context.Context, entry []byte, block *blockTimer)
 	e.cur.ends = append(e.cur.ends, len(e.cur.buf))
 	e.cur.n++
 	e.cur.size += n
+	e.cur.body += n
 	e.pending += n
 	e.noteBatchLocked(e.cur)
 	switch {
-	case e.cur.n >= e.cfg.MaxBatchEntries || len(e.cur.buf) >= e.cfg.MaxBatchBytes:
+	case e.full(e.cur.n, e.cur.body):
 		e.sealLocked()
 	case e.cur.n == 1:
 		e.wake() // a sender starts the age clock

@@ -343,6 +343,30 @@ func TestConfigValidation(t *testing.T) {
 	assert.ErrorContains(t, err, "backoff")
 	_, err = New(Config{Overflow: 7}, &fakeSender{}, nil)
 	assert.ErrorContains(t, err, "overflow")
+	_, err = New(Config{EntryOverhead: -1}, &fakeSender{}, nil)
+	assert.ErrorContains(t, err, "negative framing overhead")
+}
+
+// The framing a body adds counts against MaxBatchBytes: batches are sealed
+// before their body would exceed it, and an entry larger than a batch goes
+// alone.
+func TestBatchBytesCountTheFraming(t *testing.T) {
+	f := &fakeSender{}
+	e := newEngine(t, Config{MaxBatchEntries: 100, MaxBatchBytes: 20, EntryOverhead: 1, BatchOverhead: 2}, f)
+	// 2 + 3×(5+1) = 20: three 5-byte entries fill a batch exactly; 2 + 4×(3+1) = 18,
+	// and a fifth would make 22.
+	for _, entry := range []string{"aaaaa", "bbbbb", "ccccc", "ddd", "eee", "fff", "ggg", "hhh", strings.Repeat("x", 30), "i"} {
+		require.NoError(t, e.Add(context.Background(), []byte(entry)))
+	}
+	require.NoError(t, e.Flush(context.Background()))
+	require.NoError(t, e.Close(context.Background()))
+	assert.Equal(t, [][]string{
+		{"aaaaa", "bbbbb", "ccccc"},
+		{"ddd", "eee", "fff", "ggg"},
+		{"hhh"},
+		{strings.Repeat("x", 30)},
+		{"i"},
+	}, f.batches)
 }
 
 // Drops are reported at most once a second, with their count, so an

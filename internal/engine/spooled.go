@@ -75,7 +75,9 @@ func (e *Engine) addSpooledLocked(ctx context.Context, entries [][]byte, block *
 			first = err
 		}
 	}
-	chunk, chunkBytes := e.chunk[:0], 0
+	// chunkBytes counts spool frames, for the pending bound; chunkBody
+	// the entries alone, for the batch limit.
+	chunk, chunkBytes, chunkBody := e.chunk[:0], 0, 0
 	flushChunk := func() {
 		if len(chunk) == 0 {
 			return
@@ -93,10 +95,21 @@ func (e *Engine) addSpooledLocked(ctx context.Context, entries [][]byte, block *
 			}
 			e.cur.n += len(chunk)
 			e.cur.size += chunkBytes
+			e.cur.body += chunkBody
 			e.pending += chunkBytes
 			e.noteBatchLocked(e.cur)
 		}
-		chunk, chunkBytes = chunk[:0], 0
+		chunk, chunkBytes, chunkBody = chunk[:0], 0, 0
+	}
+	// filling is the batch being filled: what the spool has of it, and
+	// the chunk not yet appended.
+	filling := func() (n, body int) {
+		n, body = len(chunk), chunkBody
+		if e.cur != nil {
+			n += e.cur.n
+			body += e.cur.body
+		}
+		return n, body
 	}
 	defer func() { e.chunk = chunk[:0] }()
 	// Room is left for the seal of the batch being filled.
@@ -157,14 +170,14 @@ func (e *Engine) addSpooledLocked(ctx context.Context, entries [][]byte, block *
 			fail(len(entries)-i, e.errorf("%w", ErrClosed))
 			return failed, first
 		}
+		if n, body := filling(); !e.roomFor(n, body, len(entry)) {
+			flushChunk()
+			e.sealLocked()
+		}
 		chunk = append(chunk, entry)
 		chunkBytes += int(need)
-		curN, curBytes := len(chunk), chunkBytes
-		if e.cur != nil {
-			curN += e.cur.n
-			curBytes += e.cur.size
-		}
-		if curN >= e.cfg.MaxBatchEntries || curBytes >= e.cfg.MaxBatchBytes {
+		chunkBody += len(entry)
+		if e.full(filling()) {
 			flushChunk()
 			e.sealLocked()
 		}

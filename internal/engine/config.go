@@ -31,20 +31,21 @@ type Evaluate func(err error) (retry bool, after time.Duration)
 // means its default. Callers validate what users typed and name their own
 // options in errors; the engine's checks are a backstop.
 type Config struct {
-	Name            string // prefixes every error; default "engine"
-	MaxBatchEntries int    // default 512
-	MaxBatchBytes   int    // the uncompressed body, framing included; default 1 MiB
+	Name            string        // prefixes every error; default "engine"
+	MaxBatchEntries int           // default 512
+	MaxBatchBytes   int           // the uncompressed body, framing included; default 1 MiB
+	MaxBatchAge     time.Duration // default 1s
+	MaxPendingBytes int           // default 16 MiB
+	Overflow        Overflow
+	BlockTimeout    time.Duration // with Block; default 1s
+
 	// EntryOverhead and BatchOverhead are the bytes a request body adds
 	// to its entries, per entry (a newline, a comma) and per batch
 	// (brackets, a wrapping object), counted against MaxBatchBytes so that
 	// a body never exceeds it: a receiver's limit (nginx's default is
 	// 1 MiB) answers 413, which is not retried.
-	EntryOverhead   int
-	BatchOverhead   int
-	MaxBatchAge     time.Duration // default 1s
-	MaxPendingBytes int           // default 16 MiB
-	Overflow        Overflow
-	BlockTimeout    time.Duration // with Block; default 1s
+	EntryOverhead int
+	BatchOverhead int
 
 	InitialBackoff time.Duration // default 500ms
 	MaxBackoff     time.Duration // default 30s

@@ -2,6 +2,7 @@ package rotatingfile
 
 import (
 	"bytes"
+	"cmp"
 	"compress/gzip"
 	"errors"
 	"fmt"
@@ -44,6 +45,12 @@ type janitor struct {
 	busy     bool             // a goroutine is working through unsynced and todo
 	errs     []error          // retention failures Close reports, bounded by maxKeptErrors
 	more     int              // failures beyond maxKeptErrors
+	// order numbers the files this process rotated, in rotation order,
+	// by their uncompressed path; retention takes them for newer than any
+	// file it found already there, whatever their names say (see
+	// rotationOrder). Entries go when their files do.
+	order map[string]uint64
+	seq   uint64
 }
 
 // unsynced is a file to fsync: a rotated one by its path, or one moved
@@ -64,7 +71,7 @@ const maxKeptErrors = 8
 // every compression, and a failed one is tried again at each rotation):
 // the rotator's reporter, which holds back the repeats.
 func newJanitor(cfg config, active func() string, failures *flushacct.Ledger, report func(error)) *janitor {
-	j := &janitor{cfg: cfg, active: active, failed: map[string]error{}, failures: failures, report: report}
+	j := &janitor{cfg: cfg, active: active, failed: map[string]error{}, failures: failures, report: report, order: map[string]uint64{}}
 	j.cond = sync.NewCond(&j.mu)
 	return j
 }
@@ -78,6 +85,10 @@ func (j *janitor) rotated(path string, needsSync bool) {
 	j.mu.Lock()
 	defer j.mu.Unlock()
 	j.requeueFailedLocked()
+	if j.cfg.retains() { // else no scan would ever prune the order
+		j.seq++
+		j.order[path] = j.seq
+	}
 	if needsSync {
 		j.unsynced = append(j.unsynced, unsynced{path: path})
 	}
@@ -482,13 +493,14 @@ type rotatedFile struct {
 	path string
 	size int64
 	mod  time.Time
+	seq  uint64 // its place in this process's rotations; 0 for an earlier process's
 }
 
 // enforceRetention deletes rotated files beyond the count, total size and
 // age limits, oldest first. The active file is never a candidate.
 func (j *janitor) enforceRetention() error {
 	c := j.cfg
-	if c.maxFiles == 0 && c.maxTotal == 0 && c.maxAge == 0 {
+	if !c.retains() {
 		return nil
 	}
 	files, activeSize, err := j.scan()
@@ -532,6 +544,9 @@ func (j *janitor) enforceRetention() error {
 // scan lists our rotated files, oldest first, and the active file's size.
 func (j *janitor) scan() ([]rotatedFile, int64, error) {
 	c := j.cfg
+	j.mu.Lock()
+	upto := j.seq // rotated before the directory is read
+	j.mu.Unlock()
 	entries, err := c.fs.ReadDir(c.dir)
 	if err != nil {
 		return nil, 0, fmt.Errorf("rotatingfile: retention: %w", err)
@@ -552,10 +567,10 @@ func (j *janitor) scan() ([]rotatedFile, int64, error) {
 		}
 		files = append(files, rotatedFile{path: filepath.Join(c.dir, name), size: info.Size(), mod: info.ModTime()})
 	}
-	// Names carry the UTC opening time, so name order is age order, once
-	// collision suffixes (-1, -2) are compared as numbers.
-	slices.SortFunc(files, func(a, b rotatedFile) int { return compareNames(a.path, b.path, c) })
 	var active int64
+	// After the directory is read: a rotation running meanwhile finishes
+	// first (active takes the rotator's lock), so the file it let go is
+	// in the order below and the one it opened is not taken for rotated.
 	activePath := j.active()
 	if c.fixedName {
 		activePath = filepath.Join(c.dir, c.prefix+c.ext)
@@ -564,8 +579,47 @@ func (j *janitor) scan() ([]rotatedFile, int64, error) {
 		active = fi.Size()
 	}
 	files = slices.DeleteFunc(files, func(f rotatedFile) bool { return f.path == activePath })
+	j.rotationOrder(files, upto)
+	slices.SortFunc(files, func(a, b rotatedFile) int {
+		if a.seq != b.seq {
+			return cmp.Compare(a.seq, b.seq)
+		}
+		return compareNames(a.path, b.path, c)
+	})
 	return files, active, nil
 }
+
+// rotationOrder gives each file this process rotated its place in the
+// order of rotation; the others keep 0, and so come first, among
+// themselves in name order. Names carry the UTC opening time, so name order
+// is age order (once collision suffixes, -1, -2, are compared as numbers)
+// as long as the wall clock only goes forwards. Stepped back (a VM restored
+// from a snapshot, NTP correcting a clock that ran ahead), it names the
+// next files earlier than the last ones, and by name alone retention
+// removed each new file as soon as it rotated, until the clock caught up.
+// Files of an earlier process are ordered by name: what is known of them.
+func (j *janitor) rotationOrder(files []rotatedFile, upto uint64) {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	seen := make(map[string]bool, len(files))
+	for i := range files {
+		key := strings.TrimSuffix(strings.TrimSuffix(files[i].path, ".gz"), ".zst")
+		if seq, ok := j.order[key]; ok {
+			files[i].seq = seq
+			seen[key] = true
+		}
+	}
+	// Files gone (retention, an operator) leave the order. A file rotated
+	// after the directory was read is not among files yet, and stays.
+	for key, seq := range j.order {
+		if !seen[key] && seq <= upto {
+			delete(j.order, key)
+		}
+	}
+}
+
+// retains reports whether any retention limit is set.
+func (c config) retains() bool { return c.maxFiles > 0 || c.maxTotal > 0 || c.maxAge > 0 }
 
 // compareNames orders {prefix}-{stamp}[-N]{ext}[.gz|.zst] by stamp, then N.
 func compareNames(a, b string, c config) int {

@@ -972,3 +972,58 @@ func TestRepeatedJanitorFailuresCoalesced(t *testing.T) {
 	assert.ErrorIs(t, h.errs[1], syscall.EIO)
 	assert.Len(t, readLines(t, dir), 20)
 }
+
+// A wall clock stepped backwards (a VM restored from a snapshot, NTP
+// correcting a wrong clock) names the next files earlier than the ones
+// before the step. Retention must still remove the oldest data first: by
+// name alone, each file rotated after the step was the "oldest" and was
+// removed at once, until the clock caught up.
+func TestRetentionAfterClockStepsBack(t *testing.T) {
+	for name, comp := range map[string]Compression{"plain": CompressionNone, "gzip": CompressionGzip} {
+		t.Run(name, func(t *testing.T) {
+			clock := newFakeClock(time.Date(2026, 11, 27, 7, 0, 0, 0, time.UTC))
+			s, _, dir := testSink(t, clock.install, WithMaxSize(100), WithMaxFiles(3), WithCompression(comp)) // one entry per file
+			for i := range 5 {
+				write(t, s, entry(i))
+				flush(t, s)
+				clock.advance(time.Second)
+			}
+			clock.advance(-24 * time.Hour)
+			for i := 5; i < 9; i++ {
+				write(t, s, entry(i))
+				flush(t, s)
+				clock.advance(time.Second)
+			}
+			stop(t, s)
+			var seqs []int
+			for _, l := range readLines(t, dir) {
+				var e struct{ Seq int }
+				require.NoError(t, json.Unmarshal([]byte(l), &e))
+				seqs = append(seqs, e.Seq)
+			}
+			slices.Sort(seqs)
+			assert.Equal(t, []int{5, 6, 7, 8}, seqs, "the three newest rotated files and the active one")
+		})
+	}
+}
+
+// The rotation order retention keeps is pruned as files go, and not kept
+// at all without a retention limit: it never grows with the process's age.
+func TestRotationOrderStaysBounded(t *testing.T) {
+	for name, opts := range map[string][]Option{
+		"max files": {WithMaxSize(100), WithMaxFiles(2)},
+		"no limit":  {WithMaxSize(100)},
+	} {
+		t.Run(name, func(t *testing.T) {
+			s, _, _ := testSink(t, nil, opts...) // one entry per file
+			for i := range 50 {
+				write(t, s, entry(i))
+				flush(t, s)
+			}
+			stop(t, s)
+			s.rot.janitor.mu.Lock()
+			defer s.rot.janitor.mu.Unlock()
+			assert.LessOrEqual(t, len(s.rot.janitor.order), 3)
+		})
+	}
+}

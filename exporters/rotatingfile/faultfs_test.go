@@ -137,3 +137,15 @@ func (f *faultFS) synced() []string {
 	defer f.mu.Unlock()
 	return slices.Clone(f.rotatedSynced)
 }
+
+// SyscallConn passes the real file's through, so locks work on files the
+// fault file system opened.
+func (f *faultFile) SyscallConn() (syscall.RawConn, error) {
+	sc, ok := f.file.(interface {
+		SyscallConn() (syscall.RawConn, error)
+	})
+	if !ok {
+		return nil, syscall.EINVAL
+	}
+	return sc.SyscallConn()
+}

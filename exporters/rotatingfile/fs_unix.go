@@ -3,6 +3,7 @@
 package rotatingfile
 
 import (
+	"errors"
 	"os"
 	"syscall"
 )
@@ -31,4 +32,46 @@ func linked(f file) bool {
 	}
 	st, ok := fi.Sys().(*syscall.Stat_t)
 	return ok && st.Nlink > 0
+}
+
+// lockActive marks f, the file being written, as in use, for the other
+// processes that may share the directory (a rolling deploy overlaps the
+// old and the new): their Start and retention leave a locked file alone.
+// The kernel drops the lock when the file is closed or the process dies,
+// however it dies. Best effort: a file that cannot be locked (another
+// process appends to the same fixed name) is written all the same.
+func lockActive(f file) {
+	withFd(f, func(fd uintptr) { _ = syscall.Flock(int(fd), syscall.LOCK_EX|syscall.LOCK_NB) })
+}
+
+// lockedElsewhere reports whether another open file holds a lock on the
+// file f reads, taking the lock itself otherwise (released when f closes).
+func lockedElsewhere(f file) bool {
+	held := false
+	withFd(f, func(fd uintptr) {
+		held = errors.Is(syscall.Flock(int(fd), syscall.LOCK_EX|syscall.LOCK_NB), syscall.EWOULDBLOCK)
+	})
+	return held
+}
+
+// inUse reports whether the file at path is another writer's active file.
+func inUse(path string) bool {
+	f, err := os.OpenFile(path, os.O_RDONLY|noFollow|noBlock, 0)
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	return lockedElsewhere(f)
+}
+
+func withFd(f file, do func(fd uintptr)) {
+	sc, ok := f.(interface {
+		SyscallConn() (syscall.RawConn, error)
+	})
+	if !ok {
+		return
+	}
+	if rc, err := sc.SyscallConn(); err == nil {
+		_ = rc.Control(do)
+	}
 }

@@ -42,9 +42,13 @@ type janitor struct {
 	failures *flushacct.Ledger
 	todo     []string         // rotated files waiting for compression
 	failed   map[string]error // files whose compression failed, retried on the next rotation
-	busy     bool             // a goroutine is working through unsynced and todo
-	errs     []error          // retention failures Close reports, bounded by maxKeptErrors
-	more     int              // failures beyond maxKeptErrors
+	// deferred are files not compressed because another process held
+	// them (its active file): tried again at the next rotation, and not
+	// failures.
+	deferred []string
+	busy     bool    // a goroutine is working through unsynced and todo
+	errs     []error // retention failures Close reports, bounded by maxKeptErrors
+	more     int     // failures beyond maxKeptErrors
 	// order numbers the files this process rotated, in rotation order,
 	// by their uncompressed path; retention takes them for newer than any
 	// file it found already there, whatever their names say (see
@@ -181,6 +185,8 @@ func (j *janitor) requeueFailedLocked() {
 		j.todo = append(j.todo, p)
 	}
 	clear(j.failed)
+	j.todo = append(j.todo, j.deferred...)
+	j.deferred = j.deferred[:0]
 }
 
 func (j *janitor) startLocked() {
@@ -212,6 +218,10 @@ func (j *janitor) work() {
 		j.todo = j.todo[1:]
 		j.mu.Unlock()
 		cerr := j.compress(path)
+		deferred := errors.Is(cerr, errHeldElsewhere)
+		if deferred {
+			cerr = nil
+		}
 		rerr := j.enforceRetention()
 		// Reported as it happens, outside the lock: a long-running
 		// process must not learn of a full disk only at Close.
@@ -223,6 +233,9 @@ func (j *janitor) work() {
 		j.mu.Lock()
 		if cerr != nil {
 			j.failed[path] = cerr
+		}
+		if deferred {
+			j.deferred = append(j.deferred, path)
 		}
 		switch {
 		case rerr == nil:
@@ -274,9 +287,9 @@ func (j *janitor) close() error {
 // is cut back to its last whole line; a compressed copy renamed
 // into place means the original was complete and can go; a temporary
 // compressed file is incomplete and goes; a rotated file left uncompressed
-// is queued for compression. It runs before this process opens a file, and
-// one process owns a directory and prefix, so no file it touches is being
-// written.
+// is queued for compression. It runs before this process opens a file,
+// and leaves alone the files another process holds (its active file, its
+// compression in progress), so no file it touches is being written.
 func (j *janitor) recover() {
 	entries, err := j.cfg.fs.ReadDir(j.cfg.dir)
 	if err != nil {
@@ -290,7 +303,7 @@ func (j *janitor) recover() {
 	// Normally empty: Start runs before the first write opens a file. A
 	// sink started late must not cut the file it is writing.
 	active := filepath.Base(j.active())
-	var queue []string
+	var queue, deferred []string
 	var newest string
 	for _, e := range entries {
 		name := e.Name()
@@ -308,6 +321,13 @@ func (j *janitor) recover() {
 			continue
 		}
 		switch {
+		case inUse(path):
+			// Another process's active file, or its compression in
+			// progress: its, not a crash's leftover. Compressed later,
+			// once it is let go, if it is a log file.
+			if strings.HasSuffix(name, j.cfg.ext) && j.cfg.compress != CompressionNone {
+				deferred = append(deferred, path)
+			}
 		case strings.HasSuffix(name, ".gz.tmp") || strings.HasSuffix(name, ".zst.tmp"):
 			if err := j.cfg.fs.Remove(path); err != nil {
 				j.cfg.handle(fmt.Errorf("rotatingfile: remove incomplete %s: %w", path, err))
@@ -337,11 +357,12 @@ func (j *janitor) recover() {
 	if newest != "" {
 		j.cutTornTail(newest)
 	}
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	j.deferred = append(j.deferred, deferred...)
 	if len(queue) == 0 {
 		return
 	}
-	j.mu.Lock()
-	defer j.mu.Unlock()
 	j.todo = append(j.todo, queue...)
 	j.startLocked()
 }
@@ -361,6 +382,11 @@ func (j *janitor) cutTornTail(path string) {
 		return
 	}
 	defer f.Close()
+	if lockedElsewhere(f) {
+		// Another process's active file (two overlap in a rolling
+		// deploy): its end may be a write in progress, not a torn one.
+		return
+	}
 	fi, err := f.Stat()
 	if err != nil || !fi.Mode().IsRegular() || fi.Size() == 0 {
 		return
@@ -417,6 +443,9 @@ func (j *janitor) suffix() string {
 	return ""
 }
 
+// errHeldElsewhere: the file is another process's to write, for now.
+var errHeldElsewhere = errors.New("held by another process")
+
 // compress writes path's compressed copy under a temporary name, syncs it,
 // renames it into place and only then removes the original. A crash before
 // the rename leaves the original and an incomplete .tmp file; one between
@@ -439,6 +468,12 @@ func (j *janitor) compress(path string) (err error) {
 		return fmt.Errorf("rotatingfile: compress %s: %w", path, err)
 	}
 	defer in.Close()
+	if lockedElsewhere(in) {
+		// Another process writes it (or compresses it): later. Else
+		// the lock is ours until in closes, so no other process
+		// compresses it meanwhile.
+		return errHeldElsewhere
+	}
 	// A leftover of ours is removed first; O_EXCL and O_NOFOLLOW then make
 	// sure the file written is a new one, never one a symlink points to.
 	if err := j.cfg.fs.Remove(tmp); err != nil && !errors.Is(err, os.ErrNotExist) {
@@ -448,6 +483,7 @@ func (j *janitor) compress(path string) (err error) {
 	if err != nil {
 		return fmt.Errorf("rotatingfile: compress %s: %w", path, err)
 	}
+	lockActive(out) // another process's Start must not take it for a crash's leftover
 	defer func() {
 		if err != nil {
 			_ = out.Close()
@@ -580,6 +616,10 @@ func (j *janitor) scan() ([]rotatedFile, int64, error) {
 	}
 	files = slices.DeleteFunc(files, func(f rotatedFile) bool { return f.path == activePath })
 	j.rotationOrder(files, upto)
+	// Another process's active file (two overlap in a rolling deploy) is
+	// left alone and not counted, as our own is. Only a file this process
+	// did not rotate can be one.
+	files = slices.DeleteFunc(files, func(f rotatedFile) bool { return f.seq == 0 && inUse(f.path) })
 	slices.SortFunc(files, func(a, b rotatedFile) int {
 		if a.seq != b.seq {
 			return cmp.Compare(a.seq, b.seq)

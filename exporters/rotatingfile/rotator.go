@@ -286,6 +286,7 @@ func (r *rotator) install(f file, path string, now time.Time) {
 		// there (EINVAL), and there is nothing below it to push.
 		r.unsyncable = !fi.Mode().IsRegular()
 	}
+	lockActive(f)
 	r.f, r.path, r.size, r.opened, r.dirty, r.renamed, r.away = f, path, size, now, false, false, false
 	r.due = r.nextDue(now)
 	select {

@@ -1,0 +1,162 @@
+//go:build unix
+
+package rotatingfile
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"slices"
+	"syscall"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// newOverlapSink is a sink on dir as a second process would have it: its
+// own configuration, the same directory and prefix.
+func newOverlapSink(t *testing.T, dir string, opts ...Option) *Sink {
+	t.Helper()
+	c, err := newConfig(append([]Option{WithDirectory(dir)}, opts...))
+	require.NoError(t, err)
+	return newSink(c)
+}
+
+// A rolling deploy overlaps two processes on one directory: the old one
+// still writing (its last lines, its shutdown flush), the new one
+// starting. The new one's Start must not compress and remove, nor cut, the
+// file the old one writes; its retention must not delete it. Each process
+// holds a lock on its active file, which the other respects.
+func TestOverlappingProcessesLeaveEachOthersFileAlone(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "logs")
+	opts := []Option{WithCompression(CompressionGzip), WithMaxFiles(1)}
+	old := newOverlapSink(t, dir, opts...)
+	require.NoError(t, old.Start(context.Background()))
+	write(t, old, entry(1))
+	flush(t, old)
+	oldFile := old.rot.activePath()
+
+	// The new process starts while the old one writes; its retention
+	// runs at each of its rotations.
+	newer := newOverlapSink(t, dir, append(opts, WithMaxSize(100))...) // one entry per file
+	require.NoError(t, newer.Start(context.Background()))
+	for i := 100; i < 104; i++ {
+		write(t, newer, entry(i))
+		flush(t, newer)
+	}
+	// The old process's shutdown flush.
+	write(t, old, entry(2))
+	flush(t, old)
+	assert.Equal(t, entry(1)+"\n"+entry(2)+"\n", string(readFile(t, oldFile)),
+		"neither compressed, cut nor deleted while the old process writes it")
+	stop(t, old)
+
+	// Let go, it is an ordinary file: compressed at the new process's next
+	// rotation, and retired by its retention in turn.
+	write(t, newer, entry(104))
+	flush(t, newer)
+	stop(t, newer)
+	assert.NotContains(t, files(t, dir), filepath.Base(oldFile))
+}
+
+// The active file is locked while it is written, so another process can
+// tell it is in use; a rotated file is not.
+func TestActiveFileIsLocked(t *testing.T) {
+	s, _, dir := testSink(t, nil, WithMaxSize(100))
+	write(t, s, entry(1))
+	flush(t, s)
+	write(t, s, entry(2)) // rotates
+	flush(t, s)
+	names := files(t, dir)
+	require.Len(t, names, 2)
+	c := config{prefix: DefaultPrefix, ext: DefaultExtension}
+	slices.SortFunc(names, func(a, b string) int { return compareNames(a, b, c) })
+	assert.False(t, inUse(filepath.Join(dir, names[0])), "rotated")
+	assert.True(t, inUse(filepath.Join(dir, names[1])), "active")
+	stop(t, s)
+	assert.False(t, inUse(filepath.Join(dir, names[1])), "closed at Stop")
+}
+
+// holdLock locks path as another process would, until the test ends.
+func holdLock(t *testing.T, path string) {
+	t.Helper()
+	f, err := os.Open(path)
+	require.NoError(t, err)
+	require.NoError(t, syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB))
+	t.Cleanup(func() { _ = f.Close() })
+}
+
+// Start cuts a torn last line only in a file nobody holds, and removes
+// only a temporary compressed file nobody writes: held, they are another
+// process's active file and compression in progress, not a crash's
+// leftovers.
+func TestStartLeavesHeldFilesAlone(t *testing.T) {
+	torn := entry(1) + "\n" + `{"seq":2,"pa`
+	for _, c := range []struct {
+		name string
+		file string
+		opts []Option
+	}{
+		{"timestamped", "fapilog-20261127-070000.jsonl", nil},
+		{"fixed name", "fapilog.jsonl", []Option{WithFixedName()}},
+		{"compression in progress", "fapilog-20261127-070000.jsonl.gz.tmp", []Option{WithCompression(CompressionGzip)}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			dir := filepath.Join(t.TempDir(), "logs")
+			require.NoError(t, os.MkdirAll(dir, 0o750))
+			path := filepath.Join(dir, c.file)
+			require.NoError(t, os.WriteFile(path, []byte(torn), 0o640))
+			holdLock(t, path)
+			s := newOverlapSink(t, dir, c.opts...)
+			require.NoError(t, s.Start(context.Background()))
+			stop(t, s)
+			assert.Equal(t, torn, string(readFile(t, path)))
+		})
+	}
+}
+
+// Compression waits for a held file to be let go, and is not a failure
+// meanwhile.
+func TestCompressionWaitsForHeldFile(t *testing.T) {
+	h := &handled{}
+	s, _, dir := testSink(t, func(c *config) { c.handle = h.handle }, WithMaxSize(100), WithCompression(CompressionGzip))
+	require.NoError(t, os.MkdirAll(dir, 0o750))
+	foreign := filepath.Join(dir, "fapilog-20261127-070000.jsonl")
+	require.NoError(t, os.WriteFile(foreign, []byte(entry(0)+"\n"), 0o640))
+	f, err := os.Open(foreign)
+	require.NoError(t, err)
+	require.NoError(t, syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB))
+	require.NoError(t, s.Start(context.Background()))
+	write(t, s, entry(1))
+	flush(t, s)
+	write(t, s, entry(2)) // a rotation: the held file is tried again
+	flush(t, s)
+	assert.Contains(t, files(t, dir), filepath.Base(foreign), "held: left alone")
+
+	require.NoError(t, f.Close()) // the other process stops
+	write(t, s, entry(3))         // the next rotation compresses it
+	flush(t, s)
+	stop(t, s)
+	assert.Contains(t, files(t, dir), filepath.Base(foreign)+".gz")
+	assert.NotContains(t, files(t, dir), filepath.Base(foreign))
+	assert.Empty(t, h.errs, "waiting is not a failure")
+	assert.Len(t, readLines(t, dir), 4)
+}
+
+// Retention neither deletes nor counts another process's active file.
+func TestRetentionLeavesHeldFile(t *testing.T) {
+	s, _, dir := testSink(t, nil, WithMaxSize(100), WithMaxFiles(1))
+	require.NoError(t, os.MkdirAll(dir, 0o750))
+	foreign := filepath.Join(dir, "fapilog-20261127-070000.jsonl")
+	require.NoError(t, os.WriteFile(foreign, []byte(entry(0)+"\n"), 0o640))
+	holdLock(t, foreign)
+	for i := 1; i <= 4; i++ {
+		write(t, s, entry(i))
+		flush(t, s)
+	}
+	stop(t, s)
+	names := files(t, dir)
+	assert.Contains(t, names, filepath.Base(foreign))
+	assert.Len(t, names, 3, "the held file, one rotated file of ours, the active one")
+}

@@ -134,6 +134,7 @@ func (s *Sink) engineConfig(name string, o Options) engine.Config {
 		RetryBudget:     o.Retry.MaxElapsedTime,
 		RequestTimeout:  o.RequestTimeout,
 		Concurrency:     o.Concurrency,
+		TooLarge:        httppost.TooLarge,
 		Evaluate: func(err error) (bool, time.Duration) {
 			if o.Retry.Disabled || errors.Is(err, ErrGone) {
 				return false, 0

@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"sync"
 	"testing"
 
@@ -88,5 +89,62 @@ func TestFramingCoversTheLayout(t *testing.T) {
 				assert.GreaterOrEqual(t, got, want-1, "format %v, %d entries", f, n)
 			}
 		}
+	}
+}
+
+// A receiver whose body limit is below Batch.MaxBytes (here the default,
+// 1 MiB, against 4 KiB) answers 413 without Retry-After: the batch goes
+// out in halves until each part fits, every entry once and in order, each
+// part under its own batch ID. An entry larger than the limit on its own is
+// lost alone, counted, and named in the flush's error.
+func TestTooLargeBatchesAreSplit(t *testing.T) {
+	const limit = 4 << 10
+	for _, spooled := range []bool{false, true} {
+		t.Run(fmt.Sprintf("spool=%v", spooled), func(t *testing.T) {
+			var mu sync.Mutex
+			var got []string
+			ids := map[string]bool{}
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+				b, _ := io.ReadAll(req.Body)
+				if len(b) > limit {
+					w.WriteHeader(http.StatusRequestEntityTooLarge)
+					return
+				}
+				mu.Lock()
+				defer mu.Unlock()
+				ids[req.Header.Get(HeaderBatchID)] = true
+				got = append(got, strings.Split(strings.TrimSuffix(string(b), "\n"), "\n")...)
+			}))
+			defer srv.Close()
+			d := delivery.Options{}
+			if spooled {
+				d.Spool = delivery.Spool{Dir: t.TempDir()}
+			}
+			s, err := NewSink(WithEndpoint(srv.URL), fast(d))
+			require.NoError(t, err)
+			var want []string
+			var entries [][]byte
+			for i := range 400 {
+				e := fmt.Sprintf(`{"seq":%d}`, i)
+				if i == 200 {
+					e = fmt.Sprintf(`{"seq":%d,"pad":"%s"}`, i, strings.Repeat("x", limit))
+				} else {
+					want = append(want, e)
+				}
+				entries = append(entries, []byte(e))
+			}
+			_, err = s.WriteBatch(context.Background(), entries)
+			require.NoError(t, err)
+			err = s.Flush(context.Background())
+			require.Error(t, err)
+			assert.ErrorContains(t, err, "413")
+			assert.ErrorContains(t, err, "1 entries lost")
+			assert.EqualValues(t, 1, s.Lost())
+			require.NoError(t, s.Stop(context.Background()))
+			mu.Lock()
+			defer mu.Unlock()
+			assert.Equal(t, want, got)
+			assert.Greater(t, len(ids), 2, "each part under its own batch ID")
+		})
 	}
 }

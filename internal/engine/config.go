@@ -51,7 +51,12 @@ type Config struct {
 	MaxBackoff     time.Duration // default 30s
 	RetryBudget    time.Duration // total time per batch; default 5m
 	// Evaluate classifies failures; nil retries every failure.
-	Evaluate       Evaluate
+	Evaluate Evaluate
+	// TooLarge reports a failure that refuses the batch for its size
+	// (HTTP 413): the batch is then sent in halves, down to single
+	// entries, each half under the batch's key with ".1" or ".2" added.
+	// nil: no failure is.
+	TooLarge       func(err error) bool
 	RequestTimeout time.Duration // per attempt; default 30s
 	Concurrency    int           // requests in flight; default 1, which keeps order
 	// Spool, when set, keeps every entry on disk from Add until it is

@@ -487,14 +487,14 @@ func (e *Engine) sender() {
 		if b == nil {
 			return
 		}
-		err := e.deliver(b, &readBuf)
+		undelivered, err := e.deliver(b, &readBuf)
 		if err != nil && !e.keepOnStop(b) {
 			// Reported before the batch counts as finished, so a flush
 			// that returns after it finds the handler told already (or
 			// holding the report back: a receiver that refuses every
 			// batch, a revoked key, would otherwise have the handler
 			// told of each).
-			e.failReports.Report(e.errorf("%d entries not delivered: %w", b.n, err))
+			e.failReports.Report(e.errorf("%d entries not delivered: %w", undelivered, err))
 		}
 		e.lock()
 		delete(e.inflight, b.seq)
@@ -508,7 +508,7 @@ func (e *Engine) sender() {
 			if e.keepOnStop(b) {
 				b.keep = true // left in the spool for the next process
 			} else {
-				e.ledger.Lost(b.n, err)
+				e.ledger.Lost(undelivered, err)
 			}
 		}
 		e.finishLocked(b)
@@ -560,28 +560,57 @@ func (e *Engine) next() *batch {
 // deliver sends b, retrying what Config.Evaluate says to retry with
 // exponential backoff and full jitter (or the wait it names), until it
 // succeeds, meets a final failure, or exhausts the retry budget.
-func (e *Engine) deliver(b *batch, readBuf *[]byte) error {
+func (e *Engine) deliver(b *batch, readBuf *[]byte) (undelivered int, err error) {
 	entries, err := e.batchEntries(b, readBuf)
 	if err != nil {
-		return err
+		return b.n, err
 	}
+	// A batch the receiver refuses as too large goes out in halves, each
+	// under a key derived from the batch's, so a retry or a later process
+	// sends the same parts under the same keys. One budget for them all.
+	parts := []part{{key: b.key, entries: entries}}
 	start := time.Now()
-	for attempt := 0; ; attempt++ {
+	// tooLarge counts single entries refused for their size: lost alone,
+	// while the rest of the batch goes on.
+	var tooLarge int
+	var tooLargeErr error
+	defer func() {
+		if tooLarge > 0 {
+			undelivered += tooLarge
+			if err == nil {
+				err = fmt.Errorf("%d entries each larger than the receiver accepts: %w", tooLarge, tooLargeErr)
+			}
+		}
+	}()
+	for attempt := 0; len(parts) > 0; attempt++ {
+		p := parts[0]
 		ctx, cancel := context.WithTimeout(e.sendCtx, e.cfg.RequestTimeout)
-		err := e.callSend(ctx, b.key, entries)
+		err := e.callSend(ctx, p.key, p.entries)
 		cancel()
 		if err == nil {
-			return nil
+			parts, attempt = parts[1:], -1
+			continue
 		}
 		if errors.Is(err, ErrSendPanicked) {
-			return err
+			return entriesIn(parts), err
 		}
 		if e.sendCtx.Err() != nil {
-			return fmt.Errorf("stopped before delivery: %w", err)
+			return entriesIn(parts), fmt.Errorf("stopped before delivery: %w", err)
+		}
+		if e.cfg.TooLarge != nil && e.cfg.TooLarge(err) {
+			if len(p.entries) == 1 {
+				tooLarge, tooLargeErr = tooLarge+1, err
+				parts = parts[1:]
+			} else {
+				half := len(p.entries) / 2
+				parts = append([]part{{p.key + ".1", p.entries[:half]}, {p.key + ".2", p.entries[half:]}}, parts[1:]...)
+			}
+			attempt = -1
+			continue
 		}
 		retry, wait := e.cfg.Evaluate(err)
 		if !retry {
-			return err
+			return entriesIn(parts), err
 		}
 		if wait <= 0 {
 			wait = e.backoff(attempt)
@@ -589,16 +618,31 @@ func (e *Engine) deliver(b *batch, readBuf *[]byte) error {
 		// Compared as what is left, not as a sum: a named wait can be
 		// as long as a Duration goes, and the sum would wrap negative.
 		if elapsed := time.Since(start); wait > e.cfg.RetryBudget-elapsed {
-			return fmt.Errorf("gave up after %d attempts in %v: %w", attempt+1, elapsed.Round(time.Millisecond), err)
+			return entriesIn(parts), fmt.Errorf("gave up after %d attempts in %v: %w", attempt+1, elapsed.Round(time.Millisecond), err)
 		}
 		t := time.NewTimer(wait)
 		select {
 		case <-t.C:
 		case <-e.sendCtx.Done():
 			t.Stop()
-			return fmt.Errorf("stopped while waiting to retry: %w", err)
+			return entriesIn(parts), fmt.Errorf("stopped while waiting to retry: %w", err)
 		}
 	}
+	return 0, nil
+}
+
+// part is what is left to send of a batch: all of it, or a part of a part
+// the receiver refused as too large.
+type part struct {
+	key     string
+	entries [][]byte
+}
+
+func entriesIn(parts []part) (n int) {
+	for _, p := range parts {
+		n += len(p.entries)
+	}
+	return n
 }
 
 // callSend makes one attempt. Send runs the caller's code (an injected

@@ -27,13 +27,21 @@ type fakeSender struct {
 	fn      func(n int) error
 	gate    chan struct{} // when set, Send waits on it (or ctx)
 	entered chan struct{} // when set, Send signals it on entry
+	// refuse, when set, answers each attempt before fn: a non-nil error
+	// fails it.
+	refuse func(key string, entries [][]byte) error
 }
 
 func (f *fakeSender) Send(ctx context.Context, key string, entries [][]byte) error {
 	f.mu.Lock()
-	gate, fn, n, entered := f.gate, f.fn, len(f.batches), f.entered
+	gate, fn, n, entered, refuse := f.gate, f.fn, len(f.batches), f.entered, f.refuse
 	f.keys = append(f.keys, key)
 	f.mu.Unlock()
+	if refuse != nil {
+		if err := refuse(key, entries); err != nil {
+			return err
+		}
+	}
 	if entered != nil {
 		entered <- struct{}{}
 	}
@@ -553,4 +561,46 @@ func TestGiveUpReportsAreCoalesced(t *testing.T) {
 	require.Len(t, reports, 2)
 	assert.ErrorIs(t, reports[1], errlimit.ErrHeld)
 	assert.Contains(t, reports[1].Error(), "49 failures")
+}
+
+// errTooLarge is final (the test's evaluate does not retry it), as an
+// HTTP 413 is.
+var errTooLarge = &finalErr{413}
+
+// A batch refused for its size goes out in halves, down to single entries,
+// under keys derived from its own, in order, each entry once; a single
+// entry still refused is lost alone, and counted.
+func TestTooLargeBatchIsSplit(t *testing.T) {
+	const most = 3 // entries the receiver takes in one request
+	f := &fakeSender{refuse: func(_ string, entries [][]byte) error {
+		if len(entries) > most {
+			return errTooLarge
+		}
+		for _, e := range entries {
+			if string(e) == "huge" {
+				return errTooLarge
+			}
+		}
+		return nil
+	}}
+	e := newEngine(t, Config{MaxBatchEntries: 100, RetryBudget: 5 * time.Second, TooLarge: func(err error) bool { return errors.Is(err, errTooLarge) }}, f)
+	addN(t, e, 0, 5)
+	require.NoError(t, e.Add(context.Background(), []byte("huge")))
+	addN(t, e, 5, 10)
+	err := e.Flush(context.Background())
+	require.ErrorIs(t, err, errTooLarge)
+	assert.ErrorContains(t, err, "1 entries lost", "the huge entry alone")
+	require.NoError(t, e.Close(context.Background()))
+
+	assert.Equal(t, seq(0, 10), f.delivered(), "every other entry once, in order")
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for _, b := range f.batches {
+		assert.LessOrEqual(t, len(b), most)
+	}
+	root := f.keys[0]
+	for _, k := range f.keys[1:] {
+		assert.True(t, strings.HasPrefix(k, root+"."), "%q derives from %q", k, root)
+	}
+	assert.Contains(t, f.keys, root+".1.1", "halves of halves")
 }

@@ -53,10 +53,23 @@ func Evaluate(retryable func(status int) bool) func(error) (bool, time.Duration)
 	return func(err error) (bool, time.Duration) {
 		var se *StatusError
 		if errors.As(err, &se) {
+			if se.Status == http.StatusRequestEntityTooLarge && se.RetryAfter > 0 {
+				// RFC 9110: a 413 with Retry-After is temporary.
+				return true, se.RetryAfter
+			}
 			return retryable(se.Status), se.RetryAfter
 		}
 		return true, 0
 	}
+}
+
+// TooLarge reports whether err refuses a request for its size: a 413
+// without Retry-After (with one, the condition is temporary, and Evaluate
+// retries). A smaller request may go through: a batch is then sent in
+// parts.
+func TooLarge(err error) bool {
+	var se *StatusError
+	return errors.As(err, &se) && se.Status == http.StatusRequestEntityTooLarge && se.RetryAfter <= 0
 }
 
 // Config says where and how to post.

@@ -81,11 +81,17 @@ func TestEvaluate(t *testing.T) {
 		{&StatusError{Status: 400}, false, 0},
 		{fmt.Errorf("wrapped: %w", &StatusError{Status: 408}), true, 0},
 		{errors.New("connection refused"), true, 0},
+		{&StatusError{Status: 413}, false, 0},                                   // too large: split, not retried as is
+		{&StatusError{Status: 413, RetryAfter: time.Second}, true, time.Second}, // temporary (RFC 9110)
 	} {
 		retry, after := def(tc.err)
 		assert.Equal(t, tc.retry, retry, "%v", tc.err)
 		assert.Equal(t, tc.after, after, "%v", tc.err)
 	}
+	assert.True(t, TooLarge(fmt.Errorf("wrapped: %w", &StatusError{Status: 413})))
+	assert.False(t, TooLarge(&StatusError{Status: 413, RetryAfter: time.Second}), "temporary: retried whole")
+	assert.False(t, TooLarge(&StatusError{Status: 400}))
+	assert.False(t, TooLarge(errors.New("connection refused")))
 	only400 := Evaluate(func(s int) bool { return s == 400 })
 	retry, _ := only400(&StatusError{Status: 400})
 	assert.True(t, retry)

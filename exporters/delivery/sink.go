@@ -45,9 +45,10 @@ type Request interface {
 // perEntry for each entry (a newline, a comma) and perBatch once (brackets,
 // a wrapping object). The sink counts them against Batch.MaxBytes, so an
 // uncompressed body never exceeds it, however many small entries a batch
-// holds; a receiver with a body limit (nginx's default is 1 MiB) answers
-// 413 otherwise, which is not retried. Counting a little more than the
-// body adds is safe; less is not.
+// holds. A receiver whose body limit is lower still answers 413, and the
+// sink then sends the batch in parts that fit; a Batch.MaxBytes at the
+// limit saves those refused requests. Counting a little more than the body
+// adds is safe; less is not.
 type Framer interface {
 	Framing() (perEntry, perBatch int)
 }

@@ -26,7 +26,8 @@ type Options struct {
 	// means the default: 408, 429 and every 5xx but 501. An empty non-nil
 	// slice retries no status. A failure to get any answer is always
 	// retried (unless Retry.Disabled). Whatever this says, a 413 with
-	// Retry-After is retried (the receiver says it is temporary), and a
+	// Retry-After is retried (the receiver says it is temporary; unless
+	// Retry.Disabled), and a
 	// 413 without it sends the batch again in halves until the parts fit
 	// (an entry too large on its own is lost, counted).
 	RetryableStatuses []int

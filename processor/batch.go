@@ -72,6 +72,10 @@ type Batch struct {
 	stopped   bool // no more records are accepted
 	quitting  bool // the worker ends once the queue is empty
 	abandoned bool // Shutdown gave up on what was queued: flushes waiting for it return
+	// stalled is set when a blocked emitter's wait ran out with done still
+	// at stalledAt (see stalledLocked).
+	stalled   bool
+	stalledAt uint64
 	// progress is closed and replaced when done advances, so flushes and
 	// blocked emitters waiting for it wake up.
 	progress chan struct{}
@@ -177,16 +181,18 @@ func (b *Batch) OnEmit(ctx context.Context, record *sdklog.Record) error {
 // costs the whole function its open-coded defers.
 func (b *Batch) makeRoomLocked(ctx context.Context) bool {
 	var deadline *time.Timer
+	var doneBefore uint64 // done when the wait began: progress is judged over the whole timeout
 	for b.queuedLocked() >= b.cfg.maxQueue {
 		switch {
 		case b.cfg.policy == QueueFullDropOldest && b.q.dropOldest():
 			b.advanceLocked(1)
 			b.dropLocked(1, reasonDropOldest)
 			continue
-		case b.cfg.policy == QueueFullBlock && !b.stopped:
+		case b.cfg.policy == QueueFullBlock && !b.stopped && !b.stalledLocked():
 			if deadline == nil {
 				deadline = time.NewTimer(b.cfg.blockTimeout)
 				defer deadline.Stop()
+				doneBefore = b.done
 			}
 			b.signalLocked() // the worker may be waiting out an interval
 			ch := b.progress
@@ -196,6 +202,11 @@ func (b *Batch) makeRoomLocked(ctx context.Context) bool {
 			case <-ch:
 			case <-deadline.C:
 				timedOut = true
+				b.mu.Lock()
+				if b.done == doneBefore {
+					b.stalled, b.stalledAt = true, b.done
+				}
+				b.mu.Unlock()
 			case <-ctx.Done():
 				timedOut = true
 			}
@@ -215,6 +226,15 @@ func (b *Batch) makeRoomLocked(ctx context.Context) bool {
 	}
 	return true
 }
+
+// stalledLocked reports whether a blocked emitter waited out its whole
+// timeout without a single record leaving the queue, and none has left it
+// since. The exporter is then making no progress (a Collector down for
+// minutes, an exporter retrying): another wait would only stall another
+// goroutine of the application for the whole timeout and drop all the
+// same, so the record is dropped (counted) at once. The first record to
+// leave the queue ends it.
+func (b *Batch) stalledLocked() bool { return b.stalled && b.done == b.stalledAt }
 
 // queuedLocked counts the records held, those being exported included.
 func (b *Batch) queuedLocked() int {

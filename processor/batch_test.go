@@ -86,7 +86,13 @@ func (e *recExporter) Export(ctx context.Context, recs []sdklog.Record) error {
 }
 
 func (e *recExporter) ForceFlush(context.Context) error { e.flushes.Add(1); return nil }
-func (e *recExporter) Shutdown(context.Context) error   { e.shutdown.Add(1); return nil }
+
+func (e *recExporter) calls() int {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.exports
+}
+func (e *recExporter) Shutdown(context.Context) error { e.shutdown.Add(1); return nil }
 
 func (e *recExporter) got() []int64 {
 	e.mu.Lock()
@@ -589,4 +595,56 @@ func TestBatchContainsPanickingExporter(t *testing.T) {
 	mu.Lock()
 	assert.NotEmpty(t, reported)
 	mu.Unlock()
+}
+
+// An exporter that makes no progress (a Collector down for minutes) keeps
+// the queue full. The first emitter finding it full waits its bounded
+// time; once a wait has run out with nothing leaving the queue, the ones
+// after it drop at once instead of each stalling its goroutine for the
+// whole timeout, until a record leaves the queue. Then waiting resumes.
+func TestBatchBlockFailsFastWhileExporterStalls(t *testing.T) {
+	var down atomic.Bool
+	down.Store(true)
+	exp := &recExporter{failFor: func(int) error {
+		if down.Load() {
+			return errors.New("collector down")
+		}
+		return nil
+	}}
+	b := NewBatch(exp, WithMaxQueueSize(4), WithMaxExportBatchSize(4), WithBlockTimeout(20*time.Millisecond),
+		WithMaxRetryBackoff(5*time.Millisecond), WithBatchErrorHandler(func(error) {}))
+	emit(t, b, 0, 4)
+	emit(t, b, 4, 5) // waits 20 ms, then drops: nothing left the queue
+	require.EqualValues(t, 1, b.Dropped())
+
+	// Were each emitter to wait its timeout, these would take an hour.
+	b.mu.Lock()
+	b.cfg.blockTimeout = time.Hour
+	b.mu.Unlock()
+	done := make(chan struct{})
+	go func() { defer close(done); emit(t, b, 5, 15) }()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("emitters waited although the exporter made no progress")
+	}
+	assert.EqualValues(t, 11, b.Dropped(), "dropped at once, and counted")
+
+	down.Store(false) // the Collector is back: the queue drains
+	require.ErrorIs(t, b.ForceFlush(context.Background()), ErrDropped)
+	requireSeqs(t, exp.got(), 0, 4)
+
+	// Progress was made, so a full queue makes emitters wait again (here
+	// until the exporter is back), instead of dropping.
+	down.Store(true)
+	before := exp.calls()
+	emit(t, b, 15, 19)
+	waited := make(chan struct{})
+	go func() { defer close(waited); emit(t, b, 19, 20) }()
+	require.Eventually(t, func() bool { return exp.calls() > before+1 }, 5*time.Second, time.Millisecond, "the export is being retried")
+	down.Store(false)
+	<-waited
+	require.NoError(t, b.ForceFlush(context.Background()))
+	assert.EqualValues(t, 11, b.Dropped(), "the last emitter waited for room instead of dropping")
+	require.NoError(t, b.Shutdown(context.Background()))
 }

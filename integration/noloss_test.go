@@ -321,7 +321,9 @@ func runWith(t *testing.T, sig syscall.Signal, hang bool, mode string) (st runSt
 	readLine := func(prefix string) string {
 		for {
 			line, err := stderr.ReadString('\n')
-			require.NoError(t, err, "child stderr ended before %q; stdout so far %d bytes", prefix, stdout.Len())
+			// stdout is not read here: the child's output is still being
+			// copied into it until Wait.
+			require.NoError(t, err, "child stderr ended before %q", prefix)
 			if strings.HasPrefix(line, prefix) {
 				return strings.TrimSpace(line)
 			}

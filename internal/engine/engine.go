@@ -151,9 +151,9 @@ var reportEvery = time.Second
 
 // New returns an engine sending through s. onError hears of the batches
 // given up on and of dropped entries (each coalesced to one report a
-// second, counted);
-// sinks pass otel.Handle. No goroutine starts before the first Add, unless
-// a spool holds batches from an earlier process: those are sent at once.
+// second, counted); sinks pass otel.Handle. No goroutine starts before the
+// first Add, unless a spool holds batches from an earlier process: those
+// are sent at once.
 func New(cfg Config, s Sender, onError func(error)) (*Engine, error) {
 	cfg, err := cfg.withDefaults()
 	if err != nil {
@@ -559,7 +559,8 @@ func (e *Engine) next() *batch {
 
 // deliver sends b, retrying what Config.Evaluate says to retry with
 // exponential backoff and full jitter (or the wait it names), until it
-// succeeds, meets a final failure, or exhausts the retry budget.
+// succeeds, meets a final failure, or exhausts the retry budget. It returns
+// how many of b's entries were not delivered, and why.
 func (e *Engine) deliver(b *batch, readBuf *[]byte) (undelivered int, err error) {
 	entries, err := e.batchEntries(b, readBuf)
 	if err != nil {

@@ -803,12 +803,7 @@ func TestSyncEveryReachesRotatedFiles(t *testing.T) {
 // and of the count held back when the sink stops. Every Flush still fails
 // while the fault lasts.
 func TestRepeatedRotationFailuresCoalesced(t *testing.T) {
-	prev := reportEvery
-	reportEvery = time.Hour
-	defer func() { reportEvery = prev }()
-
-	h := &handled{}
-	s, ffs, dir := testSink(t, func(c *config) { c.handle = h.handle }, WithMaxSize(100)) // one entry per file
+	s, ffs, dir, h := holdingSink(t)
 	write(t, s, entry(0))
 	flush(t, s)
 	ffs.set(func(f *faultFS) { f.openErr = syscall.EACCES })
@@ -948,12 +943,7 @@ func TestFixedNameRotationLeavesReplacementAlone(t *testing.T) {
 // (here every rotated file's fsync fails): they go through the same
 // reporter, one report and then a count, while every Flush still fails.
 func TestRepeatedJanitorFailuresCoalesced(t *testing.T) {
-	prev := reportEvery
-	reportEvery = time.Hour
-	defer func() { reportEvery = prev }()
-
-	h := &handled{}
-	s, ffs, dir := testSink(t, func(c *config) { c.handle = h.handle }, WithMaxSize(100)) // one entry per file
+	s, ffs, dir, h := holdingSink(t)
 	ffs.set(func(f *faultFS) { f.rotatedSyncErr = syscall.EIO })
 	for i := range 20 {
 		write(t, s, entry(i))
@@ -1026,4 +1016,17 @@ func TestRotationOrderStaysBounded(t *testing.T) {
 			assert.LessOrEqual(t, len(s.rot.janitor.order), 3)
 		})
 	}
+}
+
+// holdingSink is a test sink with one entry per file whose error reports
+// go to h, with repeats held back for an hour: whatever is held is
+// reported at Stop.
+func holdingSink(t *testing.T) (*Sink, *faultFS, string, *handled) {
+	t.Helper()
+	prev := reportEvery
+	reportEvery = time.Hour
+	t.Cleanup(func() { reportEvery = prev })
+	h := &handled{}
+	s, ffs, dir := testSink(t, func(c *config) { c.handle = h.handle }, WithMaxSize(100))
+	return s, ffs, dir, h
 }

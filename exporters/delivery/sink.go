@@ -48,7 +48,9 @@ type Request interface {
 // holds. A receiver whose body limit is lower still answers 413, and the
 // sink then sends the batch in parts that fit; a Batch.MaxBytes at the
 // limit saves those refused requests. Counting a little more than the body
-// adds is safe; less is not.
+// adds is safe; less is not. Bytes that depend on an entry's content (a
+// layout that escapes entries) cannot be said here: leave room for them in
+// Batch.MaxBytes.
 type Framer interface {
 	Framing() (perEntry, perBatch int)
 }

@@ -1030,3 +1030,26 @@ func holdingSink(t *testing.T) (*Sink, *faultFS, string, *handled) {
 	s, ffs, dir := testSink(t, func(c *config) { c.handle = h.handle }, WithMaxSize(100))
 	return s, ffs, dir, h
 }
+
+// logrotate's copytruncate empties the file under us: lines go on at its
+// new end (O_APPEND), and a failed write after it is undone back to where
+// the file really ended, not to the size the sink last knew, which would
+// fill the file with NUL bytes up to that size.
+func TestCopytruncateThenFailedWrite(t *testing.T) {
+	s, ffs, dir := testSink(t, nil, WithFixedName())
+	path := filepath.Join(dir, "fapilog.jsonl")
+	for i := range 3 {
+		write(t, s, entry(i))
+	}
+	flush(t, s)
+	require.NoError(t, os.Truncate(path, 0)) // copytruncate
+
+	heal := ffs.diskFull() // the next write lands half, then fails
+	write(t, s, entry(3))
+	require.ErrorIs(t, s.Flush(context.Background()), syscall.ENOSPC)
+	heal()
+	write(t, s, entry(4))
+	flush(t, s)
+	stop(t, s)
+	assert.Equal(t, entry(4)+"\n", string(readFile(t, path)), "no NUL bytes, no torn line")
+}

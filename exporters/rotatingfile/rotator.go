@@ -112,7 +112,7 @@ func (r *rotator) Write(p []byte) (int, error) {
 			}
 			// Undo a partial write so the file ends at a line boundary.
 			if m > 0 {
-				if terr := r.f.Truncate(r.size); terr != nil {
+				if terr := r.undo(m); terr != nil {
 					err = errors.Join(err, fmt.Errorf("truncate after failed write: %w", terr))
 				}
 			}
@@ -124,6 +124,24 @@ func (r *rotator) Write(p []byte) (int, error) {
 		p = p[n:]
 	}
 	return written, nil
+}
+
+// undo cuts the m bytes a failed write appended. The file's end is asked
+// of the file, not taken from size: logrotate's copytruncate may have
+// emptied it meanwhile, and cutting to size would then extend it with NUL
+// bytes. Writes append (O_APPEND), so the failed write's bytes are the
+// last m.
+func (r *rotator) undo(m int) error {
+	end := r.size + int64(m)
+	if fi, err := r.f.Stat(); err == nil {
+		end = fi.Size()
+	}
+	keep := max(end-int64(m), 0)
+	if err := r.f.Truncate(keep); err != nil {
+		return err
+	}
+	r.size = keep
+	return nil
 }
 
 // fit returns how many leading bytes of p, ending at a newline, fit in the

@@ -72,10 +72,13 @@ type Batch struct {
 	stopped   bool // no more records are accepted
 	quitting  bool // the worker ends once the queue is empty
 	abandoned bool // Shutdown gave up on what was queued: flushes waiting for it return
-	// stalled is set when a blocked emitter's wait ran out with done still
-	// at stalledAt (see stalledLocked).
-	stalled   bool
-	stalledAt uint64
+	// stallSince is when the earliest wait still unanswered began: the
+	// first blocked emitter to time out with done still at stallDone sets
+	// it. stalled is set once that is stallWindows timeouts ago with done
+	// unmoved (see stalledLocked).
+	stallSince time.Time
+	stallDone  uint64
+	stalled    bool
 	// progress is closed and replaced when done advances, so flushes and
 	// blocked emitters waiting for it wake up.
 	progress chan struct{}
@@ -182,6 +185,7 @@ func (b *Batch) OnEmit(ctx context.Context, record *sdklog.Record) error {
 func (b *Batch) makeRoomLocked(ctx context.Context) bool {
 	var deadline *time.Timer
 	var doneBefore uint64 // done when the wait began: progress is judged over the whole timeout
+	var waitStart time.Time
 	for b.queuedLocked() >= b.cfg.maxQueue {
 		switch {
 		case b.cfg.policy == QueueFullDropOldest && b.q.dropOldest():
@@ -192,7 +196,7 @@ func (b *Batch) makeRoomLocked(ctx context.Context) bool {
 			if deadline == nil {
 				deadline = time.NewTimer(b.cfg.blockTimeout)
 				defer deadline.Stop()
-				doneBefore = b.done
+				doneBefore, waitStart = b.done, time.Now()
 			}
 			b.signalLocked() // the worker may be waiting out an interval
 			ch := b.progress
@@ -204,7 +208,7 @@ func (b *Batch) makeRoomLocked(ctx context.Context) bool {
 				timedOut = true
 				b.mu.Lock()
 				if b.done == doneBefore {
-					b.stalled, b.stalledAt = true, b.done
+					b.noteStallLocked(waitStart)
 				}
 				b.mu.Unlock()
 			case <-ctx.Done():
@@ -227,14 +231,31 @@ func (b *Batch) makeRoomLocked(ctx context.Context) bool {
 	return true
 }
 
-// stalledLocked reports whether a blocked emitter waited out its whole
-// timeout without a single record leaving the queue, and none has left it
-// since. The exporter is then making no progress (a Collector down for
-// minutes, an exporter retrying): another wait would only stall another
-// goroutine of the application for the whole timeout and drop all the
-// same, so the record is dropped (counted) at once. The first record to
-// leave the queue ends it.
-func (b *Batch) stalledLocked() bool { return b.stalled && b.done == b.stalledAt }
+// stallWindows is how many block timeouts must pass with records waiting
+// and none leaving the queue before emitters stop waiting. More than one,
+// so that an exporter that is only slow (one export taking longer than the
+// timeout) does not make records that a short wait would have saved drop.
+const stallWindows = 2
+
+// noteStallLocked records that a wait begun at start ran its whole timeout
+// without a record leaving the queue.
+func (b *Batch) noteStallLocked(start time.Time) {
+	if b.stallSince.IsZero() || b.stallDone != b.done {
+		b.stallSince, b.stallDone, b.stalled = start, b.done, false
+	}
+	if time.Since(b.stallSince) >= stallWindows*b.cfg.blockTimeout {
+		b.stalled = true
+	}
+}
+
+// stalledLocked reports whether records have waited stallWindows block
+// timeouts without one leaving the queue, and none has left it since. The
+// exporter is then making no progress (a Collector down for minutes, an
+// exporter retrying): another wait would only stall another goroutine of
+// the application for the whole timeout and drop all the same, so the
+// record is dropped (counted) at once. The first record to leave the
+// queue ends it.
+func (b *Batch) stalledLocked() bool { return b.stalled && b.done == b.stallDone }
 
 // queuedLocked counts the records held, those being exported included.
 func (b *Batch) queuedLocked() int {

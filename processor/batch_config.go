@@ -19,11 +19,12 @@ const (
 	// QueueFullBlock makes the emitting goroutine wait for room, at most
 	// the block timeout (WithBlockTimeout), then drops the new record. The
 	// default: a burst slows the application briefly instead of losing
-	// logs, and a stuck exporter cannot hang it. Once a wait has run its
-	// whole timeout without a single record leaving the queue, the exporter
-	// is making no progress (a Collector down for minutes): later records
-	// are dropped at once, counted, rather than each stalling its
-	// goroutine for the timeout, until a record leaves the queue.
+	// logs, and a stuck exporter cannot hang it. Once records have waited
+	// two timeouts without a single one leaving the queue, the exporter is
+	// making no progress (a Collector down for minutes): later records are
+	// dropped at once, counted, rather than each stalling its goroutine for
+	// the timeout, until a record leaves the queue. An exporter that is
+	// only slow (one export longer than the timeout) does not trip it.
 	QueueFullBlock QueueFullPolicy = iota
 	// QueueFullDropNewest drops the record being emitted at once.
 	QueueFullDropNewest

@@ -615,14 +615,15 @@ func TestBatchBlockFailsFastWhileExporterStalls(t *testing.T) {
 		WithMaxRetryBackoff(5*time.Millisecond), WithBatchErrorHandler(func(error) {}))
 	emit(t, b, 0, 4)
 	emit(t, b, 4, 5) // waits 20 ms, then drops: nothing left the queue
-	require.EqualValues(t, 1, b.Dropped())
+	emit(t, b, 5, 6) // the same: 40 ms, two timeouts, without progress
+	require.EqualValues(t, 2, b.Dropped())
 
 	// Were each emitter to wait its timeout, these would take an hour.
 	b.mu.Lock()
 	b.cfg.blockTimeout = time.Hour
 	b.mu.Unlock()
 	done := make(chan struct{})
-	go func() { defer close(done); emit(t, b, 5, 15) }()
+	go func() { defer close(done); emit(t, b, 6, 15) }()
 	select {
 	case <-done:
 	case <-time.After(10 * time.Second):
@@ -646,5 +647,38 @@ func TestBatchBlockFailsFastWhileExporterStalls(t *testing.T) {
 	<-waited
 	require.NoError(t, b.ForceFlush(context.Background()))
 	assert.EqualValues(t, 11, b.Dropped(), "the last emitter waited for room instead of dropping")
+	require.NoError(t, b.Shutdown(context.Background()))
+}
+
+// One wait that runs out is not yet a stall: an exporter that is only
+// slow (an export taking longer than the timeout) still has emitters wait,
+// and the records a short wait saves are not dropped.
+func TestBatchBlockOneTimeoutIsNotAStall(t *testing.T) {
+	var down atomic.Bool
+	down.Store(true)
+	exp := &recExporter{failFor: func(int) error {
+		if down.Load() {
+			return errors.New("slow")
+		}
+		return nil
+	}}
+	b := NewBatch(exp, WithMaxQueueSize(4), WithMaxExportBatchSize(4), WithBlockTimeout(20*time.Millisecond),
+		WithMaxRetryBackoff(5*time.Millisecond), WithBatchErrorHandler(func(error) {}))
+	emit(t, b, 0, 4)
+	emit(t, b, 4, 5) // one timeout, no progress
+	require.EqualValues(t, 1, b.Dropped())
+
+	b.mu.Lock()
+	b.cfg.blockTimeout = time.Hour // the next emitter waits until room appears
+	b.mu.Unlock()
+	waited := make(chan struct{})
+	go func() { defer close(waited); emit(t, b, 5, 6) }()
+	before := exp.calls()
+	require.Eventually(t, func() bool { return exp.calls() > before }, 5*time.Second, time.Millisecond)
+	down.Store(false)
+	<-waited
+	require.ErrorIs(t, b.ForceFlush(context.Background()), ErrDropped, "the first drop")
+	assert.EqualValues(t, 1, b.Dropped(), "the second emitter waited and got in")
+	assert.Equal(t, []int64{0, 1, 2, 3, 5}, exp.got())
 	require.NoError(t, b.Shutdown(context.Background()))
 }

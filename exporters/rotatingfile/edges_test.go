@@ -561,3 +561,33 @@ func TestExportDoesNotHangOnAStalledDisk(t *testing.T) {
 	require.NoError(t, provider.Shutdown(context.Background()))
 	assert.Len(t, readLines(t, dir), 2)
 }
+
+// A compression refused because the compressed name is taken is reported
+// once and not tried again at every rotation: only an operator can settle
+// which of the two files to keep. Stop still names it.
+func TestCompressionRefusalNotRetried(t *testing.T) {
+	prev := reportEvery
+	reportEvery = time.Hour
+	defer func() { reportEvery = prev }()
+	clock := newFakeClock(time.Date(2026, 11, 27, 7, 0, 0, 0, time.UTC))
+	h := &handled{}
+	s, _, dir := testSink(t, func(c *config) { clock.install(c); c.handle = h.handle },
+		WithMaxSize(100), WithCompression(CompressionGzip)) // one entry per file
+	write(t, s, entry(0))
+	flush(t, s)
+	first := filepath.Join(dir, "fapilog-20261127-070000.jsonl")
+	writeGzip(t, first+".gz", entry(100)+"\n") // put there by someone else
+	for i := 1; i <= 5; i++ {
+		write(t, s, entry(i))
+		flush(t, s)
+	}
+	err := s.Stop(context.Background())
+	require.Error(t, err)
+	assert.ErrorContains(t, err, "already exists")
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	require.Len(t, h.errs, 1, "reported once, not again at each of the four later rotations: %v", h.errs)
+	assert.ErrorContains(t, h.errs[0], "already exists")
+	assert.Equal(t, entry(100)+"\n", string(readFile(t, first+".gz")), "the other file untouched")
+	assert.Equal(t, entry(0)+"\n", string(readFile(t, first)), "ours kept")
+}

@@ -231,18 +231,19 @@ func (j *janitor) work() {
 			}
 		}
 		j.mu.Lock()
-		if cerr != nil {
+		switch {
+		case errors.Is(cerr, errCompressedExists):
+			// Not retried: only an operator can settle which of the two
+			// files to keep. Stop still reports it.
+			j.keepLocked(cerr)
+		case cerr != nil:
 			j.failed[path] = cerr
 		}
 		if deferred {
 			j.deferred = append(j.deferred, path)
 		}
-		switch {
-		case rerr == nil:
-		case len(j.errs) < maxKeptErrors:
-			j.errs = append(j.errs, rerr)
-		default:
-			j.more++
+		if rerr != nil {
+			j.keepLocked(rerr)
 		}
 	}
 	j.busy = false
@@ -443,6 +444,18 @@ func (j *janitor) suffix() string {
 	return ""
 }
 
+// keepLocked keeps err for Close to report, within maxKeptErrors.
+func (j *janitor) keepLocked(err error) {
+	if len(j.errs) < maxKeptErrors {
+		j.errs = append(j.errs, err)
+	} else {
+		j.more++
+	}
+}
+
+// errCompressedExists: the compressed file's name is taken.
+var errCompressedExists = errors.New("its compressed name is taken: not replacing it")
+
 // errHeldElsewhere: the file is another process's to write, for now.
 var errHeldElsewhere = errors.New("held by another process")
 
@@ -510,7 +523,7 @@ func (j *janitor) compress(path string) (err error) {
 		// free; should one exist all the same, it holds lines too, and
 		// a rename would replace it.
 		if _, serr := j.cfg.fs.Stat(final); serr == nil {
-			err = fmt.Errorf("%s already exists: not replacing it", final)
+			err = fmt.Errorf("%s already exists: %w", final, errCompressedExists)
 		}
 	}
 	if err == nil {

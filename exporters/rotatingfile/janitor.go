@@ -509,7 +509,8 @@ func (j *janitor) compress(path string) (err error) {
 	} else if zw, err = zstd.NewWriter(out); err != nil {
 		return fmt.Errorf("rotatingfile: compress %s: %w", path, err)
 	}
-	if _, err = io.Copy(zw, in); err == nil {
+	src, torn := wholeLines(in)
+	if _, err = io.Copy(zw, src); err == nil {
 		err = zw.Close()
 	}
 	if err == nil {
@@ -535,7 +536,32 @@ func (j *janitor) compress(path string) (err error) {
 	if err := j.cfg.fs.Remove(path); err != nil {
 		return fmt.Errorf("rotatingfile: remove %s after compressing: %w", path, err)
 	}
+	if torn > 0 {
+		j.cfg.handle(fmt.Errorf("rotatingfile: %s ended in an incomplete line (another process stopped in the middle of a write): its last %d bytes were left out of %s", path, torn, final))
+	}
 	return nil
+}
+
+// wholeLines reads f up to the end of its last whole line, and says how
+// many bytes after it are left out. Ours always end whole; a file another
+// process let go can end torn (killed in the middle of a write while this
+// process ran, so its Start could not cut it), and a compressed copy must
+// not keep the torn line.
+func wholeLines(f file) (io.Reader, int64) {
+	fi, err := f.Stat()
+	if err != nil || !fi.Mode().IsRegular() || fi.Size() == 0 {
+		return f, 0
+	}
+	size := fi.Size()
+	var last [1]byte
+	if _, err := f.ReadAt(last[:], size-1); err != nil || last[0] == '\n' {
+		return f, 0 // the usual case: one byte read
+	}
+	keep, err := afterLastNewline(f, size)
+	if err != nil {
+		return f, 0
+	}
+	return io.LimitReader(f, keep), size - keep
 }
 
 type rotatedFile struct {

@@ -160,3 +160,26 @@ func TestRetentionLeavesHeldFile(t *testing.T) {
 	assert.Contains(t, names, filepath.Base(foreign))
 	assert.Len(t, names, 3, "the held file, one rotated file of ours, the active one")
 }
+
+// The other process is killed in the middle of a write (a pod past its
+// grace period gets SIGKILL) after this one started: its file, let go, is
+// compressed here with whole lines only, the torn one left out and said.
+func TestHeldFileTornAfterStartIsCompressedWhole(t *testing.T) {
+	h := &handled{}
+	s, _, dir := testSink(t, func(c *config) { c.handle = h.handle }, WithMaxSize(100), WithCompression(CompressionGzip))
+	require.NoError(t, os.MkdirAll(dir, 0o750))
+	foreign := filepath.Join(dir, "fapilog-20261127-070000.jsonl")
+	require.NoError(t, os.WriteFile(foreign, []byte(entry(0)+"\n"+`{"seq":1,"pa`), 0o640))
+	f, err := os.Open(foreign)
+	require.NoError(t, err)
+	require.NoError(t, syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB))
+	require.NoError(t, s.Start(context.Background())) // held: not cut
+	require.NoError(t, f.Close())                     // killed: the lock goes
+	write(t, s, entry(2))
+	flush(t, s)
+	write(t, s, entry(3)) // a rotation: the let-go file is compressed
+	flush(t, s)
+	stop(t, s)
+	assert.Equal(t, entry(0)+"\n", string(readFile(t, foreign+".gz")))
+	assert.True(t, h.find("were left out of"), "the torn line is reported")
+}

@@ -42,10 +42,13 @@ type janitor struct {
 	failures *flushacct.Ledger
 	todo     []string         // rotated files waiting for compression
 	failed   map[string]error // files whose compression failed, retried on the next rotation
-	// deferred are files not compressed because another process held
-	// them (its active file): tried again at the next rotation, and not
-	// failures.
+	// deferred are another process's files, held (its active file) when
+	// last looked at: looked at again at the next rotation, and not
+	// failures. Once let go, a torn last line is cut (that process may
+	// have been killed in the middle of a write) and the file compressed.
+	// foreign marks those of them in todo.
 	deferred []string
+	foreign  map[string]bool
 	busy     bool    // a goroutine is working through unsynced and todo
 	errs     []error // retention failures Close reports, bounded by maxKeptErrors
 	more     int     // failures beyond maxKeptErrors
@@ -75,7 +78,7 @@ const maxKeptErrors = 8
 // every compression, and a failed one is tried again at each rotation):
 // the rotator's reporter, which holds back the repeats.
 func newJanitor(cfg config, active func() string, failures *flushacct.Ledger, report func(error)) *janitor {
-	j := &janitor{cfg: cfg, active: active, failed: map[string]error{}, failures: failures, report: report, order: map[string]uint64{}}
+	j := &janitor{cfg: cfg, active: active, failed: map[string]error{}, failures: failures, report: report, order: map[string]uint64{}, foreign: map[string]bool{}}
 	j.cond = sync.NewCond(&j.mu)
 	return j
 }
@@ -185,7 +188,10 @@ func (j *janitor) requeueFailedLocked() {
 		j.todo = append(j.todo, p)
 	}
 	clear(j.failed)
-	j.todo = append(j.todo, j.deferred...)
+	for _, p := range j.deferred {
+		j.todo = append(j.todo, p)
+		j.foreign[p] = true
+	}
 	j.deferred = j.deferred[:0]
 }
 
@@ -216,11 +222,19 @@ func (j *janitor) work() {
 		}
 		path := j.todo[0]
 		j.todo = j.todo[1:]
+		foreign := j.foreign[path]
+		delete(j.foreign, path)
 		j.mu.Unlock()
-		cerr := j.compress(path)
-		deferred := errors.Is(cerr, errHeldElsewhere)
-		if deferred {
-			cerr = nil
+		var cerr error
+		deferred := foreign && inUse(path)
+		if !deferred {
+			if foreign {
+				j.cutTornTail(path)
+			}
+			cerr = j.compress(path)
+			if errors.Is(cerr, errHeldElsewhere) {
+				deferred, cerr = true, nil
+			}
 		}
 		rerr := j.enforceRetention()
 		// Reported as it happens, outside the lock: a long-running
@@ -324,9 +338,9 @@ func (j *janitor) recover() {
 		switch {
 		case inUse(path):
 			// Another process's active file, or its compression in
-			// progress: its, not a crash's leftover. Compressed later,
-			// once it is let go, if it is a log file.
-			if strings.HasSuffix(name, j.cfg.ext) && j.cfg.compress != CompressionNone {
+			// progress: its, not a crash's leftover. A log file is
+			// looked at again once it is let go.
+			if strings.HasSuffix(name, j.cfg.ext) {
 				deferred = append(deferred, path)
 			}
 		case strings.HasSuffix(name, ".gz.tmp") || strings.HasSuffix(name, ".zst.tmp"):
@@ -543,10 +557,10 @@ func (j *janitor) compress(path string) (err error) {
 }
 
 // wholeLines reads f up to the end of its last whole line, and says how
-// many bytes after it are left out. Ours always end whole; a file another
-// process let go can end torn (killed in the middle of a write while this
-// process ran, so its Start could not cut it), and a compressed copy must
-// not keep the torn line.
+// many bytes after it are left out. Ours always end whole, and Start cuts
+// the newest file; but when two processes sharing the directory were both
+// killed in the middle of a write, an older file ends torn too, and a
+// compressed copy must not keep the torn line.
 func wholeLines(f file) (io.Reader, int64) {
 	fi, err := f.Stat()
 	if err != nil || !fi.Mode().IsRegular() || fi.Size() == 0 {

@@ -163,23 +163,50 @@ func TestRetentionLeavesHeldFile(t *testing.T) {
 
 // The other process is killed in the middle of a write (a pod past its
 // grace period gets SIGKILL) after this one started: its file, let go, is
-// compressed here with whole lines only, the torn one left out and said.
-func TestHeldFileTornAfterStartIsCompressedWhole(t *testing.T) {
+// cut back to its whole lines at this process's next rotation, and then
+// compressed if that is configured; the cut is reported.
+func TestHeldFileTornAfterStartIsCutWhenLetGo(t *testing.T) {
+	for name, comp := range map[string]Compression{"plain": CompressionNone, "gzip": CompressionGzip} {
+		t.Run(name, func(t *testing.T) {
+			h := &handled{}
+			s, _, dir := testSink(t, func(c *config) { c.handle = h.handle }, WithMaxSize(100), WithCompression(comp))
+			require.NoError(t, os.MkdirAll(dir, 0o750))
+			foreign := filepath.Join(dir, "fapilog-20261127-070000.jsonl")
+			require.NoError(t, os.WriteFile(foreign, []byte(entry(0)+"\n"+`{"seq":1,"pa`), 0o640))
+			f, err := os.Open(foreign)
+			require.NoError(t, err)
+			require.NoError(t, syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB))
+			require.NoError(t, s.Start(context.Background())) // held: not cut
+			require.NoError(t, f.Close())                     // killed: the lock goes
+			write(t, s, entry(2))
+			flush(t, s)
+			write(t, s, entry(3)) // a rotation: the let-go file is looked at
+			flush(t, s)
+			stop(t, s)
+			got := foreign
+			if comp == CompressionGzip {
+				got += ".gz"
+			}
+			assert.Equal(t, entry(0)+"\n", string(readFile(t, got)))
+			assert.True(t, h.find("incomplete line"), "the torn line is reported")
+		})
+	}
+}
+
+// Start cuts only the newest file's torn tail; an older one can be torn
+// too when two processes sharing the directory were both killed. Its
+// compressed copy takes whole lines only.
+func TestOlderTornFileIsCompressedWhole(t *testing.T) {
 	h := &handled{}
-	s, _, dir := testSink(t, func(c *config) { c.handle = h.handle }, WithMaxSize(100), WithCompression(CompressionGzip))
+	s, _, dir := testSink(t, func(c *config) { c.handle = h.handle }, WithCompression(CompressionGzip))
 	require.NoError(t, os.MkdirAll(dir, 0o750))
-	foreign := filepath.Join(dir, "fapilog-20261127-070000.jsonl")
-	require.NoError(t, os.WriteFile(foreign, []byte(entry(0)+"\n"+`{"seq":1,"pa`), 0o640))
-	f, err := os.Open(foreign)
-	require.NoError(t, err)
-	require.NoError(t, syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB))
-	require.NoError(t, s.Start(context.Background())) // held: not cut
-	require.NoError(t, f.Close())                     // killed: the lock goes
-	write(t, s, entry(2))
-	flush(t, s)
-	write(t, s, entry(3)) // a rotation: the let-go file is compressed
-	flush(t, s)
+	older := filepath.Join(dir, "fapilog-20261127-070000.jsonl")
+	newer := filepath.Join(dir, "fapilog-20261127-070001.jsonl")
+	require.NoError(t, os.WriteFile(older, []byte(entry(0)+"\n"+`{"seq":1,"pa`), 0o640))
+	require.NoError(t, os.WriteFile(newer, []byte(entry(2)+"\n"), 0o640))
+	require.NoError(t, s.Start(context.Background()))
 	stop(t, s)
-	assert.Equal(t, entry(0)+"\n", string(readFile(t, foreign+".gz")))
+	assert.Equal(t, entry(0)+"\n", string(readFile(t, older+".gz")))
+	assert.Equal(t, entry(2)+"\n", string(readFile(t, newer+".gz")))
 	assert.True(t, h.find("were left out of"), "the torn line is reported")
 }

@@ -341,3 +341,46 @@ func leaveInSpool(t *testing.T, dir string, entries ...string) string {
 	require.Len(t, segs, 1)
 	return segs[0]
 }
+
+// A batch split because it was too large, interrupted by Close, stays in
+// the spool whole; the next process splits it the same way and sends the
+// parts under the same keys, so a receiver that deduplicates by key stores
+// each entry once.
+func TestSplitBatchResentUnderTheSameKeys(t *testing.T) {
+	dir := t.TempDir()
+	tooLarge := func(err error) bool { return errors.Is(err, errTooLarge) }
+	first := &fakeSender{refuse: func(key string, entries [][]byte) error {
+		if len(entries) > 2 {
+			return errTooLarge
+		}
+		if strings.HasSuffix(key, ".2") {
+			return errors.New("receiver down") // retried until Close
+		}
+		return nil
+	}}
+	e := spoolEngine(t, dir, Config{MaxBatchEntries: 100, RetryBudget: time.Hour, TooLarge: tooLarge}, first)
+	_, err := e.AddBatch(context.Background(), [][]byte{[]byte("0"), []byte("1"), []byte("2"), []byte("3")})
+	require.NoError(t, err)
+	require.Eventually(t, func() bool { first.mu.Lock(); defer first.mu.Unlock(); return len(first.keys) >= 4 },
+		5*time.Second, time.Millisecond, "whole, .1, .2 and a retry of .2")
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	require.Error(t, e.Close(ctx))
+	assert.Zero(t, e.Lost(), "kept in the spool, not lost")
+
+	second := &fakeSender{refuse: func(_ string, entries [][]byte) error {
+		if len(entries) > 2 {
+			return errTooLarge
+		}
+		return nil
+	}}
+	e = spoolEngine(t, dir, Config{TooLarge: tooLarge}, second)
+	require.NoError(t, e.Flush(context.Background()))
+	require.NoError(t, e.Close(context.Background()))
+	assert.Equal(t, []string{"0", "1", "2", "3"}, second.delivered(), "each part once; .1 again, which a receiver deduplicating by key drops")
+	first.mu.Lock()
+	second.mu.Lock()
+	defer first.mu.Unlock()
+	defer second.mu.Unlock()
+	assert.Equal(t, first.keys[:3], second.keys, "the same parts under the same keys")
+}

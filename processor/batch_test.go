@@ -603,16 +603,7 @@ func TestBatchContainsPanickingExporter(t *testing.T) {
 // after it drop at once instead of each stalling its goroutine for the
 // whole timeout, until a record leaves the queue. Then waiting resumes.
 func TestBatchBlockFailsFastWhileExporterStalls(t *testing.T) {
-	var down atomic.Bool
-	down.Store(true)
-	exp := &recExporter{failFor: func(int) error {
-		if down.Load() {
-			return errors.New("collector down")
-		}
-		return nil
-	}}
-	b := NewBatch(exp, WithMaxQueueSize(4), WithMaxExportBatchSize(4), WithBlockTimeout(20*time.Millisecond),
-		WithMaxRetryBackoff(5*time.Millisecond), WithBatchErrorHandler(func(error) {}))
+	b, exp, down := blockedBatch()
 	emit(t, b, 0, 4)
 	emit(t, b, 4, 5) // waits 20 ms, then drops: nothing left the queue
 	emit(t, b, 5, 6) // the same: 40 ms, two timeouts, without progress
@@ -654,16 +645,7 @@ func TestBatchBlockFailsFastWhileExporterStalls(t *testing.T) {
 // slow (an export taking longer than the timeout) still has emitters wait,
 // and the records a short wait saves are not dropped.
 func TestBatchBlockOneTimeoutIsNotAStall(t *testing.T) {
-	var down atomic.Bool
-	down.Store(true)
-	exp := &recExporter{failFor: func(int) error {
-		if down.Load() {
-			return errors.New("slow")
-		}
-		return nil
-	}}
-	b := NewBatch(exp, WithMaxQueueSize(4), WithMaxExportBatchSize(4), WithBlockTimeout(20*time.Millisecond),
-		WithMaxRetryBackoff(5*time.Millisecond), WithBatchErrorHandler(func(error) {}))
+	b, exp, down := blockedBatch()
 	emit(t, b, 0, 4)
 	emit(t, b, 4, 5) // one timeout, no progress
 	require.EqualValues(t, 1, b.Dropped())
@@ -681,4 +663,21 @@ func TestBatchBlockOneTimeoutIsNotAStall(t *testing.T) {
 	assert.EqualValues(t, 1, b.Dropped(), "the second emitter waited and got in")
 	assert.Equal(t, []int64{0, 1, 2, 3, 5}, exp.got())
 	require.NoError(t, b.Shutdown(context.Background()))
+}
+
+// blockedBatch is a Batch under QueueFullBlock with a 20 ms timeout and a
+// queue of one export batch of 4, in front of an exporter that fails while
+// down is set (it starts set), retried every few milliseconds.
+func blockedBatch() (*Batch, *recExporter, *atomic.Bool) {
+	down := new(atomic.Bool)
+	down.Store(true)
+	exp := &recExporter{failFor: func(int) error {
+		if down.Load() {
+			return errors.New("exporter down")
+		}
+		return nil
+	}}
+	b := NewBatch(exp, WithMaxQueueSize(4), WithMaxExportBatchSize(4), WithBlockTimeout(20*time.Millisecond),
+		WithMaxRetryBackoff(5*time.Millisecond), WithBatchErrorHandler(func(error) {}))
+	return b, exp, down
 }

@@ -591,3 +591,26 @@ func TestCompressionRefusalNotRetried(t *testing.T) {
 	assert.Equal(t, entry(100)+"\n", string(readFile(t, first+".gz")), "the other file untouched")
 	assert.Equal(t, entry(0)+"\n", string(readFile(t, first)), "ours kept")
 }
+
+// With a fixed name, a file that goes on under its rotated name (its
+// successor could not be created) is still the one being written:
+// retention neither deletes nor counts it, even where no lock marks it.
+func TestRetentionSkipsRenamedActiveFile(t *testing.T) {
+	dir := t.TempDir()
+	c, err := newConfig([]Option{WithDirectory(dir), WithFixedName(), WithMaxFiles(1)})
+	require.NoError(t, err)
+	older := filepath.Join(dir, "fapilog-20261127-060000.jsonl")
+	live := filepath.Join(dir, "fapilog-20261127-070000.jsonl")
+	for _, p := range []string{older, live} {
+		require.NoError(t, os.WriteFile(p, []byte(entry(1)+"\n"), 0o640))
+	}
+	var ledger flushacct.Ledger
+	j := newJanitor(c, func() string { return live }, &ledger, c.handle)
+	files, _, err := j.scan()
+	require.NoError(t, err)
+	require.Len(t, files, 1)
+	assert.Equal(t, older, files[0].path)
+	require.NoError(t, j.enforceRetention())
+	_, err = os.Stat(live)
+	assert.NoError(t, err, "the file being written is kept")
+}

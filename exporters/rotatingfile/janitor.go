@@ -660,14 +660,18 @@ func (j *janitor) scan() ([]rotatedFile, int64, error) {
 	// After the directory is read: a rotation running meanwhile finishes
 	// first (active takes the rotator's lock), so the file it let go is
 	// in the order below and the one it opened is not taken for rotated.
-	activePath := j.active()
+	// With a fixed name, the file being written is the fixed one, or,
+	// while its successor cannot be created, the same file under its
+	// rotated name (live): neither is retention's.
+	live := j.active()
+	activePath := live
 	if c.fixedName {
 		activePath = filepath.Join(c.dir, c.prefix+c.ext)
 	}
 	if fi, err := c.fs.Stat(activePath); activePath != "" && err == nil {
 		active = fi.Size()
 	}
-	files = slices.DeleteFunc(files, func(f rotatedFile) bool { return f.path == activePath })
+	files = slices.DeleteFunc(files, func(f rotatedFile) bool { return f.path == activePath || f.path == live })
 	j.rotationOrder(files, upto)
 	// Another process's active file (two overlap in a rolling deploy) is
 	// left alone and not counted, as our own is. Only a file this process

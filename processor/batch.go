@@ -201,20 +201,18 @@ func (b *Batch) makeRoomLocked(ctx context.Context) bool {
 			b.signalLocked() // the worker may be waiting out an interval
 			ch := b.progress
 			b.mu.Unlock()
-			timedOut := false
+			timedOut, expired := false, false
 			select {
 			case <-ch:
 			case <-deadline.C:
-				timedOut = true
-				b.mu.Lock()
-				if b.done == doneBefore {
-					b.noteStallLocked(waitStart)
-				}
-				b.mu.Unlock()
+				timedOut, expired = true, true
 			case <-ctx.Done():
-				timedOut = true
+				timedOut = true // the caller's deadline says nothing of the exporter
 			}
 			b.mu.Lock()
+			if expired && b.done == doneBefore {
+				b.noteStallLocked(waitStart)
+			}
 			if !timedOut || b.queuedLocked() < b.cfg.maxQueue {
 				continue
 			}

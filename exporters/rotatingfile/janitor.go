@@ -392,6 +392,9 @@ const tailBlock = 64 << 10
 // with its size, through the error handler.
 func (j *janitor) cutTornTail(path string) {
 	f, err := j.cfg.fs.OpenFile(path, os.O_RDWR|noFollow, 0)
+	if errors.Is(err, os.ErrNotExist) {
+		return // gone meanwhile (an operator, another process's retention)
+	}
 	if err != nil {
 		j.cfg.handle(fmt.Errorf("rotatingfile: check %s for an incomplete last line: %w", path, err))
 		return
@@ -402,16 +405,7 @@ func (j *janitor) cutTornTail(path string) {
 		// deploy): its end may be a write in progress, not a torn one.
 		return
 	}
-	fi, err := f.Stat()
-	if err != nil || !fi.Mode().IsRegular() || fi.Size() == 0 {
-		return
-	}
-	size := fi.Size()
-	var last [1]byte
-	if _, err := f.ReadAt(last[:], size-1); err == nil && last[0] == '\n' {
-		return // the usual case: one byte read
-	}
-	keep, err := afterLastNewline(f, size)
+	keep, size, err := lastWholeLine(f)
 	if err != nil {
 		j.cfg.handle(fmt.Errorf("rotatingfile: check %s for an incomplete last line: %w", path, err))
 		return
@@ -562,20 +556,28 @@ func (j *janitor) compress(path string) (err error) {
 // killed in the middle of a write, an older file ends torn too, and a
 // compressed copy must not keep the torn line.
 func wholeLines(f file) (io.Reader, int64) {
-	fi, err := f.Stat()
-	if err != nil || !fi.Mode().IsRegular() || fi.Size() == 0 {
-		return f, 0
-	}
-	size := fi.Size()
-	var last [1]byte
-	if _, err := f.ReadAt(last[:], size-1); err != nil || last[0] == '\n' {
-		return f, 0 // the usual case: one byte read
-	}
-	keep, err := afterLastNewline(f, size)
-	if err != nil {
+	keep, size, err := lastWholeLine(f)
+	if err != nil || keep == size {
 		return f, 0
 	}
 	return io.LimitReader(f, keep), size - keep
+}
+
+// lastWholeLine returns f's size and the offset just after its last
+// '\n': equal when f ends whole, the usual case, found with one byte read.
+// Anything but a non-empty regular file counts as whole.
+func lastWholeLine(f file) (keep, size int64, err error) {
+	fi, err := f.Stat()
+	if err != nil || !fi.Mode().IsRegular() || fi.Size() == 0 {
+		return 0, 0, nil
+	}
+	size = fi.Size()
+	var last [1]byte
+	if _, err := f.ReadAt(last[:], size-1); err == nil && last[0] == '\n' {
+		return size, size, nil
+	}
+	keep, err = afterLastNewline(f, size)
+	return keep, size, err
 }
 
 type rotatedFile struct {
@@ -646,7 +648,7 @@ func (j *janitor) scan() ([]rotatedFile, int64, error) {
 		if !e.Type().IsRegular() || !strings.HasPrefix(name, c.prefix+"-") || strings.HasSuffix(name, ".tmp") {
 			continue
 		}
-		base := strings.TrimSuffix(strings.TrimSuffix(name, ".gz"), ".zst")
+		base := uncompressed(name)
 		if !strings.HasSuffix(base, c.ext) {
 			continue
 		}
@@ -700,7 +702,7 @@ func (j *janitor) rotationOrder(files []rotatedFile, upto uint64) {
 	defer j.mu.Unlock()
 	seen := make(map[string]bool, len(files))
 	for i := range files {
-		key := strings.TrimSuffix(strings.TrimSuffix(files[i].path, ".gz"), ".zst")
+		key := uncompressed(files[i].path)
 		if seq, ok := j.order[key]; ok {
 			files[i].seq = seq
 			seen[key] = true
@@ -713,6 +715,11 @@ func (j *janitor) rotationOrder(files []rotatedFile, upto uint64) {
 			delete(j.order, key)
 		}
 	}
+}
+
+// uncompressed is name without a compressed suffix.
+func uncompressed(name string) string {
+	return strings.TrimSuffix(strings.TrimSuffix(name, ".gz"), ".zst")
 }
 
 // retains reports whether any retention limit is set.
@@ -729,7 +736,7 @@ func compareNames(a, b string, c config) int {
 }
 
 func nameKey(name string, c config) (string, int) {
-	name = strings.TrimSuffix(strings.TrimSuffix(name, ".gz"), ".zst")
+	name = uncompressed(name)
 	name = strings.TrimSuffix(strings.TrimPrefix(name, c.prefix+"-"), c.ext)
 	const stampLen = len("20060102-150405")
 	if len(name) <= stampLen+1 {

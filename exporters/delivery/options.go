@@ -26,10 +26,9 @@ type Options struct {
 	// means the default: 408, 429 and every 5xx but 501. An empty non-nil
 	// slice retries no status. A failure to get any answer is always
 	// retried (unless Retry.Disabled). Whatever this says, a 413 with
-	// Retry-After is retried (the receiver says it is temporary; unless
-	// Retry.Disabled), and a
-	// 413 without it sends the batch again in halves until the parts fit
-	// (an entry too large on its own is lost, counted).
+	// Retry-After is retried, as the receiver says it is temporary (unless
+	// Retry.Disabled), and a 413 without it sends the batch again in halves
+	// until the parts fit (an entry too large on its own is lost, counted).
 	RetryableStatuses []int
 	// Headers are added to every request (an API key, say). Their values
 	// never appear in errors.

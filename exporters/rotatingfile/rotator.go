@@ -170,7 +170,9 @@ func (r *rotator) ensureOpen() error {
 	if r.f != nil && !r.due.IsZero() && !r.cfg.now().Before(r.due) {
 		r.rotateLocked(true)
 	}
-	if r.f != nil && r.movedAway() {
+	// Not again in a Write whose rotation (or replacement) already failed
+	// to open a file: the next Write tries again.
+	if r.f != nil && !r.stuck && r.movedAway() {
 		return r.replaceMoved()
 	}
 	if r.f != nil {

@@ -259,25 +259,19 @@ func TestSecondSignalExitsAtOnce(t *testing.T) {
 
 // WithErrorHandler receives the flush failure before the process ends.
 func TestErrorHandlerHearsFailedFlush(t *testing.T) {
-	c := startChild(t, "error-handler")
-	require.NoError(t, c.cmd.Process.Signal(syscall.SIGTERM))
-	line := c.readLine(t, "handled:")
+	line, status, _ := handledOnSIGTERM(t, "error-handler")
 	assert.Contains(t, line, "receiver down")
 	assert.Contains(t, line, "flush on terminated")
-	status, _ := c.wait(t)
 	require.True(t, status.Signaled(), "status %v", status)
 }
 
 // The report of a flush cut short by its deadline names the timeout and
 // the target that did not finish, not the one that did.
 func TestTimeoutReportNamesTargetAndTimeout(t *testing.T) {
-	c := startChild(t, "timeout-report")
-	require.NoError(t, c.cmd.Process.Signal(syscall.SIGTERM))
-	line := c.readLine(t, "handled:")
+	line, status, _ := handledOnSIGTERM(t, "timeout-report")
 	assert.Contains(t, line, "did not finish within 200ms (WithTimeout)")
 	assert.Contains(t, line, "flush of target 1 (shutdown_test.flushFunc)")
 	assert.Contains(t, line, "flush of target 0 (*log.LoggerProvider) succeeded")
-	status, _ := c.wait(t)
 	require.True(t, status.Signaled(), "status %v", status)
 }
 
@@ -285,15 +279,23 @@ func TestTimeoutReportNamesTargetAndTimeout(t *testing.T) {
 // target's failure; the other target is flushed and the process still
 // dies by its signal, not by the panic.
 func TestPanickingTargetOnSignal(t *testing.T) {
-	c := startChild(t, "panic-target")
-	require.NoError(t, c.cmd.Process.Signal(syscall.SIGTERM))
-	line := c.readLine(t, "handled:")
+	line, status, rest := handledOnSIGTERM(t, "panic-target")
 	assert.Contains(t, line, "flush of target 1 (shutdown_test.flushFunc): shutdown: panic: flush bug")
 	assert.Contains(t, line, "flush of target 0 (*log.LoggerProvider) succeeded")
-	status, rest := c.wait(t)
 	require.True(t, status.Signaled(), "status %v, stderr %s", status, rest)
 	assert.Equal(t, syscall.SIGTERM, status.Signal())
 	assert.NotContains(t, rest, "goroutine ", "no panic trace")
+}
+
+// handledOnSIGTERM runs a child scenario, sends it SIGTERM, and returns
+// what its error handler printed, how it ended and the rest of its stderr.
+func handledOnSIGTERM(t *testing.T, mode string) (line string, status syscall.WaitStatus, rest string) {
+	t.Helper()
+	c := startChild(t, mode)
+	require.NoError(t, c.cmd.Process.Signal(syscall.SIGTERM))
+	line = c.readLine(t, "handled:")
+	status, rest = c.wait(t)
+	return line, status, rest
 }
 
 func TestStopRestoresPreviousDisposition(t *testing.T) {

@@ -146,7 +146,11 @@ const (
 	// being sent, to make room.
 	OverflowDropOldest
 	// OverflowBlock makes Write wait for room, up to Pending.BlockTimeout
-	// and its context, then refuses the entry.
+	// and its context, then refuses the entry. Once writes have waited
+	// two timeouts with no batch finishing (the receiver is down), later
+	// ones refuse at once, counted as ever, until a batch finishes: a
+	// wait for a receiver that does not answer would stall every Write
+	// (with SimpleProcessor, every logging call) for nothing.
 	OverflowBlock
 )
 

@@ -101,6 +101,14 @@ type Engine struct {
 	space    flushacct.Cond    // broadcast when pending shrinks, and at Close
 	closed   bool
 	started  bool
+	// freed counts batches finished (each frees room); Block's stall rule
+	// (waitForRoomLocked) watches it. stallSince is when the earliest
+	// wait still unanswered began, with freed at stallFreed; stalled is
+	// set once that is stallWindows timeouts ago with freed unmoved.
+	freed      uint64
+	stallSince time.Time
+	stallFreed uint64
+	stalled    bool
 	// abandoned counts entries Close gave up on: a flush that was waiting
 	// for them must not report success.
 	abandoned int
@@ -279,15 +287,68 @@ func (e *Engine) AddBatch(ctx context.Context, entries [][]byte) (failed int, fi
 // blockTimer starts the Block policy's timeout at the first wait of a
 // call; once it has passed, every later wait of the call ends at once.
 type blockTimer struct {
-	ctx    context.Context
-	cancel context.CancelFunc
+	ctx     context.Context
+	cancel  context.CancelFunc
+	start   time.Time // when the first wait began
+	freedAt uint64    // Engine.freed then
 }
 
 func (b *blockTimer) context(parent context.Context, d time.Duration) context.Context {
 	if b.ctx == nil {
 		b.ctx, b.cancel = context.WithTimeout(parent, d)
+		b.start = time.Now()
 	}
 	return b.ctx
+}
+
+// ErrStalled is wrapped by the drops of Block once nothing has been freed
+// for stallWindows block timeouts.
+var ErrStalled = errors.New("no room freed for two block timeouts: not waiting while the receiver makes no progress")
+
+// stallWindows is how many block timeouts must pass with calls waiting and
+// no batch finishing before Block stops waiting. More than one, so that a
+// receiver that is only slow (one request longer than the timeout) does
+// not make entries drop that a short wait would have saved.
+const stallWindows = 2
+
+// waitForRoomLocked is Block's wait for fits, which e.closed also ends;
+// e.mu is held on entry and on return. It returns nil once there is room,
+// or why the entry is to be dropped. Against a receiver that has stopped
+// answering a wait buys nothing: each Write (with SimpleProcessor, each
+// logging call) would stall the whole timeout and drop all the same. So
+// once calls have waited stallWindows timeouts with no batch finishing,
+// later ones drop at once, until a batch finishes: the rule of
+// processor.NewBatch's QueueFullBlock.
+func (e *Engine) waitForRoomLocked(ctx context.Context, block *blockTimer, fits func() bool) error {
+	if e.stalled && e.freed == e.stallFreed {
+		return ErrStalled
+	}
+	first := block.ctx == nil
+	wait := block.context(ctx, e.cfg.BlockTimeout)
+	if first {
+		block.freedAt = e.freed
+	}
+	if e.space.Wait(wait, locker{e}, func() bool { return e.closed || fits() }) == nil {
+		return nil
+	}
+	if err := ctx.Err(); err != nil {
+		return err // the caller's deadline says nothing of the receiver
+	}
+	if e.freed == block.freedAt {
+		e.noteStallLocked(block.start)
+	}
+	return errors.New("timed out waiting for room")
+}
+
+// noteStallLocked records that a wait begun at start ran its whole timeout
+// with no batch finishing.
+func (e *Engine) noteStallLocked(start time.Time) {
+	if e.stallSince.IsZero() || e.stallFreed != e.freed {
+		e.stallSince, e.stallFreed, e.stalled = start, e.freed, false
+	}
+	if time.Since(e.stallSince) >= stallWindows*e.cfg.BlockTimeout {
+		e.stalled = true
+	}
 }
 
 func (b *blockTimer) stop() {
@@ -346,12 +407,7 @@ func (e *Engine) addLocked(ctx context.Context, entry []byte, block *blockTimer)
 			e.dropOldestLocked()
 			continue
 		case e.cfg.Overflow == Block:
-			wait := block.context(ctx, e.cfg.BlockTimeout)
-			if e.space.Wait(wait, locker{e}, func() bool { return e.closed || e.pending+n <= e.cfg.MaxPendingBytes }) != nil {
-				cause := ctx.Err()
-				if cause == nil {
-					cause = errors.New("timed out waiting for room")
-				}
+			if cause := e.waitForRoomLocked(ctx, block, func() bool { return e.pending+n <= e.cfg.MaxPendingBytes }); cause != nil {
 				err := e.errorf("%w: %w", ErrDropped, cause)
 				e.dropLocked(1, err)
 				return err
@@ -691,6 +747,7 @@ func (e *Engine) finishLocked(b *batch) {
 	if last != nil {
 		e.done.Broadcast()
 	}
+	e.freed++
 	e.space.Broadcast()
 	e.recomputeOldestLocked()
 }

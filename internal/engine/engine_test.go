@@ -212,6 +212,89 @@ func TestBlockWaitsForRoom(t *testing.T) {
 	assert.ErrorIs(t, e.Close(context.Background()), ErrDropped, "the refused entry is counted by the final flush")
 }
 
+// waitFreed waits until a batch has finished since freed was before.
+func waitFreed(t *testing.T, e *Engine, before uint64) {
+	t.Helper()
+	e.lock()
+	defer e.unlock()
+	require.NoError(t, e.space.Wait(t.Context(), locker{e}, func() bool { return e.freed != before }))
+}
+
+// A receiver that stops answering: after two block timeouts with no batch
+// finishing, Block drops at once instead of stalling every call a whole
+// timeout; a batch finishing ends that.
+func TestBlockStopsWaitingWhileReceiverStalled(t *testing.T) {
+	f := &fakeSender{gate: make(chan struct{})}
+	e := newEngine(t, Config{MaxBatchEntries: 1, MaxBatchBytes: 1, MaxPendingBytes: 2, Overflow: Block, BlockTimeout: 20 * time.Millisecond}, f)
+	addN(t, e, 0, 2)
+	for i := range 2 { // two whole timeouts, nothing finishing
+		err := e.Add(context.Background(), []byte("w"))
+		require.ErrorIs(t, err, ErrDropped)
+		require.NotErrorIs(t, err, ErrStalled, "wait %d: waited its timeout", i)
+	}
+	err := e.Add(context.Background(), []byte("s"))
+	require.ErrorIs(t, err, ErrDropped)
+	require.ErrorIs(t, err, ErrStalled, "stalled: dropped without waiting")
+
+	e.lock()
+	before := e.freed
+	e.unlock()
+	f.gate <- struct{}{} // the receiver answers one batch
+	waitFreed(t, e, before)
+	require.NoError(t, e.Add(context.Background(), []byte("2")), "room again")
+	err = e.Add(context.Background(), []byte("x"))
+	require.ErrorIs(t, err, ErrDropped)
+	require.NotErrorIs(t, err, ErrStalled, "a batch finished: calls wait again")
+
+	close(f.gate)
+	require.ErrorIs(t, e.Close(context.Background()), ErrDropped)
+	assert.Equal(t, []string{"0", "1", "2"}, f.delivered())
+	assert.EqualValues(t, 4, e.Lost(), "every drop counted, stalled or not")
+}
+
+// A receiver only slower than the timeout: a batch finishing between two
+// timed-out waits starts the count again, so no call is refused unwaited.
+func TestBlockOneTimeoutIsNotAStall(t *testing.T) {
+	f := &fakeSender{gate: make(chan struct{})}
+	e := newEngine(t, Config{MaxBatchEntries: 1, MaxBatchBytes: 1, MaxPendingBytes: 2, Overflow: Block, BlockTimeout: 20 * time.Millisecond}, f)
+	addN(t, e, 0, 2)
+	require.ErrorIs(t, e.Add(context.Background(), []byte("w")), ErrDropped)
+	e.lock()
+	before := e.freed
+	e.unlock()
+	f.gate <- struct{}{}
+	waitFreed(t, e, before)
+	require.NoError(t, e.Add(context.Background(), []byte("2")))
+	for i := range 2 {
+		err := e.Add(context.Background(), []byte("w"))
+		require.ErrorIs(t, err, ErrDropped)
+		require.NotErrorIs(t, err, ErrStalled, "wait %d after the batch finished", i)
+	}
+	require.ErrorIs(t, e.Add(context.Background(), []byte("s")), ErrStalled, "two timeouts since the batch finished")
+	close(f.gate)
+	require.ErrorIs(t, e.Close(context.Background()), ErrDropped)
+}
+
+// The caller's deadline ending a wait says nothing of the receiver: it
+// never counts toward a stall.
+func TestBlockCallerDeadlineIsNotAStall(t *testing.T) {
+	f := &fakeSender{gate: make(chan struct{})}
+	e := newEngine(t, Config{MaxBatchEntries: 1, MaxBatchBytes: 1, MaxPendingBytes: 2, Overflow: Block, BlockTimeout: time.Hour}, f)
+	addN(t, e, 0, 2)
+	for range 3 {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Millisecond)
+		err := e.Add(ctx, []byte("w"))
+		cancel()
+		require.ErrorIs(t, err, context.DeadlineExceeded)
+		require.NotErrorIs(t, err, ErrStalled)
+	}
+	e.lock()
+	assert.True(t, e.stallSince.IsZero(), "no stall noted")
+	e.unlock()
+	close(f.gate)
+	require.ErrorIs(t, e.Close(context.Background()), ErrDropped)
+}
+
 func TestConcurrencyDeliversEverything(t *testing.T) {
 	f := &fakeSender{}
 	e := newEngine(t, Config{MaxBatchEntries: 3, Concurrency: 4}, f)

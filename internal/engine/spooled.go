@@ -142,15 +142,11 @@ func (e *Engine) addSpooledLocked(ctx context.Context, entries [][]byte, block *
 				continue
 			}
 			if e.cfg.Overflow == Block {
-				wait := block.context(ctx, e.cfg.BlockTimeout)
-				if e.space.Wait(wait, locker{e}, func() bool { return e.closed || e.spool.Bytes()+need <= max }) == nil {
+				cause := e.waitForRoomLocked(ctx, block, func() bool { return e.spool.Bytes()+need <= max })
+				if cause == nil {
 					continue
 				}
-				cause := ctx.Err()
-				if cause == nil {
-					cause = errors.New("timed out waiting for room in the spool")
-				}
-				err := e.errorf("%w: %w", ErrDropped, cause)
+				err := e.errorf("%w: %w (spool full)", ErrDropped, cause)
 				e.dropLocked(1, err)
 				fail(1, err)
 				refused = true

@@ -182,6 +182,23 @@ func TestSpoolOverflowPolicies(t *testing.T) {
 		assert.Len(t, f.delivered(), 60)
 		require.NoError(t, e.Close(context.Background()))
 	})
+	t.Run("block, receiver stalled", func(t *testing.T) {
+		f := &fakeSender{gate: make(chan struct{})}
+		e := spoolEngine(t, t.TempDir(), Config{MaxPendingBytes: bound, MaxBatchEntries: 4, Overflow: Block, BlockTimeout: 20 * time.Millisecond}, f)
+		var errs []error
+		for len(errs) < 3 {
+			if err := e.Add(context.Background(), entry); err != nil {
+				require.ErrorIs(t, err, ErrDropped)
+				errs = append(errs, err)
+			}
+		}
+		assert.NotErrorIs(t, errs[0], ErrStalled)
+		assert.NotErrorIs(t, errs[1], ErrStalled)
+		assert.ErrorIs(t, errs[2], ErrStalled, "two timeouts with nothing delivered: no third wait")
+		close(f.gate)
+		require.ErrorIs(t, e.Close(context.Background()), ErrDropped)
+		assert.EqualValues(t, 3, e.Lost())
+	})
 }
 
 // A flush that ends with entries undelivered fsyncs the spool (in the

@@ -29,11 +29,14 @@ import (
 //		sdklog.WithProcessor(processor.NewBatch(exp)),
 //	)
 //
-// Output is byte for byte the same as with the SDK's default, with one
-// difference for records that did have duplicate keys: the SDK counts each
-// removed duplicate in the record's dropped-attributes count, which a
-// processor cannot set, so that count (envelope diagnostics
-// dropped_attributes, OTLP droppedAttributesCount) stays 0 here.
+// Output is byte for byte the same as with the SDK's default, records with
+// duplicate keys included, with one exception: a record with duplicate keys
+// and more attributes than the provider's count limit (128 by default).
+// The SDK de-duplicates and then applies the limit; with key duplication
+// allowed it applies the limit before Dedup sees the record, so duplicates
+// take places that later attributes would have kept, and those are
+// dropped. The record's dropped-attributes count then reads 0: rewriting
+// attributes resets it, and the SDK gives a processor no way to set it.
 //
 // Dedup is safe for concurrent use and keeps no state.
 type Dedup struct{}

@@ -41,15 +41,27 @@ func linked(f file) bool {
 // however it dies. Best effort: a file that cannot be locked (another
 // process appends to the same fixed name) is written all the same.
 func lockActive(f file) {
-	withFd(f, func(fd uintptr) { _ = syscall.Flock(int(fd), syscall.LOCK_EX|syscall.LOCK_NB) })
+	withFd(f, func(fd uintptr) { _ = flock(int(fd), syscall.LOCK_EX|syscall.LOCK_NB) })
 }
+
+// flock is syscall.Flock; tests replace it to act as NFS does.
+var flock = syscall.Flock
 
 // lockedElsewhere reports whether another open file holds a lock on the
 // file f reads, taking the lock itself otherwise (released when f closes).
 func lockedElsewhere(f file) bool {
 	held := false
 	withFd(f, func(fd uintptr) {
-		held = errors.Is(syscall.Flock(int(fd), syscall.LOCK_EX|syscall.LOCK_NB), syscall.EWOULDBLOCK)
+		err := flock(int(fd), syscall.LOCK_EX|syscall.LOCK_NB)
+		if err != nil && !errors.Is(err, syscall.EWOULDBLOCK) {
+			// On NFS, Linux makes flock a byte-range lock, and an
+			// exclusive one needs the file open for writing: EBADF for
+			// the read-only files probed here. A shared lock needs only
+			// reading and conflicts with the writer's exclusive one all
+			// the same.
+			err = flock(int(fd), syscall.LOCK_SH|syscall.LOCK_NB)
+		}
+		held = errors.Is(err, syscall.EWOULDBLOCK)
 	})
 	return held
 }

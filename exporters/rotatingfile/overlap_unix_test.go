@@ -78,6 +78,25 @@ func TestActiveFileIsLocked(t *testing.T) {
 	assert.False(t, inUse(filepath.Join(dir, names[1])), "closed at Stop")
 }
 
+// On NFS an exclusive flock needs the file open for writing, and the
+// files another process's lock is looked for on are opened read-only: the
+// probe must still see the active file held.
+func TestActiveFileIsLockedOnNFS(t *testing.T) {
+	real := flock
+	flock = func(fd int, how int) error {
+		fl, _, errno := syscall.Syscall(syscall.SYS_FCNTL, uintptr(fd), syscall.F_GETFL, 0)
+		if errno != 0 {
+			return errno
+		}
+		if how&syscall.LOCK_EX != 0 && fl&syscall.O_ACCMODE == syscall.O_RDONLY {
+			return syscall.EBADF
+		}
+		return real(fd, how)
+	}
+	t.Cleanup(func() { flock = real })
+	TestActiveFileIsLocked(t)
+}
+
 // holdLock locks path as another process would, until the test ends.
 func holdLock(t *testing.T, path string) {
 	t.Helper()

@@ -64,7 +64,12 @@ type Options struct {
 // up to a batch still being sent, and refuses new entries beyond that.
 type Spool struct {
 	// Dir is the spool directory, created (mode 0700) if missing; one
-	// process at a time may use it. "" means no spool.
+	// process at a time may use it. "" means no spool. When another
+	// process holds it at New (a rolling deploy overlaps the old process
+	// and the new), the sink starts all the same: it sends from memory,
+	// bounded by Pending and not crash-safe, and HealthCheck says so
+	// (ErrSpoolInUse), until the other lets it go; it then takes the
+	// spool, sends what the other left, and spools what comes next.
 	Dir string
 	// MaxBytes bounds the spool's files. The default is 1 GiB.
 	MaxBytes int64

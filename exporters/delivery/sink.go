@@ -60,7 +60,10 @@ type Framer interface {
 // reached); goroutines of the sink's own send, from the first Write until
 // Stop. It is safe for concurrent use.
 type Sink struct {
-	eng  *engine.Engine
+	// eng takes the writes: the spool's engine, or the in-memory one
+	// while another process holds the spool's directory (handover.go).
+	eng  atomic.Pointer[engine.Engine]
+	wait *spoolWait // nil unless the directory was held at NewSink
 	post *httppost.Poster
 	req  Request
 	bufs sync.Pool
@@ -97,10 +100,13 @@ func NewSink(name, endpoint string, req Request, o Options) (*Sink, error) {
 		cfg.EntryOverhead, cfg.BatchOverhead = f.Framing()
 	}
 	eng, err := engine.New(cfg, sender{s}, s.report)
+	if errors.Is(err, spool.ErrInUse) {
+		eng, err = s.waitForSpool(cfg, o.Pending.MaxBytes, err)
+	}
 	if err != nil {
 		return nil, err // validate caught what users can type; this is a backstop
 	}
-	s.eng = eng
+	s.eng.Store(eng)
 	s.unobserve = func() {}
 	if o.Spool.Dir != "" {
 		s.unobserve = observeSpool(name, s)
@@ -185,14 +191,14 @@ func (s *Sink) report(err error) {
 // returns nil; if an earlier write to the spool's disk has not returned
 // (a stalled volume), Write waits for it no longer than ctx allows and
 // then refuses the entry the same way.
-func (s *Sink) Write(ctx context.Context, entry []byte) error { return s.eng.Add(ctx, entry) }
+func (s *Sink) Write(ctx context.Context, entry []byte) error { return s.eng.Load().Add(ctx, entry) }
 
 // WriteBatch queues a copy of each entry under one lock, as Write does
 // each (bridge.BatchWriter). An entry refused at the pending bound does
 // not stop the others; after Stop none is taken. It returns how many were
 // not taken and the first reason.
 func (s *Sink) WriteBatch(ctx context.Context, entries [][]byte) (failed int, err error) {
-	return s.eng.AddBatch(ctx, entries)
+	return s.eng.Load().AddBatch(ctx, entries)
 }
 
 // Flush sends everything queued and returns nil once every batch was
@@ -200,7 +206,15 @@ func (s *Sink) WriteBatch(ctx context.Context, entries [][]byte) (failed int, er
 // undelivered fsyncs it (SpoolSyncOnFlush), in the background. Otherwise the error says how many entries were not
 // delivered, including any lost since the previous flush; if ctx ends
 // first, they stay queued.
-func (s *Sink) Flush(ctx context.Context) error { return s.eng.Flush(ctx) }
+func (s *Sink) Flush(ctx context.Context) error {
+	// Both engines as they are at the call: what was written before the
+	// spool was taken is in the memory engine, what after in the spool's.
+	cur, before := s.engines()
+	if before == nil {
+		return cur.Flush(ctx)
+	}
+	return errors.Join(before.Flush(ctx), cur.Flush(ctx))
+}
 
 // Stop flushes within ctx, then stops sending and closes idle connections
 // of the sink's own client. Entries still undelivered when ctx ends are
@@ -208,7 +222,15 @@ func (s *Sink) Flush(ctx context.Context) error { return s.eng.Flush(ctx) }
 // in it, for the next process to send first. Later calls return the first
 // one's result.
 func (s *Sink) Stop(ctx context.Context) error {
-	err := s.eng.Close(ctx)
+	if s.wait != nil {
+		s.wait.halt(ctx)
+	}
+	cur, before := s.engines()
+	var err error
+	if before != nil {
+		err = before.Close(ctx)
+	}
+	err = errors.Join(err, cur.Close(ctx))
 	s.post.Close()
 	s.unobserve()
 	return err
@@ -221,6 +243,11 @@ func (s *Sink) Stop(ctx context.Context) error {
 func (s *Sink) HealthCheck(context.Context) error {
 	if s.gone.Load() {
 		return fmt.Errorf("%s: %w", s.post.Endpoint(), ErrGone)
+	}
+	if s.wait != nil {
+		if err := s.wait.waiting(); err != nil {
+			return err
+		}
 	}
 	err := s.post.LastErr()
 	if st, ok := s.SpoolStats(); ok && err != nil {
@@ -242,14 +269,26 @@ type SpoolStats struct {
 
 // SpoolStats returns the spool's state; ok is false without a spool.
 func (s *Sink) SpoolStats() (st SpoolStats, ok bool) {
-	raw, oldest, ok := s.eng.SpoolStats()
+	raw, oldest, ok := s.eng.Load().SpoolStats()
 	return SpoolStats{Bytes: raw.Bytes, Segments: raw.Segments, Oldest: oldest}, ok
 }
 
 // Lost returns how many entries were dropped at the pending bound or not
 // delivered.
-func (s *Sink) Lost() int64 { return s.eng.Lost() }
+func (s *Sink) Lost() int64 {
+	cur, before := s.engines()
+	if before == nil {
+		return cur.Lost()
+	}
+	return cur.Lost() + before.Lost()
+}
 
 // PendingBytes returns the bytes waiting to be delivered, never more than
 // Pending.MaxBytes.
-func (s *Sink) PendingBytes() int { return s.eng.PendingBytes() }
+func (s *Sink) PendingBytes() int {
+	cur, before := s.engines()
+	if before == nil {
+		return cur.PendingBytes()
+	}
+	return cur.PendingBytes() + before.PendingBytes()
+}

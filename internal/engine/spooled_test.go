@@ -133,8 +133,8 @@ func TestSpoolDirInUse(t *testing.T) {
 	dir := t.TempDir()
 	e := spoolEngine(t, dir, Config{}, &fakeSender{})
 	_, err := New(Config{Spool: &spool.Config{Dir: dir}}, &fakeSender{}, nil)
-	require.Error(t, err)
-	assert.Contains(t, err.Error(), fmt.Sprintf("in use by process %d", os.Getpid()))
+	require.ErrorIs(t, err, spool.ErrInUse)
+	assert.Contains(t, err.Error(), fmt.Sprintf("process %d", os.Getpid()))
 	require.NoError(t, e.Close(context.Background()))
 }
 

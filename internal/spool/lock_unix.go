@@ -28,7 +28,7 @@ func lockDir(dir string) (*os.File, error) {
 		}
 		_ = f.Close()
 		if errors.Is(err, syscall.EWOULDBLOCK) {
-			return nil, fmt.Errorf("spool: directory %s is in use by %s: one process per spool directory", dir, holder)
+			return nil, fmt.Errorf("spool: directory %s: %w (%s; one process per spool directory)", dir, ErrInUse, holder)
 		}
 		return nil, fmt.Errorf("spool: locking %s: %w", dir, err)
 	}

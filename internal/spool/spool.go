@@ -137,6 +137,10 @@ func crash(step string) {
 	}
 }
 
+// ErrInUse is wrapped by Open's error when another process holds the
+// directory (or this one does, through another Spool).
+var ErrInUse = errors.New("in use by another process")
+
 // Open opens (creating it, mode 0700) the spool in cfg.Dir, takes its lock,
 // and recovers what an earlier process left: the sealed batches not yet
 // delivered, oldest first, ready to send again with their keys. Entries

@@ -102,7 +102,7 @@ func TestOneProcessPerDirectory(t *testing.T) {
 	dir := t.TempDir()
 	s, _ := open(t, Config{Dir: dir})
 	_, _, err := Open(Config{Dir: dir})
-	require.Error(t, err)
+	require.ErrorIs(t, err, ErrInUse)
 	assert.Contains(t, err.Error(), dir)
 	assert.Contains(t, err.Error(), fmt.Sprintf("process %d", os.Getpid()))
 	require.NoError(t, s.Close())

@@ -25,6 +25,6 @@ func linked(file) bool { return false }
 // lockActive, lockedElsewhere, inUse: no lock here that the system drops
 // when a process dies, so processes sharing a directory are not protected
 // from each other (one process per directory and prefix).
-func lockActive(file)           {}
+func lockActive(file) bool      { return false }
 func lockedElsewhere(file) bool { return false }
 func inUse(string) bool         { return false }

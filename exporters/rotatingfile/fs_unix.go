@@ -38,10 +38,14 @@ func linked(f file) bool {
 // processes that may share the directory (a rolling deploy overlaps the
 // old and the new): their Start and retention leave a locked file alone.
 // The kernel drops the lock when the file is closed or the process dies,
-// however it dies. Best effort: a file that cannot be locked (another
-// process appends to the same fixed name) is written all the same.
-func lockActive(f file) {
-	withFd(f, func(fd uintptr) { _ = flock(int(fd), syscall.LOCK_EX|syscall.LOCK_NB) })
+// however it dies. Best effort: a file that cannot be locked is written
+// all the same; shared reports that another process holds it (it appends
+// to the same fixed name).
+func lockActive(f file) (shared bool) {
+	withFd(f, func(fd uintptr) {
+		shared = errors.Is(flock(int(fd), syscall.LOCK_EX|syscall.LOCK_NB), syscall.EWOULDBLOCK)
+	})
+	return shared
 }
 
 // flock is syscall.Flock; tests replace it to act as NFS does.

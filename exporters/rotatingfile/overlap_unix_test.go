@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"syscall"
 	"testing"
 
@@ -228,4 +229,35 @@ func TestOlderTornFileIsCompressedWhole(t *testing.T) {
 	assert.Equal(t, entry(0)+"\n", string(readFile(t, older+".gz")))
 	assert.Equal(t, entry(2)+"\n", string(readFile(t, newer+".gz")))
 	assert.True(t, h.find("were left out of"), "the torn line is reported")
+}
+
+// Two processes with WithFixedName on one directory write the same file
+// and rename it under each other: the second is told so, once.
+func TestSharedFixedNameIsReported(t *testing.T) {
+	h := &handled{}
+	s, _, dir := testSink(t, func(c *config) { c.handle = h.handle }, WithFixedName(), WithMaxSize(100))
+	require.NoError(t, os.MkdirAll(dir, 0o750))
+	path := filepath.Join(dir, DefaultPrefix+DefaultExtension)
+	require.NoError(t, os.WriteFile(path, nil, 0o600))
+	holdLock(t, path) // the other process's active file
+	write(t, s, entry(1))
+	flush(t, s)
+	write(t, s, entry(2), entry(3)) // rotations open the fixed name again
+	flush(t, s)
+	stop(t, s)
+	n := 0
+	for _, err := range h.errs {
+		if strings.Contains(err.Error(), "written by another process too") {
+			n++
+		}
+	}
+	assert.Equal(t, 1, n, "said once: %v", h.errs)
+	assert.Len(t, readLines(t, dir), 3, "and written all the same")
+
+	h2 := &handled{}
+	s2, _, _ := testSink(t, func(c *config) { c.handle = h2.handle }, WithFixedName())
+	write(t, s2, entry(1))
+	flush(t, s2)
+	stop(t, s2)
+	assert.False(t, h2.find("another process"), "a file of its own: nothing to say")
 }

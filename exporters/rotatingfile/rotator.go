@@ -42,7 +42,10 @@ type rotator struct {
 	// repeats (at most one report a second, counted).
 	reports  []error
 	reporter *errlimit.Reporter
-	warning  error // the directory warning: once, so never held back
+	warning  error // the directory and shared-file warnings: once each, so never held back
+	// sharedWarned: the warning that another process writes the same
+	// file was given.
+	sharedWarned bool
 	// failures make the next Flush fail: a rotated file whose sync
 	// failed may not be on disk although its lines were written.
 	failures  flushacct.Ledger
@@ -306,7 +309,10 @@ func (r *rotator) install(f file, path string, now time.Time) {
 		// there (EINVAL), and there is nothing below it to push.
 		r.unsyncable = !fi.Mode().IsRegular()
 	}
-	lockActive(f)
+	if lockActive(f) && !r.sharedWarned {
+		r.sharedWarned = true
+		r.warning = errors.Join(r.warning, fmt.Errorf("rotatingfile: warning: %s is being written by another process too (two processes with WithFixedName on one directory: two replicas, or a rolling update's overlap): each renames the other's file at its rotations and counts only its own lines against the size limit; give each process its own directory", path))
+	}
 	r.f, r.path, r.size, r.opened, r.dirty, r.renamed, r.away = f, path, size, now, false, false, false
 	r.due = r.nextDue(now)
 	select {

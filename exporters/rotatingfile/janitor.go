@@ -49,9 +49,12 @@ type janitor struct {
 	// foreign marks those of them in todo.
 	deferred []string
 	foreign  map[string]bool
-	busy     bool    // a goroutine is working through unsynced and todo
-	errs     []error // retention failures Close reports, bounded by maxKeptErrors
-	more     int     // failures beyond maxKeptErrors
+	// rotations counts rotated calls: a file the worker deferred while a
+	// rotation ran missed that rotation's look, and is queued again.
+	rotations uint64
+	busy      bool    // a goroutine is working through unsynced and todo
+	errs      []error // retention failures Close reports, bounded by maxKeptErrors
+	more      int     // failures beyond maxKeptErrors
 	// order numbers the files this process rotated, in rotation order,
 	// by their uncompressed path; retention takes them for newer than any
 	// file it found already there, whatever their names say (see
@@ -91,6 +94,7 @@ func newJanitor(cfg config, active func() string, failures *flushacct.Ledger, re
 func (j *janitor) rotated(path string, needsSync bool) {
 	j.mu.Lock()
 	defer j.mu.Unlock()
+	j.rotations++
 	j.requeueFailedLocked()
 	if j.cfg.retains() { // else no scan would ever prune the order
 		j.seq++
@@ -224,7 +228,15 @@ func (j *janitor) work() {
 		j.todo = j.todo[1:]
 		foreign := j.foreign[path]
 		delete(j.foreign, path)
+		rotations := j.rotations
 		j.mu.Unlock()
+		if foreign && path == j.active() {
+			// The other process's file is gone (retention, ours or its,
+			// retired it) and its name, free again, is our active file's:
+			// nothing of that process is left to look at.
+			j.mu.Lock()
+			continue
+		}
 		var cerr error
 		deferred := foreign && inUse(path)
 		if !deferred {
@@ -253,7 +265,13 @@ func (j *janitor) work() {
 		case cerr != nil:
 			j.failed[path] = cerr
 		}
-		if deferred {
+		switch {
+		case deferred && j.rotations != rotations:
+			// A rotation meanwhile requeued the deferred files while
+			// this one was out of the list: it gets that look now.
+			j.todo = append(j.todo, path)
+			j.foreign[path] = true
+		case deferred:
 			j.deferred = append(j.deferred, path)
 		}
 		if rerr != nil {

@@ -123,6 +123,9 @@ type Engine struct {
 	wg         sync.WaitGroup
 
 	closeOnce onceerr.Once
+	// closedDone is closed when Close's work is complete, the part that
+	// went on in the background after an ended context included.
+	closedDone chan struct{}
 
 	// bufs recycles batch buffers: each batch would otherwise grow a
 	// fresh buffer to the batch size by repeated doubling.
@@ -178,7 +181,7 @@ func New(cfg Config, s Sender, onError func(error)) (*Engine, error) {
 		failReports: errlimit.New(onError, reportEvery),
 		mu:          ctxsync.NewMutex(),
 		inflight:    map[uint64]*batch{}, finished: map[uint64]*batch{},
-		work: make(chan struct{}, 1), quit: make(chan struct{}),
+		work: make(chan struct{}, 1), quit: make(chan struct{}), closedDone: make(chan struct{}),
 		sendCtx: ctx, cancelSend: cancel,
 		keyPrefix: hex.EncodeToString(prefix[:]) + "-",
 	}
@@ -909,7 +912,13 @@ func (e *Engine) Close(ctx context.Context) error {
 	})
 }
 
+// Finished is closed once Close's work is complete: every file closed and
+// the spool's lock released, also when Close returned early on its
+// context and the rest went on in the background (a stalled disk).
+func (e *Engine) Finished() <-chan struct{} { return e.closedDone }
+
 func (e *Engine) close(ctx context.Context) error {
+	defer close(e.closedDone)
 	// Refuse new entries first, so the final flush covers everything
 	// accepted.
 	e.lock()

@@ -274,7 +274,11 @@ func TestStalledSpoolDiskDoesNotHoldCallersPastTheirDeadline(t *testing.T) {
 			close(disk.armed)
 			// The write that stalls: an append on this goroutine, or
 			// the seal and the acknowledgement on the engine's own.
-			go func() { _, _ = e.AddBatch(context.Background(), [][]byte{[]byte("0"), []byte("1"), []byte("2")}) }()
+			added := make(chan struct{})
+			go func() {
+				defer close(added)
+				_, _ = e.AddBatch(context.Background(), [][]byte{[]byte("0"), []byte("1"), []byte("2")})
+			}()
 			<-disk.entered
 
 			const deadline = 50 * time.Millisecond
@@ -305,10 +309,18 @@ func TestStalledSpoolDiskDoesNotHoldCallersPastTheirDeadline(t *testing.T) {
 			assert.Less(t, time.Since(start), closeGrace+time.Second, "Close on an ended context overran")
 
 			close(disk.release)
-			// A later Close waits for the first, now finishing.
+			// A later Close returns the first one's result; the rest of
+			// closing finishes in the background once the disk answers.
 			err = e.Close(context.Background())
 			if err != nil {
 				assert.NotContains(t, err.Error(), "waiting for a concurrent call")
+			}
+			for _, ch := range []<-chan struct{}{added, e.Finished()} {
+				select {
+				case <-ch:
+				case <-time.After(10 * time.Second):
+					t.Fatal("closing never finished after the disk answered")
+				}
 			}
 			assert.GreaterOrEqual(t, e.Lost(), int64(3), "every refused entry is counted")
 		})

@@ -44,19 +44,20 @@ var spoolRetry = 250 * time.Millisecond
 // waitForSpool starts the sink on an in-memory engine bounded by memBytes,
 // held saying why the spool could not be opened, and a goroutine that
 // takes the spool when its holder lets it go.
-func (s *Sink) waitForSpool(cfg engine.Config, memBytes int, held error) (*engine.Engine, error) {
+func (s *Sink) waitForSpool(cfg engine.Config, memBytes int, held error) error {
 	memCfg := cfg
 	memCfg.Spool = nil
 	memCfg.MaxPendingBytes = memBytes
 	mem, err := engine.New(memCfg, sender{s}, s.report)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	w := &spoolWait{mem: mem, cfg: cfg, sink: s, held: held, halted: make(chan struct{}), done: make(chan struct{})}
 	s.wait = w
+	s.eng.Store(mem) // before the goroutine, which may replace it at once
 	s.report(w.heldError(held))
 	go w.run(spoolRetry)
-	return mem, nil
+	return nil
 }
 
 func (w *spoolWait) heldError(held error) error {

@@ -100,13 +100,15 @@ func NewSink(name, endpoint string, req Request, o Options) (*Sink, error) {
 		cfg.EntryOverhead, cfg.BatchOverhead = f.Framing()
 	}
 	eng, err := engine.New(cfg, sender{s}, s.report)
-	if errors.Is(err, spool.ErrInUse) {
-		eng, err = s.waitForSpool(cfg, o.Pending.MaxBytes, err)
+	switch {
+	case errors.Is(err, spool.ErrInUse):
+		err = s.waitForSpool(cfg, o.Pending.MaxBytes, err)
+	case err == nil:
+		s.eng.Store(eng)
 	}
 	if err != nil {
 		return nil, err // validate caught what users can type; this is a backstop
 	}
-	s.eng.Store(eng)
 	s.unobserve = func() {}
 	if o.Spool.Dir != "" {
 		s.unobserve = observeSpool(name, s)

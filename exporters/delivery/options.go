@@ -69,7 +69,8 @@ type Spool struct {
 	// and the new), the sink starts all the same: it sends from memory,
 	// bounded by Pending and not crash-safe, and HealthCheck says so
 	// (ErrSpoolInUse), until the other lets it go; it then takes the
-	// spool, sends what the other left, and spools what comes next.
+	// spool, sends what the other left, and spools what comes next. Two
+	// exporters of this process given one directory fail New instead.
 	Dir string
 	// MaxBytes bounds the spool's files. The default is 1 GiB.
 	MaxBytes int64

@@ -88,6 +88,7 @@ type Stats struct {
 // Spool is safe for concurrent use.
 type Spool struct {
 	cfg  Config
+	key  string // cfg.Dir in openHere
 	lock *os.File
 
 	mu      sync.Mutex
@@ -138,8 +139,18 @@ func crash(step string) {
 }
 
 // ErrInUse is wrapped by Open's error when another process holds the
-// directory (or this one does, through another Spool).
+// directory: a wait, as when a rolling update overlaps two processes.
 var ErrInUse = errors.New("in use by another process")
+
+// ErrOpenHere is wrapped by Open's error when a Spool of this process has
+// the directory open: a mistake (two exporters given one directory), which
+// no wait settles.
+var ErrOpenHere = errors.New("already open in this process: one spool directory per exporter")
+
+// openHere holds the directories this process's spools have open, by
+// cleaned path. The lock alone cannot tell this process from another: a
+// second lock from the same process is refused like any other.
+var openHere sync.Map
 
 // Open opens (creating it, mode 0700) the spool in cfg.Dir, takes its lock,
 // and recovers what an earlier process left: the sealed batches not yet
@@ -169,11 +180,19 @@ func Open(cfg Config) (*Spool, []Batch, error) {
 	if err := os.MkdirAll(cfg.Dir, 0o700); err != nil {
 		return nil, nil, fmt.Errorf("spool: %w", err)
 	}
+	key := cfg.Dir
+	if abs, err := filepath.Abs(cfg.Dir); err == nil {
+		key = abs
+	}
+	if _, taken := openHere.LoadOrStore(key, true); taken {
+		return nil, nil, fmt.Errorf("spool: directory %s: %w", cfg.Dir, ErrOpenHere)
+	}
 	lock, err := lockDir(cfg.Dir)
 	if err != nil {
+		openHere.Delete(key)
 		return nil, nil, err
 	}
-	s := &Spool{cfg: cfg, lock: lock, sizes: map[uint64]int64{}, readers: map[uint64]*os.File{}, unsynced: map[uint64]*os.File{}}
+	s := &Spool{cfg: cfg, key: key, lock: lock, sizes: map[uint64]int64{}, readers: map[uint64]*os.File{}, unsynced: map[uint64]*os.File{}}
 	batches, err := s.recover()
 	if err != nil {
 		s.abandon()
@@ -842,6 +861,9 @@ func (s *Spool) closeFilesLocked() {
 		s.active = nil
 	}
 	if s.lock != nil {
+		// Out of openHere first: an Open that finds the lock free must
+		// not find the directory still open here.
+		openHere.Delete(s.key)
 		_ = s.lock.Close() // releases the lock
 		s.lock = nil
 	}

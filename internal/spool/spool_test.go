@@ -98,17 +98,6 @@ func TestFilesArePrivate(t *testing.T) {
 
 // One process per directory: the second opener is told which directory
 // and which pid holds it.
-func TestOneProcessPerDirectory(t *testing.T) {
-	dir := t.TempDir()
-	s, _ := open(t, Config{Dir: dir})
-	_, _, err := Open(Config{Dir: dir})
-	require.ErrorIs(t, err, ErrInUse)
-	assert.Contains(t, err.Error(), dir)
-	assert.Contains(t, err.Error(), fmt.Sprintf("process %d", os.Getpid()))
-	require.NoError(t, s.Close())
-	s, _ = open(t, Config{Dir: dir})
-	require.NoError(t, s.Close(), "released by Close")
-}
 
 // Entries appended and never sealed (the process died between the two)
 // are sealed at Open with a new key, on disk, so the next Open agrees.

@@ -1,0 +1,136 @@
+//go:build unix
+
+package delivery
+
+import (
+	"context"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// shortSpoolRetry makes a sink waiting for its spool try the lock often.
+func shortSpoolRetry(t *testing.T) {
+	prev := spoolRetry
+	spoolRetry = time.Millisecond
+	t.Cleanup(func() { spoolRetry = prev })
+}
+
+// holdSpoolLock takes dir's lock as another process's spool would, until
+// the returned function lets it go (or the test ends). It waits for the
+// lock: a sink stopped on an ended context may still be letting it go.
+func holdSpoolLock(t *testing.T, dir string) func() {
+	t.Helper()
+	f, err := os.OpenFile(filepath.Join(dir, "lock"), os.O_RDWR|os.O_CREATE, 0o600)
+	require.NoError(t, err)
+	require.NoError(t, syscall.Flock(int(f.Fd()), syscall.LOCK_EX))
+	var once sync.Once
+	release := func() { once.Do(func() { _ = f.Close() }) }
+	t.Cleanup(release)
+	return release
+}
+
+// A rolling deploy: the new process starts while the old one still holds
+// the spool. The new sink starts all the same, sends from memory, says
+// why, and takes the spool once the old one lets it go: then it sends what
+// the old one left, and spools what comes next.
+func TestSpoolHeldByAnotherProcessAtStart(t *testing.T) {
+	shortSpoolRetry(t)
+	dir := t.TempDir()
+	downSrv := newServer(t, func(int) int { return http.StatusServiceUnavailable })
+	retry := Retry{InitialInterval: time.Millisecond, MaxInterval: 2 * time.Millisecond, MaxElapsedTime: time.Hour}
+	old, err := NewSink("old", downSrv.srv.URL, layout{}, Options{Spool: Spool{Dir: dir}, Retry: retry})
+	require.NoError(t, err)
+	for _, e := range []string{"o1", "o2", "o3"} {
+		require.NoError(t, old.Write(context.Background(), []byte(e)))
+	}
+	ended, cancel := context.WithCancel(context.Background())
+	cancel()
+	require.Error(t, old.Stop(ended)) // its entries stay in the spool
+	letGo := holdSpoolLock(t, dir)    // the old process, still flushing
+
+	srv := newServer(t, nil)
+	s, err := NewSink("new", srv.srv.URL, layout{}, Options{Spool: Spool{Dir: dir}, Retry: retry})
+	require.NoError(t, err, "a held spool does not fail the start")
+	err = s.HealthCheck(context.Background())
+	require.ErrorIs(t, err, ErrSpoolInUse, "unhealthy while not crash-safe")
+	assert.Contains(t, err.Error(), "sending from memory")
+	_, ok := s.SpoolStats()
+	assert.False(t, ok, "no spool of its own yet")
+	for _, e := range []string{"n1", "n2"} {
+		require.NoError(t, s.Write(context.Background(), []byte(e)))
+	}
+	require.NoError(t, s.Flush(context.Background()), "sent from memory meanwhile")
+	assert.Equal(t, []string{"n1", "n2"}, lines(srv.entries()))
+
+	letGo() // the old process exits
+	require.Eventually(t, func() bool { _, ok := s.SpoolStats(); return ok }, 10*time.Second, time.Millisecond, "the spool is taken once let go")
+	require.NoError(t, s.HealthCheck(context.Background()))
+	require.NoError(t, s.Write(context.Background(), []byte("n3")))
+	st, _ := s.SpoolStats()
+	assert.Positive(t, st.Bytes, "n3 went to the spool")
+	require.NoError(t, s.Flush(context.Background()))
+	assert.ElementsMatch(t, []string{"n1", "n2", "o1", "o2", "o3", "n3"}, lines(srv.entries()), "everything, once")
+	assert.Zero(t, s.Lost())
+	require.NoError(t, s.Stop(context.Background()))
+	assert.NoError(t, s.Stop(context.Background()), "twice")
+}
+
+// A spool that stays held: the sink works from memory to the end, and Stop
+// leaves no goroutine behind (TestMain's goleak), whether the tries ended
+// on their own or not.
+func TestSpoolHeldUntilStop(t *testing.T) {
+	shortSpoolRetry(t)
+	dir := t.TempDir()
+	srv := newServer(t, nil)
+	holdSpoolLock(t, dir)
+
+	s, err := NewSink("waiting", srv.srv.URL, layout{}, Options{Spool: Spool{Dir: dir}, Pending: Pending{MaxBytes: 64}})
+	require.NoError(t, err)
+	require.NoError(t, s.Write(context.Background(), []byte("kept")))
+	require.NoError(t, s.Flush(context.Background()))
+	big := make([]byte, 100)
+	require.ErrorIs(t, s.Write(context.Background(), big), ErrDropped, "memory is bounded by Pending meanwhile")
+	assert.EqualValues(t, 1, s.Lost())
+	ended, cancel := context.WithCancel(context.Background())
+	cancel()
+	var wg sync.WaitGroup
+	for range 3 {
+		wg.Go(func() { _ = s.Stop(ended) })
+	}
+	wg.Wait()
+	require.ErrorIs(t, s.HealthCheck(context.Background()), ErrSpoolInUse)
+	assert.Equal(t, []string{"kept"}, lines(srv.entries()))
+}
+
+func lines(es [][]byte) []string {
+	out := make([]string, len(es))
+	for i, e := range es {
+		out[i] = string(e)
+	}
+	return out
+}
+
+// Two exporters of one process given one directory: a mistake no wait
+// settles, so the second fails at once, naming it.
+func TestSpoolDirTwiceInOneProcess(t *testing.T) {
+	dir := t.TempDir()
+	srv := newServer(t, nil)
+	first, err := NewSink("first", srv.srv.URL, layout{}, Options{Spool: Spool{Dir: dir}})
+	require.NoError(t, err)
+	_, err = NewSink("second", srv.srv.URL, layout{}, Options{Spool: Spool{Dir: dir}})
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "one spool directory per exporter")
+	assert.NotErrorIs(t, err, ErrSpoolInUse)
+	require.NoError(t, first.Stop(context.Background()))
+	second, err := NewSink("second", srv.srv.URL, layout{}, Options{Spool: Spool{Dir: dir}})
+	require.NoError(t, err, "free once the first stopped")
+	require.NoError(t, second.Stop(context.Background()))
+}

@@ -239,8 +239,10 @@ func (s *Sink) Stop(ctx context.Context) error {
 }
 
 // HealthCheck returns an error wrapping ErrGone once the endpoint is
-// disabled, and otherwise the error of the most recent request (nil if it
-// succeeded or none was made yet). With a spool, the error says how much
+// disabled, one wrapping ErrSpoolInUse while another process holds the
+// spool's directory (entries are sent from memory meanwhile, not
+// crash-safe), and otherwise the error of the most recent request (nil if
+// it succeeded or none was made yet). With a spool, the error says how much
 // the spool holds and how old its oldest undelivered entry is.
 func (s *Sink) HealthCheck(context.Context) error {
 	if s.gone.Load() {

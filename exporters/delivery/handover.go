@@ -11,8 +11,9 @@ import (
 	"github.com/fapilog/fapilog-otel/internal/spool"
 )
 
-// ErrSpoolInUse is wrapped by HealthCheck's error while another process
-// holds the spool's directory (see Spool.Dir).
+// ErrSpoolInUse is wrapped by the error reported to otel.Handle when
+// another process holds the spool's directory at NewSink, and again every
+// minute while it does (see Spool.Dir).
 var ErrSpoolInUse = spool.ErrInUse
 
 // spoolWait is a sink's state when its spool's directory was held by
@@ -34,12 +35,15 @@ type spoolWait struct {
 	done     chan struct{} // closed when the goroutine trying the lock ends
 
 	mu      sync.Mutex
-	held    error // why the spool is not the sink's yet; nil once it is
 	stopped bool
 }
 
-// spoolRetry is how often the lock is tried again; tests shorten it.
-var spoolRetry = 250 * time.Millisecond
+// spoolRetry is how often the lock is tried again, and spoolRemind how
+// often the handler hears that it is still held; tests shorten them.
+var (
+	spoolRetry  = 250 * time.Millisecond
+	spoolRemind = time.Minute
+)
 
 // waitForSpool starts the sink on an in-memory engine bounded by memBytes,
 // held saying why the spool could not be opened, and a goroutine that
@@ -52,11 +56,11 @@ func (s *Sink) waitForSpool(cfg engine.Config, memBytes int, held error) error {
 	if err != nil {
 		return err
 	}
-	w := &spoolWait{mem: mem, cfg: cfg, sink: s, held: held, halted: make(chan struct{}), done: make(chan struct{})}
+	w := &spoolWait{mem: mem, cfg: cfg, sink: s, halted: make(chan struct{}), done: make(chan struct{})}
 	s.wait = w
 	s.eng.Store(mem) // before the goroutine, which may replace it at once
 	s.report(w.heldError(held))
-	go w.run(spoolRetry)
+	go w.run(spoolRetry, spoolRemind)
 	return nil
 }
 
@@ -64,10 +68,11 @@ func (w *spoolWait) heldError(held error) error {
 	return fmt.Errorf("%w: sending from memory, not crash-safe, until it is free", held)
 }
 
-func (w *spoolWait) run(every time.Duration) {
+func (w *spoolWait) run(every, remind time.Duration) {
 	defer close(w.done)
 	tick := time.NewTicker(every)
 	defer tick.Stop()
+	start, reminded := time.Now(), time.Now()
 	var said string
 	for {
 		select {
@@ -78,14 +83,17 @@ func (w *spoolWait) run(every time.Duration) {
 		eng, err := engine.New(w.cfg, sender{w.sink}, w.sink.report)
 		if err != nil {
 			// Another failure (the disk, the directory's mode) is said
-			// once, and the lock tried again all the same.
-			if !errors.Is(err, spool.ErrInUse) && err.Error() != said {
+			// once, and the lock tried again all the same. A holder that
+			// does not let go (two replicas given one directory) is said
+			// again every remind: HealthCheck does not say it.
+			switch {
+			case !errors.Is(err, spool.ErrInUse) && err.Error() != said:
 				said = err.Error()
 				w.sink.report(w.heldError(err))
+			case time.Since(reminded) >= remind:
+				reminded = time.Now()
+				w.sink.report(fmt.Errorf("%w (for %v now)", w.heldError(err), time.Since(start).Round(time.Second)))
 			}
-			w.mu.Lock()
-			w.held = err
-			w.mu.Unlock()
 			continue
 		}
 		w.mu.Lock()
@@ -98,21 +106,10 @@ func (w *spoolWait) run(every time.Duration) {
 			_ = eng.Close(ended)
 			return
 		}
-		w.held = nil
 		w.sink.eng.Store(eng)
 		w.mu.Unlock()
 		return
 	}
-}
-
-// waiting returns why the spool is not the sink's yet, or nil.
-func (w *spoolWait) waiting() error {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	if w.held == nil {
-		return nil
-	}
-	return w.heldError(w.held)
 }
 
 // halt ends the tries: after it the sink's engine no longer changes. It

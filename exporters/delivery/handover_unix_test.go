@@ -4,23 +4,40 @@ package delivery
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"os"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/otel"
 )
 
-// shortSpoolRetry makes a sink waiting for its spool try the lock often.
+// shortSpoolRetry makes a sink waiting for its spool try the lock often,
+// and remind the handler often that it waits.
 func shortSpoolRetry(t *testing.T) {
-	prev := spoolRetry
-	spoolRetry = time.Millisecond
-	t.Cleanup(func() { spoolRetry = prev })
+	prevRetry, prevRemind := spoolRetry, spoolRemind
+	spoolRetry, spoolRemind = time.Millisecond, 5*time.Millisecond
+	t.Cleanup(func() { spoolRetry, spoolRemind = prevRetry, prevRemind })
+}
+
+// spoolReports counts what the error handler hears of a held spool.
+func spoolReports(t *testing.T) func() int {
+	var n atomic.Int32
+	prev := otel.GetErrorHandler()
+	otel.SetErrorHandler(otel.ErrorHandlerFunc(func(err error) {
+		if errors.Is(err, ErrSpoolInUse) {
+			n.Add(1)
+		}
+	}))
+	t.Cleanup(func() { otel.SetErrorHandler(prev) })
+	return func() int { return int(n.Load()) }
 }
 
 // holdSpoolLock takes dir's lock as another process's spool would, until
@@ -57,11 +74,11 @@ func TestSpoolHeldByAnotherProcessAtStart(t *testing.T) {
 	letGo := holdSpoolLock(t, dir)    // the old process, still flushing
 
 	srv := newServer(t, nil)
+	reports := spoolReports(t)
 	s, err := NewSink("new", srv.srv.URL, layout{}, Options{Spool: Spool{Dir: dir}, Retry: retry})
 	require.NoError(t, err, "a held spool does not fail the start")
-	err = s.HealthCheck(context.Background())
-	require.ErrorIs(t, err, ErrSpoolInUse, "unhealthy while not crash-safe")
-	assert.Contains(t, err.Error(), "sending from memory")
+	assert.Equal(t, 1, reports(), "said at once")
+	assert.NoError(t, s.HealthCheck(context.Background()), "a rollout's normal state: no readiness probe may fail on it")
 	_, ok := s.SpoolStats()
 	assert.False(t, ok, "no spool of its own yet")
 	for _, e := range []string{"n1", "n2"} {
@@ -72,7 +89,6 @@ func TestSpoolHeldByAnotherProcessAtStart(t *testing.T) {
 
 	letGo() // the old process exits
 	require.Eventually(t, func() bool { _, ok := s.SpoolStats(); return ok }, 10*time.Second, time.Millisecond, "the spool is taken once let go")
-	require.NoError(t, s.HealthCheck(context.Background()))
 	require.NoError(t, s.Write(context.Background(), []byte("n3")))
 	st, _ := s.SpoolStats()
 	assert.Positive(t, st.Bytes, "n3 went to the spool")
@@ -91,6 +107,7 @@ func TestSpoolHeldUntilStop(t *testing.T) {
 	dir := t.TempDir()
 	srv := newServer(t, nil)
 	holdSpoolLock(t, dir)
+	reports := spoolReports(t)
 
 	s, err := NewSink("waiting", srv.srv.URL, layout{}, Options{Spool: Spool{Dir: dir}, Pending: Pending{MaxBytes: 64}})
 	require.NoError(t, err)
@@ -99,6 +116,7 @@ func TestSpoolHeldUntilStop(t *testing.T) {
 	big := make([]byte, 100)
 	require.ErrorIs(t, s.Write(context.Background(), big), ErrDropped, "memory is bounded by Pending meanwhile")
 	assert.EqualValues(t, 1, s.Lost())
+	require.Eventually(t, func() bool { return reports() >= 3 }, 10*time.Second, time.Millisecond, "a holder that does not let go is said again")
 	ended, cancel := context.WithCancel(context.Background())
 	cancel()
 	var wg sync.WaitGroup
@@ -106,7 +124,11 @@ func TestSpoolHeldUntilStop(t *testing.T) {
 		wg.Go(func() { _ = s.Stop(ended) })
 	}
 	wg.Wait()
-	require.ErrorIs(t, s.HealthCheck(context.Background()), ErrSpoolInUse)
+	select {
+	case <-s.wait.done: // so nothing is said after Stop
+	default:
+		t.Fatal("the goroutine trying the lock outlived Stop")
+	}
 	assert.Equal(t, []string{"kept"}, lines(srv.entries()))
 }
 

@@ -67,8 +67,8 @@ type Spool struct {
 	// process at a time may use it. "" means no spool. When another
 	// process holds it at New (a rolling deploy overlaps the old process
 	// and the new), the sink starts all the same: it sends from memory,
-	// bounded by Pending and not crash-safe, and HealthCheck says so
-	// (ErrSpoolInUse), until the other lets it go; it then takes the
+	// bounded by Pending and not crash-safe, and the error handler hears
+	// so (ErrSpoolInUse), until the other lets it go; it then takes the
 	// spool, sends what the other left, and spools what comes next. Two
 	// exporters of this process given one directory fail New instead.
 	Dir string

@@ -239,19 +239,15 @@ func (s *Sink) Stop(ctx context.Context) error {
 }
 
 // HealthCheck returns an error wrapping ErrGone once the endpoint is
-// disabled, one wrapping ErrSpoolInUse while another process holds the
-// spool's directory (entries are sent from memory meanwhile, not
-// crash-safe), and otherwise the error of the most recent request (nil if
-// it succeeded or none was made yet). With a spool, the error says how much
+// disabled, and otherwise the error of the most recent request (nil if it
+// succeeded or none was made yet). A spool another process still holds
+// (see Spool.Dir) is not an error here: a readiness probe tied to it would
+// keep a surge rollout's new pod unready until the old one exits, which
+// it does only once the new one is ready. With a spool, the error says how much
 // the spool holds and how old its oldest undelivered entry is.
 func (s *Sink) HealthCheck(context.Context) error {
 	if s.gone.Load() {
 		return fmt.Errorf("%s: %w", s.post.Endpoint(), ErrGone)
-	}
-	if s.wait != nil {
-		if err := s.wait.waiting(); err != nil {
-			return err
-		}
 	}
 	err := s.post.LastErr()
 	if st, ok := s.SpoolStats(); ok && err != nil {

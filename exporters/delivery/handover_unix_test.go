@@ -6,17 +6,17 @@ import (
 	"context"
 	"errors"
 	"net/http"
-	"os"
 	"path/filepath"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.opentelemetry.io/otel"
+
+	"github.com/fapilog/fapilog-otel/internal/testdest"
 )
 
 // shortSpoolRetry makes a sink waiting for its spool try the lock often,
@@ -40,18 +40,12 @@ func spoolReports(t *testing.T) func() int {
 	return func() int { return int(n.Load()) }
 }
 
-// holdSpoolLock takes dir's lock as another process's spool would, until
-// the returned function lets it go (or the test ends). It waits for the
-// lock: a sink stopped on an ended context may still be letting it go.
+// holdSpoolLock takes dir's spool lock as another process's spool would.
+// It waits for the lock: a sink stopped on an ended context may still be
+// letting it go.
 func holdSpoolLock(t *testing.T, dir string) func() {
 	t.Helper()
-	f, err := os.OpenFile(filepath.Join(dir, "lock"), os.O_RDWR|os.O_CREATE, 0o600)
-	require.NoError(t, err)
-	require.NoError(t, syscall.Flock(int(f.Fd()), syscall.LOCK_EX))
-	var once sync.Once
-	release := func() { once.Do(func() { _ = f.Close() }) }
-	t.Cleanup(release)
-	return release
+	return testdest.HoldLock(t, filepath.Join(dir, "lock"))
 }
 
 // A rolling deploy: the new process starts while the old one still holds

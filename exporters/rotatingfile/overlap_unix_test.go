@@ -13,6 +13,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/fapilog/fapilog-otel/internal/testdest"
 )
 
 // newOverlapSink is a sink on dir as a second process would have it: its
@@ -104,15 +106,6 @@ func TestActiveFileIsLockedOnNFS(t *testing.T) {
 	TestActiveFileIsLocked(t)
 }
 
-// holdLock locks path as another process would, until the test ends.
-func holdLock(t *testing.T, path string) {
-	t.Helper()
-	f, err := os.Open(path)
-	require.NoError(t, err)
-	require.NoError(t, syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB))
-	t.Cleanup(func() { _ = f.Close() })
-}
-
 // Start cuts a torn last line only in a file nobody holds, and removes
 // only a temporary compressed file nobody writes: held, they are another
 // process's active file and compression in progress, not a crash's
@@ -133,7 +126,7 @@ func TestStartLeavesHeldFilesAlone(t *testing.T) {
 			require.NoError(t, os.MkdirAll(dir, 0o750))
 			path := filepath.Join(dir, c.file)
 			require.NoError(t, os.WriteFile(path, []byte(torn), 0o640))
-			holdLock(t, path)
+			testdest.HoldLock(t, path)
 			s := newOverlapSink(t, dir, c.opts...)
 			require.NoError(t, s.Start(context.Background()))
 			stop(t, s)
@@ -176,7 +169,7 @@ func TestRetentionLeavesHeldFile(t *testing.T) {
 	require.NoError(t, os.MkdirAll(dir, 0o750))
 	foreign := filepath.Join(dir, "fapilog-20261127-070000.jsonl")
 	require.NoError(t, os.WriteFile(foreign, []byte(entry(0)+"\n"), 0o640))
-	holdLock(t, foreign)
+	testdest.HoldLock(t, foreign)
 	for i := 1; i <= 4; i++ {
 		write(t, s, entry(i))
 		flush(t, s)
@@ -245,7 +238,7 @@ func TestSharedFixedNameIsReported(t *testing.T) {
 	require.NoError(t, os.MkdirAll(dir, 0o750))
 	path := filepath.Join(dir, DefaultPrefix+DefaultExtension)
 	require.NoError(t, os.WriteFile(path, nil, 0o600))
-	holdLock(t, path) // the other process's active file
+	testdest.HoldLock(t, path) // the other process's active file
 	write(t, s, entry(1))
 	flush(t, s)
 	write(t, s, entry(2), entry(3)) // rotations open the fixed name again

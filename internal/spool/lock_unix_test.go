@@ -7,12 +7,12 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
-	"sync"
-	"syscall"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/fapilog/fapilog-otel/internal/testdest"
 )
 
 func TestOneProcessPerDirectory(t *testing.T) {
@@ -27,26 +27,12 @@ func TestOneProcessPerDirectory(t *testing.T) {
 
 	// Another process (its lock, taken by a file of its own) is a wait.
 	require.NoError(t, s.Close())
-	other := holdLock(t, dir)
+	other := testdest.HoldLock(t, filepath.Join(dir, "lock"))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "lock"), []byte(strconv.Itoa(os.Getpid())+"\n"), 0o600)) // its pid, as its Open writes
 	_, _, err = Open(Config{Dir: dir})
 	require.ErrorIs(t, err, ErrInUse)
 	assert.Contains(t, err.Error(), fmt.Sprintf("process %d", os.Getpid()))
 	other()
 	s, _ = open(t, Config{Dir: dir})
 	require.NoError(t, s.Close(), "released by Close")
-}
-
-// holdLock takes the directory's lock as another process's Open would,
-// through a file of its own, without this process's spools knowing; the
-// returned function lets it go.
-func holdLock(t *testing.T, dir string) func() {
-	t.Helper()
-	f, err := os.OpenFile(filepath.Join(dir, "lock"), os.O_RDWR|os.O_CREATE, 0o600)
-	require.NoError(t, err)
-	require.NoError(t, syscall.Flock(int(f.Fd()), syscall.LOCK_EX))
-	_, _ = f.WriteAt([]byte(strconv.Itoa(os.Getpid())+"\n"), 0)
-	var once sync.Once
-	release := func() { once.Do(func() { _ = f.Close() }) }
-	t.Cleanup(release)
-	return release
 }

@@ -57,8 +57,10 @@ type Framer interface {
 
 // Sink queues entries and POSTs them in batches. Write never waits on the
 // network (unless Pending.Overflow is OverflowBlock and the bound is
-// reached); goroutines of the sink's own send, from the first Write until
-// Stop. It is safe for concurrent use.
+// reached); goroutines of the sink's own send, from the first Write (or
+// from NewSink, for what a spool holds from an earlier process) until Stop,
+// and one tries the spool's lock while another process holds it. It is
+// safe for concurrent use.
 type Sink struct {
 	// eng takes the writes: the spool's engine, or the in-memory one
 	// while another process holds the spool's directory (handover.go).
@@ -283,8 +285,10 @@ func (s *Sink) Lost() int64 {
 	return cur.Lost() + before.Lost()
 }
 
-// PendingBytes returns the bytes waiting to be delivered, never more than
-// Pending.MaxBytes.
+// PendingBytes returns the bytes waiting to be delivered: never more than
+// Pending.MaxBytes, or with a spool Spool.MaxBytes (plus, once a spool
+// held by another process was taken, what was sent from memory before and
+// is not delivered yet).
 func (s *Sink) PendingBytes() int {
 	cur, before := s.engines()
 	if before == nil {

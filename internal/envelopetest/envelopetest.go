@@ -1,5 +1,6 @@
 // Package envelopetest checks encoded lines against fapilog's log envelope
-// v1.1 JSON Schema. It is imported by tests only.
+// v1.1 JSON Schema, and OTLP/JSON lines for the record they carry. It is
+// imported by tests only.
 package envelopetest
 
 import (

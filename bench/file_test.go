@@ -20,35 +20,45 @@ import (
 
 // BenchmarkRotatingFile writes the shared record to files rotating at 10 MB
 // with 5 backups, one record per operation: our exporter, zap on
-// lumberjack (one write(2) per line), and the physical limit: the same line,
+// lumberjack (one write(2) per line; bare, and with the envelope's context
+// fields), and the physical limit: the same line,
 // encoded once beforehand, through a 256 KiB bufio.Writer on a plain file
 // that is truncated every 4 MiB, so that dirty-page throttling does not
 // decide the figure.
 func BenchmarkRotatingFile(b *testing.B) {
-	b.Run("fapilog-rotatingfile", func(b *testing.B) {
-		exp, err := rotatingfile.New(rotatingfile.WithDirectory(b.TempDir()),
-			rotatingfile.WithMaxSize(10<<20), rotatingfile.WithMaxFiles(5))
-		if err != nil {
-			b.Fatal(err)
-		}
-		exportEach(b, exp)
-	})
-	b.Run("fapilog-rotatingfile-batch512", func(b *testing.B) {
-		exp, err := rotatingfile.New(rotatingfile.WithDirectory(b.TempDir()),
-			rotatingfile.WithMaxSize(10<<20), rotatingfile.WithMaxFiles(5))
-		if err != nil {
-			b.Fatal(err)
-		}
-		exportBatched(b, exp, 512)
-	})
-	b.Run("zap-lumberjack", func(b *testing.B) {
-		lj := &lumberjack.Logger{Filename: filepath.Join(b.TempDir(), "zap.log"), MaxSize: 10, MaxBackups: 5}
-		logger := zap.New(zapcore.NewCore(zapcore.NewJSONEncoder(zap.NewProductionEncoderConfig()), zapcore.AddSync(lj), zapcore.DebugLevel))
-		fields := zapFields()
-		loop(b, func() { logger.Info(msg, fields...) })
-		b.StopTimer()
-		_ = lj.Close()
-	})
+	for _, c := range []struct {
+		name  string
+		batch int
+	}{{"fapilog-rotatingfile", 1}, {"fapilog-rotatingfile-batch512", 512}} {
+		b.Run(c.name, func(b *testing.B) {
+			dir := b.TempDir()
+			exp, err := rotatingfile.New(rotatingfile.WithDirectory(dir),
+				rotatingfile.WithMaxSize(10<<20), rotatingfile.WithMaxFiles(5))
+			if err != nil {
+				b.Fatal(err)
+			}
+			exportBatched(b, exp, c.batch)
+			reportFileLines(b, dir)
+		})
+	}
+	// zap carries the envelope's service, host, trace and span fields
+	// (With) in the +context case, as in BenchmarkEncodeWrite: the same
+	// content. The bare case is beside it.
+	for _, c := range []struct {
+		name    string
+		context []zap.Field
+	}{{"zap-lumberjack", nil}, {"zap-lumberjack+context", contextZap()}} {
+		b.Run(c.name, func(b *testing.B) {
+			dir := b.TempDir()
+			lj := &lumberjack.Logger{Filename: filepath.Join(dir, "zap.log"), MaxSize: 10, MaxBackups: 5}
+			logger := zap.New(zapcore.NewCore(zapcore.NewJSONEncoder(zap.NewProductionEncoderConfig()), zapcore.AddSync(lj), zapcore.DebugLevel)).With(c.context...)
+			fields := zapFields()
+			loop(b, func() { logger.Info(msg, fields...) })
+			b.StopTimer()
+			_ = lj.Close()
+			reportFileLines(b, dir)
+		})
+	}
 	b.Run("limit-bufio-256KiB", func(b *testing.B) {
 		f, err := os.Create(filepath.Join(b.TempDir(), "plain.jsonl"))
 		if err != nil {
@@ -79,7 +89,30 @@ func BenchmarkRotatingFile(b *testing.B) {
 		if err := w.Flush(); err != nil {
 			b.Fatal(err)
 		}
+		b.ReportMetric(float64(len(line)), "B/line")
 	})
+}
+
+// reportFileLines reports the average line length in the files the
+// benchmark left in dir (retention removed the older ones), after the
+// timer stopped: what each logger really wrote, not what it was given.
+func reportFileLines(b *testing.B, dir string) {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		b.Fatal(err)
+	}
+	w := &countingDiscard{}
+	for _, e := range entries {
+		if !e.Type().IsRegular() {
+			continue
+		}
+		data, err := os.ReadFile(filepath.Join(dir, e.Name()))
+		if err != nil {
+			b.Fatal(err)
+		}
+		_, _ = w.Write(data)
+	}
+	reportLine(b, w)
 }
 
 // BenchmarkRotationLatency reports the worst single-record Export latency

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"runtime"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -23,11 +24,16 @@ import (
 // otlploghttp v0.23.0 (whose Export sends synchronously). One operation is
 // one batch; ns/record is the figure to compare.
 func BenchmarkHTTPBatch512(b *testing.B) {
-	srv := discardReceiver()
+	srv, received := discardReceiver()
 	defer srv.Close()
 	recs := records(512)
 	ctx := context.Background()
-	run := func(b *testing.B, exp sdklog.Exporter, flush bool) { exportBatches(b, exp, recs, flush) }
+	// B/record is what went on the wire: request bodies, compressed or not.
+	run := func(b *testing.B, exp sdklog.Exporter, flush bool) {
+		received.Store(0)
+		exportBatches(b, exp, recs, flush)
+		b.ReportMetric(float64(received.Load())/float64(b.N*len(recs)), "B/record")
+	}
 	for _, c := range []struct {
 		name string
 		comp httpexporter.Compression
@@ -102,11 +108,14 @@ func BenchmarkHTTPReceiverDown(b *testing.B) {
 	_ = exp.Shutdown(stopCtx)
 }
 
-// discardReceiver is a loopback receiver that reads and discards bodies.
-func discardReceiver() *httptest.Server {
+// discardReceiver is a loopback receiver that reads and discards bodies,
+// counting their bytes as they came (compressed, if they were).
+func discardReceiver() (*httptest.Server, *atomic.Int64) {
+	var n atomic.Int64
 	return httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		_, _ = io.Copy(io.Discard, r.Body)
-	}))
+		c, _ := io.Copy(io.Discard, r.Body)
+		n.Add(c)
+	})), &n
 }
 
 // records returns n copies of the benchmark record.

@@ -13,7 +13,7 @@ import (
 // with a spool under each sync policy. ns/record is the figure to compare;
 // the target is spool with sync-on-flush at most 1.5x in-memory.
 func BenchmarkHTTPSpool(b *testing.B) {
-	srv := discardReceiver()
+	srv, _ := discardReceiver()
 	defer srv.Close()
 	recs := records(512)
 	cases := []struct {

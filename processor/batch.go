@@ -194,9 +194,12 @@ func (b *Batch) makeRoomLocked(ctx context.Context) bool {
 			continue
 		case b.cfg.policy == QueueFullBlock && !b.stopped && !b.stalledLocked():
 			if deadline == nil {
+				// waitStart before the timer: the wait then never ends
+				// before waitStart+timeout, which noteStallLocked's
+				// count of stallWindows timeouts relies on.
+				doneBefore, waitStart = b.done, time.Now()
 				deadline = time.NewTimer(b.cfg.blockTimeout)
 				defer deadline.Stop()
-				doneBefore, waitStart = b.done, time.Now()
 			}
 			b.signalLocked() // the worker may be waiting out an interval
 			ch := b.progress

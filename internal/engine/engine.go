@@ -298,8 +298,12 @@ type blockTimer struct {
 
 func (b *blockTimer) context(parent context.Context, d time.Duration) context.Context {
 	if b.ctx == nil {
-		b.ctx, b.cancel = context.WithTimeout(parent, d)
+		// start first, and the deadline from it: a wait then never ends
+		// before start+d, so two timed-out waits in a row always span
+		// stallWindows timeouts. (A deadline taken before start can end a
+		// wait a hair before start+d, and the stall go unnoticed.)
 		b.start = time.Now()
+		b.ctx, b.cancel = context.WithDeadline(parent, b.start.Add(d))
 	}
 	return b.ctx
 }

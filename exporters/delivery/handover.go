@@ -12,8 +12,9 @@ import (
 )
 
 // ErrSpoolInUse is wrapped by the error reported to otel.Handle when
-// another process holds the spool's directory at NewSink, and again every
-// minute while it does (see Spool.Dir).
+// another process holds the spool's directory at NewSink (or a sink of
+// this process that is still stopping), and again every minute while it
+// does (see Spool.Dir).
 var ErrSpoolInUse = spool.ErrInUse
 
 // spoolWait is a sink's state when its spool's directory was held by

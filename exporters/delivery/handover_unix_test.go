@@ -16,6 +16,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.opentelemetry.io/otel"
 
+	"github.com/fapilog/fapilog-otel/internal/spool"
 	"github.com/fapilog/fapilog-otel/internal/testdest"
 )
 
@@ -149,4 +150,33 @@ func TestSpoolDirTwiceInOneProcess(t *testing.T) {
 	second, err := NewSink("second", srv.srv.URL, layout{}, Options{Spool: Spool{Dir: dir}})
 	require.NoError(t, err, "free once the first stopped")
 	require.NoError(t, second.Stop(context.Background()))
+}
+
+// A configuration reload: the old sink's Stop returned on its context
+// while its spool was still closing (a stalled disk), and a new sink is
+// made on the same directory. That is no mistake: the new sink waits for
+// the old one as for another process, and takes the spool once it is let
+// go. (The old sink's closing spool is played by a spool opened here and
+// marked closing, as the engine marks its own when it begins to close.)
+func TestSpoolOfStoppingSinkIsWaitedFor(t *testing.T) {
+	shortSpoolRetry(t)
+	dir := t.TempDir()
+	closing, _, err := spool.Open(spool.Config{Dir: dir})
+	require.NoError(t, err)
+	closing.Closing()
+
+	srv := newServer(t, nil)
+	reports := spoolReports(t)
+	s, err := NewSink("rebuilt", srv.srv.URL, layout{}, Options{Spool: Spool{Dir: dir}})
+	require.NoError(t, err, "a spool still closing here is a wait, not a mistake")
+	assert.Equal(t, 1, reports())
+	require.NoError(t, s.Write(context.Background(), []byte("m1")))
+	require.NoError(t, s.Flush(context.Background()), "sent from memory meanwhile")
+
+	require.NoError(t, closing.Close()) // the old sink's closing ends
+	require.Eventually(t, func() bool { _, ok := s.SpoolStats(); return ok }, 10*time.Second, time.Millisecond, "the spool is taken once let go")
+	require.NoError(t, s.Write(context.Background(), []byte("s1")))
+	require.NoError(t, s.Flush(context.Background()))
+	assert.Equal(t, []string{"m1", "s1"}, lines(srv.entries()))
+	require.NoError(t, s.Stop(context.Background()))
 }

@@ -69,8 +69,11 @@ type Spool struct {
 	// and the new), the sink starts all the same: it sends from memory,
 	// bounded by Pending and not crash-safe, and the error handler hears
 	// so (ErrSpoolInUse), until the other lets it go; it then takes the
-	// spool, sends what the other left, and spools what comes next. Two
-	// exporters of this process given one directory fail New instead.
+	// spool, sends what the other left, and spools what comes next. An
+	// exporter of this process that is still stopping (a Shutdown whose
+	// context ended first, then an exporter rebuilt on a configuration
+	// reload) is waited for the same way. Two exporters of this process
+	// given one directory, both running, fail New instead.
 	Dir string
 	// MaxBytes bounds the spool's files. The default is 1 GiB.
 	MaxBytes int64

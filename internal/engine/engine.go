@@ -923,6 +923,11 @@ func (e *Engine) Finished() <-chan struct{} { return e.closedDone }
 
 func (e *Engine) close(ctx context.Context) error {
 	defer close(e.closedDone)
+	if e.spool != nil {
+		// An exporter rebuilt in this process on the directory waits for
+		// this close to finish, as it would for another process.
+		e.spool.Closing()
+	}
 	// Refuse new entries first, so the final flush covers everything
 	// accepted.
 	e.lock()

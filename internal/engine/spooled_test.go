@@ -305,6 +305,14 @@ func TestStalledSpoolDiskDoesNotHoldCallersPastTheirDeadline(t *testing.T) {
 			start = time.Now()
 			require.Error(t, e.Close(ended))
 			assert.Less(t, time.Since(start), closeGrace+time.Second, "Close on an ended context overran")
+			// Still closing: an exporter rebuilt here on the directory
+			// is told to wait, not that it made a mistake.
+			if sp, _, err := spool.Open(spool.Config{Dir: cfg.Spool.Dir}); err == nil {
+				_ = sp.Close()
+				t.Fatal("the directory opened while its spool was still closing")
+			} else {
+				require.ErrorIs(t, err, spool.ErrInUse)
+			}
 
 			close(disk.release)
 			// A later Close returns the first one's result; the rest of

@@ -25,6 +25,13 @@ func TestOneProcessPerDirectory(t *testing.T) {
 	_, _, err = Open(Config{Dir: dir + "/."})
 	require.ErrorIs(t, err, ErrOpenHere, "the same directory by another name")
 
+	// A spool of this process that is closing is a wait, as its closing
+	// may go on past its owner's deadline (a stalled disk).
+	s.Closing()
+	_, _, err = Open(Config{Dir: dir})
+	require.ErrorIs(t, err, ErrInUse, "closing here: a wait")
+	require.NotErrorIs(t, err, ErrOpenHere)
+
 	// Another process (its lock, taken by a file of its own) is a wait.
 	require.NoError(t, s.Close())
 	other := testdest.HoldLock(t, filepath.Join(dir, "lock"))

@@ -87,9 +87,10 @@ type Stats struct {
 
 // Spool is safe for concurrent use.
 type Spool struct {
-	cfg  Config
-	key  string // cfg.Dir in openHere
-	lock *os.File
+	cfg     Config
+	key     string       // cfg.Dir in openHere
+	closing *atomic.Bool // openHere's value for key; see Closing
+	lock    *os.File
 
 	mu      sync.Mutex
 	segs    []uint64            // live segments, oldest first; the last is active
@@ -143,14 +144,18 @@ func crash(step string) {
 var ErrInUse = errors.New("in use by another process")
 
 // ErrOpenHere is wrapped by Open's error when a Spool of this process has
-// the directory open: a mistake (two exporters given one directory), which
-// no wait settles.
+// the directory open and is not closing: a mistake (two exporters given one
+// directory), which no wait settles. A Spool that is closing (Closing was
+// called) makes Open fail with ErrInUse instead, as another process would:
+// an exporter rebuilt in the same process (a configuration reload) while
+// the old one still closes waits for it.
 var ErrOpenHere = errors.New("already open in this process: one spool directory per exporter")
 
 // openHere holds the directories this process's spools have open, by
-// cleaned path. The lock alone cannot tell this process from another: a
-// second lock from the same process is refused like any other.
-var openHere sync.Map
+// absolute path, each with its spool's closing flag. The lock alone cannot
+// tell this process from another: a second lock from the same process is
+// refused like any other.
+var openHere sync.Map // string → *atomic.Bool
 
 // Open opens (creating it, mode 0700) the spool in cfg.Dir, takes its lock,
 // and recovers what an earlier process left: the sealed batches not yet
@@ -184,7 +189,11 @@ func Open(cfg Config) (*Spool, []Batch, error) {
 	if abs, err := filepath.Abs(cfg.Dir); err == nil {
 		key = abs
 	}
-	if _, taken := openHere.LoadOrStore(key, true); taken {
+	closing := new(atomic.Bool)
+	if held, taken := openHere.LoadOrStore(key, closing); taken {
+		if held.(*atomic.Bool).Load() {
+			return nil, nil, fmt.Errorf("spool: directory %s: closing in this process: %w", cfg.Dir, ErrInUse)
+		}
 		return nil, nil, fmt.Errorf("spool: directory %s: %w", cfg.Dir, ErrOpenHere)
 	}
 	lock, err := lockDir(cfg.Dir)
@@ -192,7 +201,7 @@ func Open(cfg Config) (*Spool, []Batch, error) {
 		openHere.Delete(key)
 		return nil, nil, err
 	}
-	s := &Spool{cfg: cfg, key: key, lock: lock, sizes: map[uint64]int64{}, readers: map[uint64]*os.File{}, unsynced: map[uint64]*os.File{}}
+	s := &Spool{cfg: cfg, key: key, closing: closing, lock: lock, sizes: map[uint64]int64{}, readers: map[uint64]*os.File{}, unsynced: map[uint64]*os.File{}}
 	batches, err := s.recover()
 	if err != nil {
 		s.abandon()
@@ -826,6 +835,13 @@ func (s *Spool) syncLoop() {
 		}
 	}
 }
+
+// Closing says that the spool's owner has begun to close it: from now on
+// an Open of the directory in this process fails with ErrInUse, a wait,
+// rather than ErrOpenHere, a mistake. The owner calls it before its final
+// flush, which may take as long as its context allows, and may go on in the
+// background past it (a stalled disk).
+func (s *Spool) Closing() { s.closing.Store(true) }
 
 // Close fsyncs (unless SyncNever), closes every file and releases the
 // directory. What was not acknowledged stays for the next Open.

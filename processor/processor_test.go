@@ -243,6 +243,30 @@ func TestFlushOnSeverityShutdownEndedContext(t *testing.T) {
 	<-p.done
 }
 
+// Shutdown twice and concurrently: next is shut down once, and every call
+// returns the first one's result, a failure included.
+func TestFlushOnSeverityShutdownTwiceAndConcurrently(t *testing.T) {
+	c := &counter{flushGate: make(chan struct{})}
+	p := NewFlushOnSeverity(c)
+	r := sev(log.SeverityError)
+	require.NoError(t, p.OnEmit(context.Background(), &r)) // a flush that hangs
+	ended, cancel := context.WithCancel(context.Background())
+	cancel()
+	var wg sync.WaitGroup
+	errs := make([]error, 4)
+	for i := range errs {
+		wg.Go(func() { errs[i] = p.Shutdown(ended) })
+	}
+	wg.Wait()
+	for i, err := range errs {
+		assert.ErrorIs(t, err, context.Canceled, "call %d", i)
+	}
+	close(c.flushGate)
+	<-p.done
+	assert.ErrorIs(t, p.Shutdown(context.Background()), context.Canceled, "a later call does not turn the failure into nil")
+	assert.EqualValues(t, 1, c.shutdowns.Load(), "next was shut down once")
+}
+
 func TestFlushOnSeverityWaitIsBounded(t *testing.T) {
 	c := &counter{flushGate: make(chan struct{})}
 	p := NewFlushOnSeverity(c, WithFlushWait(30*time.Millisecond), WithFlushSeverity(log.SeverityWarn))

@@ -10,6 +10,8 @@ import (
 
 	"go.opentelemetry.io/otel/log"
 	sdklog "go.opentelemetry.io/otel/sdk/log"
+
+	"github.com/fapilog/fapilog-otel/internal/onceerr"
 )
 
 // MinSeverity forwards to next only records at or above a severity, which
@@ -83,6 +85,8 @@ type FlushOnSeverity struct {
 	mu      sync.Mutex
 	round   chan struct{} // closed when the flush covering current triggers ends
 	stopped bool
+
+	shut onceerr.Once
 }
 
 // FlushOption configures FlushOnSeverity.
@@ -226,8 +230,14 @@ func (p *FlushOnSeverity) ForceFlush(ctx context.Context) error { return p.next.
 // trigger is pending, then shuts next down (which flushes it). If ctx ends
 // while that flush runs, next is shut down all the same and the error
 // wraps ctx.Err(); the goroutine ends when its flush does (bounded by
-// WithFlushTimeout).
+// WithFlushTimeout). It does so once: a later or concurrent call waits for
+// the first (within its own ctx) and returns its result, so next is not
+// shut down twice and a failed shutdown is not turned into nil.
 func (p *FlushOnSeverity) Shutdown(ctx context.Context) error {
+	return p.shut.Do(ctx, "processor: FlushOnSeverity: shutdown", func() error { return p.shutdown(ctx) })
+}
+
+func (p *FlushOnSeverity) shutdown(ctx context.Context) error {
 	p.mu.Lock()
 	started := !p.stopped
 	p.stopped = true

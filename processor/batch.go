@@ -72,6 +72,10 @@ type Batch struct {
 	stopped   bool // no more records are accepted
 	quitting  bool // the worker ends once the queue is empty
 	abandoned bool // Shutdown gave up on what was queued: flushes waiting for it return
+	// detached is set when Shutdown stopped waiting for an Export that
+	// ignored its cancelled context: the worker, once that Export
+	// returns, touches nothing and ends.
+	detached bool
 	// stallSince is when the earliest wait still unanswered began: the
 	// first blocked emitter to time out with done still at stallDone sets
 	// it. stalled is set once that is stallWindows timeouts ago with done
@@ -378,6 +382,10 @@ func (b *Batch) run() {
 		cancel()
 
 		b.mu.Lock()
+		if b.detached {
+			b.mu.Unlock()
+			return
+		}
 		if err != nil && retryable(err) && b.exportCtx.Err() == nil {
 			failures++
 			b.failsUnrep++
@@ -525,7 +533,10 @@ func (b *Batch) takeLoss() error {
 // exporter's Shutdown is still called, with ctx, so that it can release its
 // own resources. Later and concurrent calls wait for the first within their
 // own ctx and return its result. No goroutine outlives a Shutdown that
-// returned.
+// returned, unless the exporter ignores its context: Shutdown waits 250ms
+// past ctx for a cancelled Export, and for the exporter's Shutdown, to
+// return, and then returns all the same, with an error that says what was
+// left running (the SDK's processor too returns at ctx's end).
 func (b *Batch) Shutdown(ctx context.Context) error {
 	return b.shut.Do(ctx, "processor: "+b.cfg.name+": shutdown", func() error { return b.shutdown(ctx) })
 }
@@ -550,18 +561,24 @@ func (b *Batch) shutdown(ctx context.Context) error {
 	b.progress = make(chan struct{})
 	b.unlock()
 
-	var lossErr error
+	var lossErr, stuckErr error
 	if started {
 		if flushErr != nil {
 			b.cancelExport()
 		}
-		<-b.workerDone
+		stuck := !b.waitWorker(ctx)
 		b.mu.Lock()
 		left := b.q.clear()
 		if b.inflight != nil {
 			left += b.inflight.len()
-			b.q.put(b.inflight)
+			if !stuck {
+				b.q.put(b.inflight)
+			} // else the Export still running reads its records: not reused
 			b.inflight = nil
+		}
+		if stuck {
+			b.detached = true
+			stuckErr = fmt.Errorf("processor: %s: shutdown: the exporter's Export did not return within %v of its context's cancellation; it is left running", b.cfg.name, shutdownGrace)
 		}
 		if left > 0 {
 			b.dropLocked(left, reasonShutdown)
@@ -573,13 +590,69 @@ func (b *Batch) shutdown(ctx context.Context) error {
 		lossErr = b.takeLoss()
 	}
 	b.cancelExport()
-	expErr := b.exporter.Shutdown(ctx)
+	expErr := b.shutdownExporter(ctx)
 	if expErr != nil {
 		expErr = fmt.Errorf("processor: %s: exporter shutdown: %w", b.cfg.name, expErr)
 	}
 	if flushErr != nil {
 		// The count is in lossErr; flushErr says why.
-		return errors.Join(lossErr, flushErr, expErr)
+		return errors.Join(lossErr, flushErr, stuckErr, expErr)
 	}
-	return errors.Join(lossErr, expErr)
+	return errors.Join(lossErr, stuckErr, expErr)
+}
+
+// shutdownGrace is how long Shutdown waits, past its context, for the
+// exporter to honour the cancellation (of Export, of its own Shutdown):
+// an exporter that ignores it (a write blocked on a full pipe) must not
+// hold the caller, which is often a process on its way out.
+const shutdownGrace = 250 * time.Millisecond
+
+// waitWorker waits for the worker to end, and reports whether it did: once
+// ctx ends, the export in progress is cancelled and the worker waited for
+// shutdownGrace more at most.
+func (b *Batch) waitWorker(ctx context.Context) bool {
+	select {
+	case <-b.workerDone:
+		return true
+	case <-ctx.Done():
+	}
+	b.cancelExport()
+	return waitGrace(b.workerDone)
+}
+
+// shutdownExporter calls the exporter's Shutdown, which the Exporter
+// contract allows while an Export still runs, and waits for it until ctx
+// ends and shutdownGrace more.
+func (b *Batch) shutdownExporter(ctx context.Context) error {
+	done := make(chan struct{})
+	var err error
+	go func() {
+		defer close(done)
+		defer func() {
+			if v := recover(); v != nil { // on our goroutine, a panic would end the program
+				err = fmt.Errorf("panicked: %v", v)
+			}
+		}()
+		err = b.exporter.Shutdown(ctx)
+	}()
+	select {
+	case <-done:
+		return err
+	case <-ctx.Done():
+	}
+	if waitGrace(done) {
+		return err
+	}
+	return fmt.Errorf("did not return within %v of its context's end; it is left running: %w", shutdownGrace, ctx.Err())
+}
+
+func waitGrace(done <-chan struct{}) bool {
+	t := time.NewTimer(shutdownGrace)
+	defer t.Stop()
+	select {
+	case <-done:
+		return true
+	case <-t.C:
+		return false
+	}
 }

@@ -681,3 +681,53 @@ func blockedBatch() (*Batch, *recExporter, *atomic.Bool) {
 		WithMaxRetryBackoff(5*time.Millisecond), WithBatchErrorHandler(func(error) {}))
 	return b, exp, down
 }
+
+// stuckExporter's Export and Shutdown block until released, whatever
+// their context says: a write on a pipe nobody reads (the SDK's stdoutlog
+// on a blocked standard output).
+type stuckExporter struct {
+	release  chan struct{}
+	entered  chan struct{} // closed when Export has started
+	once     sync.Once
+	exported atomic.Int32
+}
+
+func (e *stuckExporter) Export(_ context.Context, recs []sdklog.Record) error {
+	e.once.Do(func() { close(e.entered) })
+	<-e.release
+	e.exported.Add(int32(len(recs)))
+	return nil
+}
+func (e *stuckExporter) Shutdown(context.Context) error   { <-e.release; return nil }
+func (e *stuckExporter) ForceFlush(context.Context) error { return nil }
+
+// An exporter that ignores its context cannot hold Shutdown: it returns
+// soon after ctx ends, says what it left running, counts the records it
+// could not account for, and the goroutine left behind ends, touching
+// nothing, once the exporter returns.
+func TestBatchShutdownDoesNotWaitForAnExporterIgnoringItsContext(t *testing.T) {
+	exp := &stuckExporter{release: make(chan struct{}), entered: make(chan struct{})}
+	b := NewBatch(exp, WithMaxExportBatchSize(4))
+	emit(t, b, 0, 6)
+	<-exp.entered // 4 records in an Export that will not return
+
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	err := b.Shutdown(ctx)
+	took := time.Since(start)
+	require.ErrorIs(t, err, context.DeadlineExceeded)
+	assert.Contains(t, err.Error(), "Export did not return")
+	assert.Contains(t, err.Error(), "exporter shutdown: did not return")
+	assert.Contains(t, err.Error(), "6 entries lost")
+	assert.Less(t, took, 5*time.Second, "Shutdown waited for the exporter")
+	assert.EqualValues(t, 6, b.Dropped())
+
+	close(exp.release) // the stuck calls return; the worker ends (goleak)
+	select {
+	case <-b.workerDone:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the worker did not end once Export returned")
+	}
+	assert.Equal(t, err, b.Shutdown(context.Background()), "a later Shutdown returns the first one's result")
+}

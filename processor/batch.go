@@ -469,7 +469,8 @@ func retryable(err error) bool {
 // dropped since the previous flush (each drop is reported by exactly one
 // flush). If ctx ends first, it returns an error wrapping ctx.Err(): the
 // records it did not export stay queued, in order, for the next attempt.
-// After Shutdown it returns nil.
+// An exporter whose ForceFlush ignores ctx does not hold it past ctx
+// either. After Shutdown it returns nil.
 func (b *Batch) ForceFlush(ctx context.Context) error {
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("processor: %s: flush: %w", b.cfg.name, err)
@@ -485,7 +486,10 @@ func (b *Batch) ForceFlush(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	return errors.Join(b.takeLoss(), b.exporter.ForceFlush(ctx))
+	if err := bounded(ctx, 0, b.exporter.ForceFlush); err != nil {
+		return errors.Join(b.takeLoss(), fmt.Errorf("processor: %s: exporter flush: %w", b.cfg.name, err))
+	}
+	return b.takeLoss()
 }
 
 // exportAllLocked waits, releasing mu meanwhile, until every record queued
@@ -617,13 +621,25 @@ func (b *Batch) waitWorker(ctx context.Context) bool {
 	case <-ctx.Done():
 	}
 	b.cancelExport()
-	return waitGrace(b.workerDone)
+	return waitGrace(b.workerDone, shutdownGrace)
 }
 
 // shutdownExporter calls the exporter's Shutdown, which the Exporter
 // contract allows while an Export still runs, and waits for it until ctx
 // ends and shutdownGrace more.
 func (b *Batch) shutdownExporter(ctx context.Context) error {
+	return bounded(ctx, shutdownGrace, b.exporter.Shutdown)
+}
+
+// bounded calls f(ctx) and waits for it until ctx ends and grace more: an
+// exporter that ignores its context (a buffered writer flushing to a pipe
+// nobody reads) must not hold a caller whose deadline has passed, as it
+// cannot hold one of the SDK's processor. A ctx that can never end is
+// waited for as f takes, on the caller's goroutine.
+func bounded(ctx context.Context, grace time.Duration, f func(context.Context) error) error {
+	if ctx.Done() == nil {
+		return f(ctx)
+	}
 	done := make(chan struct{})
 	var err error
 	go func() {
@@ -633,21 +649,21 @@ func (b *Batch) shutdownExporter(ctx context.Context) error {
 				err = fmt.Errorf("panicked: %v", v)
 			}
 		}()
-		err = b.exporter.Shutdown(ctx)
+		err = f(ctx)
 	}()
 	select {
 	case <-done:
 		return err
 	case <-ctx.Done():
 	}
-	if waitGrace(done) {
+	if grace > 0 && waitGrace(done, grace) {
 		return err
 	}
-	return fmt.Errorf("did not return within %v of its context's end; it is left running: %w", shutdownGrace, ctx.Err())
+	return fmt.Errorf("did not return by its context's end (and %v more); it is left running: %w", grace, ctx.Err())
 }
 
-func waitGrace(done <-chan struct{}) bool {
-	t := time.NewTimer(shutdownGrace)
+func waitGrace(done <-chan struct{}, grace time.Duration) bool {
+	t := time.NewTimer(grace)
 	defer t.Stop()
 	select {
 	case <-done:

@@ -699,7 +699,7 @@ func (e *stuckExporter) Export(_ context.Context, recs []sdklog.Record) error {
 	return nil
 }
 func (e *stuckExporter) Shutdown(context.Context) error   { <-e.release; return nil }
-func (e *stuckExporter) ForceFlush(context.Context) error { return nil }
+func (e *stuckExporter) ForceFlush(context.Context) error { <-e.release; return nil }
 
 // An exporter that ignores its context cannot hold Shutdown: it returns
 // soon after ctx ends, says what it left running, counts the records it
@@ -730,4 +730,18 @@ func TestBatchShutdownDoesNotWaitForAnExporterIgnoringItsContext(t *testing.T) {
 		t.Fatal("the worker did not end once Export returned")
 	}
 	assert.Equal(t, err, b.Shutdown(context.Background()), "a later Shutdown returns the first one's result")
+}
+
+// An exporter whose ForceFlush ignores its context does not hold
+// ForceFlush past it either.
+func TestBatchForceFlushDoesNotWaitForAnExporterIgnoringItsContext(t *testing.T) {
+	exp := &stuckExporter{release: make(chan struct{}), entered: make(chan struct{})}
+	b := NewBatch(exp)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
+	defer cancel()
+	err := b.ForceFlush(ctx)
+	require.ErrorIs(t, err, context.DeadlineExceeded)
+	assert.Contains(t, err.Error(), "exporter flush: did not return")
+	close(exp.release) // the left-behind call ends (goleak)
+	require.NoError(t, b.Shutdown(context.Background()))
 }

@@ -103,6 +103,11 @@ type Batch struct {
 	shut    onceerr.Once
 	metrics *batchMetrics
 
+	// flushRunning is closed when the exporter's ForceFlush that the last
+	// flush left running past its deadline returns (see flushExporter).
+	flushMu      sync.Mutex
+	flushRunning <-chan struct{}
+
 	// dropCauses are the errors the ledger records per drop reason, made
 	// once: a drop happens in the overload that must not also allocate.
 	dropCauses map[string]error
@@ -486,7 +491,7 @@ func (b *Batch) ForceFlush(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if err := bounded(ctx, 0, b.exporter.ForceFlush); err != nil {
+	if err := b.flushExporter(ctx); err != nil {
 		return errors.Join(b.takeLoss(), fmt.Errorf("processor: %s: exporter flush: %w", b.cfg.name, err))
 	}
 	return b.takeLoss()
@@ -637,29 +642,65 @@ func (b *Batch) shutdownExporter(ctx context.Context) error {
 // cannot hold one of the SDK's processor. A ctx that can never end is
 // waited for as f takes, on the caller's goroutine.
 func bounded(ctx context.Context, grace time.Duration, f func(context.Context) error) error {
+	_, err := boundedCall(ctx, grace, f)
+	return err
+}
+
+// boundedCall is bounded, and also returns, when it left f running, a
+// channel closed once f returns.
+func boundedCall(ctx context.Context, grace time.Duration, f func(context.Context) error) (left <-chan struct{}, err error) {
 	if ctx.Done() == nil {
-		return f(ctx)
+		return nil, f(ctx)
 	}
 	done := make(chan struct{})
-	var err error
+	var ferr error // read only once done is closed
 	go func() {
 		defer close(done)
 		defer func() {
 			if v := recover(); v != nil { // on our goroutine, a panic would end the program
-				err = fmt.Errorf("panicked: %v", v)
+				ferr = fmt.Errorf("panicked: %v", v)
 			}
 		}()
-		err = f(ctx)
+		ferr = f(ctx)
 	}()
 	select {
 	case <-done:
-		return err
+		return nil, ferr
 	case <-ctx.Done():
 	}
 	if grace > 0 && waitGrace(done, grace) {
-		return err
+		return nil, ferr
 	}
-	return fmt.Errorf("did not return by its context's end (and %v more); it is left running: %w", grace, ctx.Err())
+	by := "by its context's end"
+	if grace > 0 {
+		by += fmt.Sprintf(" and %v more", grace)
+	}
+	return done, fmt.Errorf("did not return %s; it is left running: %w", by, ctx.Err())
+}
+
+// flushExporter calls the exporter's ForceFlush, bounded by ctx. A call
+// left running past its caller's deadline is remembered, and a later flush
+// first waits for it (within its own ctx): a stuck exporter then holds one
+// goroutine of ours, not one per flush (FlushOnSeverity may flush at every
+// error).
+func (b *Batch) flushExporter(ctx context.Context) error {
+	b.flushMu.Lock()
+	running := b.flushRunning
+	b.flushMu.Unlock()
+	if running != nil {
+		select {
+		case <-running:
+		case <-ctx.Done():
+			return fmt.Errorf("an earlier call, left running past its deadline, has not returned: %w", ctx.Err())
+		}
+	}
+	left, err := boundedCall(ctx, 0, b.exporter.ForceFlush)
+	if left != nil {
+		b.flushMu.Lock()
+		b.flushRunning = left
+		b.flushMu.Unlock()
+	}
+	return err
 }
 
 func waitGrace(done <-chan struct{}, grace time.Duration) bool {

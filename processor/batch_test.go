@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -742,6 +743,21 @@ func TestBatchForceFlushDoesNotWaitForAnExporterIgnoringItsContext(t *testing.T)
 	err := b.ForceFlush(ctx)
 	require.ErrorIs(t, err, context.DeadlineExceeded)
 	assert.Contains(t, err.Error(), "exporter flush: did not return")
+
+	// Later flushes wait for the call left running instead of leaving one
+	// more each: a stuck exporter costs one goroutine, whatever the number
+	// of flushes (FlushOnSeverity may flush at every error).
+	before := runtime.NumGoroutine()
+	for range 20 {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Millisecond)
+		err := b.ForceFlush(ctx)
+		cancel()
+		require.ErrorIs(t, err, context.DeadlineExceeded)
+		assert.Contains(t, err.Error(), "left running past its deadline, has not returned")
+	}
+	assert.LessOrEqual(t, runtime.NumGoroutine(), before, "each flush left a goroutine")
+
 	close(exp.release) // the left-behind call ends (goleak)
+	require.NoError(t, b.ForceFlush(context.Background()), "flushes work again once it returned")
 	require.NoError(t, b.Shutdown(context.Background()))
 }

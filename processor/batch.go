@@ -103,9 +103,9 @@ type Batch struct {
 	shut    onceerr.Once
 	metrics *batchMetrics
 
-	// flushRunning is closed when the exporter's ForceFlush that the last
-	// flush left running past its deadline returns (see flushExporter).
-	flushMu      sync.Mutex
+	// flushRunning, guarded by mu, is closed when the exporter's
+	// ForceFlush that the last flush left running past its deadline
+	// returns (see flushExporter).
 	flushRunning <-chan struct{}
 
 	// dropCauses are the errors the ledger records per drop reason, made
@@ -633,35 +633,34 @@ func (b *Batch) waitWorker(ctx context.Context) bool {
 // contract allows while an Export still runs, and waits for it until ctx
 // ends and shutdownGrace more.
 func (b *Batch) shutdownExporter(ctx context.Context) error {
-	return bounded(ctx, shutdownGrace, b.exporter.Shutdown)
+	_, err := bounded(ctx, shutdownGrace, b.exporter.Shutdown)
+	return err
 }
 
 // bounded calls f(ctx) and waits for it until ctx ends and grace more: an
 // exporter that ignores its context (a buffered writer flushing to a pipe
 // nobody reads) must not hold a caller whose deadline has passed, as it
 // cannot hold one of the SDK's processor. A ctx that can never end is
-// waited for as f takes, on the caller's goroutine.
-func bounded(ctx context.Context, grace time.Duration, f func(context.Context) error) error {
-	_, err := boundedCall(ctx, grace, f)
-	return err
-}
-
-// boundedCall is bounded, and also returns, when it left f running, a
-// channel closed once f returns.
-func boundedCall(ctx context.Context, grace time.Duration, f func(context.Context) error) (left <-chan struct{}, err error) {
+// waited for as f takes, on the caller's goroutine. When it leaves f
+// running, it returns a channel closed once f returns. A panic in f, the
+// caller's code, is f's error.
+func bounded(ctx context.Context, grace time.Duration, f func(context.Context) error) (left <-chan struct{}, err error) {
+	call := func() (err error) {
+		defer func() {
+			if v := recover(); v != nil {
+				err = fmt.Errorf("panicked: %v", v)
+			}
+		}()
+		return f(ctx)
+	}
 	if ctx.Done() == nil {
-		return nil, f(ctx)
+		return nil, call()
 	}
 	done := make(chan struct{})
 	var ferr error // read only once done is closed
 	go func() {
 		defer close(done)
-		defer func() {
-			if v := recover(); v != nil { // on our goroutine, a panic would end the program
-				ferr = fmt.Errorf("panicked: %v", v)
-			}
-		}()
-		ferr = f(ctx)
+		ferr = call()
 	}()
 	select {
 	case <-done:
@@ -684,9 +683,9 @@ func boundedCall(ctx context.Context, grace time.Duration, f func(context.Contex
 // goroutine of ours, not one per flush (FlushOnSeverity may flush at every
 // error).
 func (b *Batch) flushExporter(ctx context.Context) error {
-	b.flushMu.Lock()
+	b.mu.Lock()
 	running := b.flushRunning
-	b.flushMu.Unlock()
+	b.mu.Unlock()
 	if running != nil {
 		select {
 		case <-running:
@@ -694,11 +693,11 @@ func (b *Batch) flushExporter(ctx context.Context) error {
 			return fmt.Errorf("an earlier call, left running past its deadline, has not returned: %w", ctx.Err())
 		}
 	}
-	left, err := boundedCall(ctx, 0, b.exporter.ForceFlush)
+	left, err := bounded(ctx, 0, b.exporter.ForceFlush)
 	if left != nil {
-		b.flushMu.Lock()
+		b.mu.Lock()
 		b.flushRunning = left
-		b.flushMu.Unlock()
+		b.mu.Unlock()
 	}
 	return err
 }

@@ -597,6 +597,34 @@ func TestBatchContainsPanickingExporter(t *testing.T) {
 	mu.Unlock()
 }
 
+// panickyExporter's ForceFlush and Shutdown panic.
+type panickyExporter struct{ recExporter }
+
+func (*panickyExporter) ForceFlush(context.Context) error { panic("flush bug") }
+func (*panickyExporter) Shutdown(context.Context) error   { panic("shutdown bug") }
+
+// A panic in the exporter's ForceFlush or Shutdown is their error, whether
+// the context can end (the call runs on a goroutine of ours) or not.
+func TestBatchContainsPanickingFlushAndShutdown(t *testing.T) {
+	for _, c := range []struct {
+		name string
+		ctx  func() (context.Context, context.CancelFunc)
+	}{
+		{"no deadline", func() (context.Context, context.CancelFunc) { return context.Background(), func() {} }},
+		{"deadline", func() (context.Context, context.CancelFunc) {
+			return context.WithTimeout(context.Background(), time.Minute)
+		}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			b := NewBatch(&panickyExporter{})
+			ctx, cancel := c.ctx()
+			defer cancel()
+			assert.ErrorContains(t, b.ForceFlush(ctx), "panicked: flush bug")
+			assert.ErrorContains(t, b.Shutdown(ctx), "panicked: shutdown bug")
+		})
+	}
+}
+
 // An exporter that makes no progress (a Collector down for minutes) keeps
 // the queue full. The first emitter finding it full waits its bounded
 // time; once a wait has run out with nothing leaving the queue, the ones

@@ -26,8 +26,11 @@ import (
 //     the next ForceFlush's error, and reported (coalesced) to the error
 //     handler. Nothing is dropped silently.
 //   - A batch whose Export fails stays queued, in order, and is retried with
-//     exponential backoff and full jitter, for as long as it takes: an
-//     exporter down for 30 seconds loses nothing while the queue has room.
+//     exponential backoff and full jitter, for up to 5 minutes from its
+//     first failure (WithMaxRetryElapsedTime): an exporter down for 30
+//     seconds loses nothing while the queue has room, and a batch the
+//     receiver will never take is given up, counted, instead of holding
+//     back every record after it.
 //     An error the exporter marks final (a method Retryable() bool that
 //     returns false, as bridge.Exporter's error for a partly written batch
 //     has) is not retried; its records are counted as lost.
@@ -339,6 +342,7 @@ func (b *Batch) run() {
 	var retry *time.Timer
 	var retryC <-chan time.Time
 	failures := 0
+	var firstFailure time.Time // of the batch in flight; the retry budget runs from it
 	due := false
 	var seenGen uint64
 	for {
@@ -391,7 +395,11 @@ func (b *Batch) run() {
 			b.mu.Unlock()
 			return
 		}
-		if err != nil && retryable(err) && b.exportCtx.Err() == nil {
+		if err != nil && failures == 0 {
+			firstFailure = time.Now()
+		}
+		if err != nil && retryable(err) && b.exportCtx.Err() == nil &&
+			time.Since(firstFailure) < b.cfg.maxRetryTime {
 			failures++
 			b.failsUnrep++
 			if now := time.Now(); now.Sub(b.lastFailRep) >= time.Second {
@@ -412,6 +420,9 @@ func (b *Batch) run() {
 		b.q.put(b.inflight)
 		b.inflight = nil
 		failures = 0
+		if err != nil && retryable(err) {
+			err = fmt.Errorf("retried for %v, giving up: %w", b.cfg.maxRetryTime, err)
+		}
 		if err != nil {
 			b.counts.exportFailed.Add(int64(n))
 			b.ledger.Lost(n, err)
@@ -437,8 +448,6 @@ func (b *Batch) backoff(failures int) time.Duration {
 	return rand.N(ceiling) + time.Millisecond
 }
 
-// retryable reports whether a failed Export may be tried again. An error
-// says no with a method Retryable() bool returning false.
 // callExport exports batch. The exporter is the caller's and runs on
 // Batch's goroutine, where a panic would end the program: it is contained
 // as an export that retrying would not help (the batch is counted lost,
@@ -458,6 +467,8 @@ type exportPanic struct{ v any }
 func (p exportPanic) Error() string   { return fmt.Sprintf("Export panicked: %v", p.v) }
 func (p exportPanic) Retryable() bool { return false }
 
+// retryable reports whether a failed Export may be tried again. An error
+// says no with a method Retryable() bool returning false.
 func retryable(err error) bool {
 	if errors.Is(err, sdklog.ErrExporterShutdown) {
 		return false

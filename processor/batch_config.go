@@ -54,6 +54,11 @@ const (
 	DefaultMaxExportBatchSize = 512
 	DefaultBlockTimeout       = time.Second
 	DefaultMaxRetryBackoff    = 5 * time.Second
+	// DefaultMaxRetryElapsedTime is the Collector's exporterhelper
+	// default, and the delivery engine's: long enough for a Collector
+	// restart or a rolling update, short enough that a batch the receiver
+	// will never take does not hold the queue for long.
+	DefaultMaxRetryElapsedTime = 5 * time.Minute
 )
 
 // Environment variables Batch reads, with the SDK's precedence: an option
@@ -85,6 +90,7 @@ type batchConfig struct {
 	policySet    bool
 	blockTimeout time.Duration
 	maxBackoff   time.Duration
+	maxRetryTime time.Duration
 	meter        metric.MeterProvider
 	onError      func(error)
 	name         string
@@ -135,6 +141,18 @@ func WithMaxRetryBackoff(d time.Duration) BatchOption {
 	return batchOption(func(c *batchConfig) { c.maxBackoff = d })
 }
 
+// WithMaxRetryElapsedTime bounds how long one batch is retried, from its
+// first failed Export. A batch that still fails after that long is given
+// up: its records are counted as lost (error.type export_failed),
+// reported, and the next batch is exported. Without a bound, a batch the
+// receiver refuses for good with an error that does not say so (the way
+// otlploghttp returns a 400 or 413) would hold back every record after it
+// for as long as the process runs. Zero or negative keeps the default, 5
+// minutes.
+func WithMaxRetryElapsedTime(d time.Duration) BatchOption {
+	return batchOption(func(c *batchConfig) { c.maxRetryTime = d })
+}
+
 // WithBatchMeterProvider sets where the processor's self-metrics go. The
 // default is the global MeterProvider.
 func WithBatchMeterProvider(mp metric.MeterProvider) BatchOption {
@@ -182,6 +200,9 @@ func newBatchConfig(opts []BatchOption) batchConfig {
 	}
 	if c.maxBackoff <= 0 {
 		c.maxBackoff = DefaultMaxRetryBackoff
+	}
+	if c.maxRetryTime <= 0 {
+		c.maxRetryTime = DefaultMaxRetryElapsedTime
 	}
 	if c.meter == nil {
 		c.meter = otel.GetMeterProvider()

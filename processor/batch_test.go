@@ -252,6 +252,67 @@ func TestBatchFinalErrorIsNotRetried(t *testing.T) {
 	require.NoError(t, b.Shutdown(context.Background()))
 }
 
+// poisonExporter refuses, with a plain error, every batch holding the
+// record whose seq is poison: what otlploghttp answers for a batch the
+// Collector rejects (400) or one over its request size limit (413).
+type poisonExporter struct {
+	recExporter
+	poison int64
+}
+
+func (e *poisonExporter) Export(ctx context.Context, recs []sdklog.Record) error {
+	for i := range recs {
+		bad := false
+		recs[i].WalkAttributes(func(kv attribute.KeyValue) bool {
+			bad = kv.Key == "seq" && kv.Value.AsInt64() == e.poison
+			return !bad
+		})
+		if bad {
+			e.mu.Lock()
+			e.exports++
+			e.mu.Unlock()
+			return errors.New("failed to send logs: 400 Bad Request")
+		}
+	}
+	return e.recExporter.Export(ctx, recs)
+}
+
+// A batch the exporter refuses for good, with an error that does not say
+// so, does not hold back every later record for ever: once it has been
+// retried for WithMaxRetryElapsedTime it is given up, counted and
+// reported, and the records after it are exported.
+func TestBatchGivesUpAfterTheRetryBudget(t *testing.T) {
+	exp := &poisonExporter{poison: 3}
+	var reports []error
+	var mu sync.Mutex
+	b := NewBatch(exp, WithMaxExportBatchSize(10), WithMaxRetryBackoff(5*time.Millisecond),
+		WithMaxRetryElapsedTime(100*time.Millisecond),
+		WithBatchErrorHandler(func(err error) { mu.Lock(); reports = append(reports, err); mu.Unlock() }))
+	emit(t, b, 0, 30)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	start := time.Now()
+	err := b.ForceFlush(ctx)
+	require.Error(t, err)
+	require.NotErrorIs(t, err, context.DeadlineExceeded, "the flush waited on the refused batch until its own deadline")
+	assert.Contains(t, err.Error(), "10 entries lost")
+	assert.GreaterOrEqual(t, time.Since(start), 100*time.Millisecond, "given up before its budget")
+	requireSeqs(t, exp.got(), 10, 30)
+	assert.EqualValues(t, 10, b.Dropped())
+	assert.Greater(t, exp.calls(), 2, "retried before giving up")
+	mu.Lock()
+	last := reports[len(reports)-1]
+	mu.Unlock()
+	assert.Contains(t, last.Error(), "10 records not exported")
+	assert.Contains(t, last.Error(), "retried for 100ms")
+	assert.Contains(t, last.Error(), "400 Bad Request")
+
+	emit(t, b, 30, 40)
+	require.NoError(t, b.ForceFlush(context.Background()))
+	requireSeqs(t, exp.got(), 10, 40)
+	require.NoError(t, b.Shutdown(context.Background()))
+}
+
 // A flush against a failing exporter tries it once more, promptly, but a
 // loop of flushes does not turn the retries into a busy loop.
 func TestBatchFlushesDoNotSpinRetries(t *testing.T) {
@@ -389,6 +450,7 @@ func TestBatchDefaults(t *testing.T) {
 	assert.Equal(t, DefaultMaxExportBatchSize, c.batchSize)
 	assert.Equal(t, QueueFullBlock, c.policy)
 	assert.Equal(t, DefaultBlockTimeout, c.blockTimeout)
+	assert.Equal(t, DefaultMaxRetryElapsedTime, c.maxRetryTime)
 	assert.True(t, strings.HasPrefix(NewBatch(&recExporter{}).cfg.name, "batching_log_processor/"))
 	assert.Equal(t, "QueueFullPolicy(9)", fmt.Sprint(QueueFullPolicy(9)))
 }

@@ -25,9 +25,10 @@ func TestZeroValuesKeepDefaults(t *testing.T) {
 	assert.Equal(t, 3, red.maxDepth)
 	assert.Equal(t, 1024, red.maxKeys)
 
-	b := newBatchConfig([]BatchOption{WithBlockTimeout(0), WithMaxRetryBackoff(-1), WithBatchErrorHandler(nil), WithBatchMeterProvider(nil)})
+	b := newBatchConfig([]BatchOption{WithBlockTimeout(0), WithMaxRetryBackoff(-1), WithMaxRetryElapsedTime(-1), WithBatchErrorHandler(nil), WithBatchMeterProvider(nil)})
 	assert.Equal(t, DefaultBlockTimeout, b.blockTimeout)
 	assert.Equal(t, DefaultMaxRetryBackoff, b.maxBackoff)
+	assert.Equal(t, DefaultMaxRetryElapsedTime, b.maxRetryTime)
 	assert.NotNil(t, b.onError)
 	assert.NotNil(t, b.meter)
 }

@@ -26,10 +26,12 @@ import (
 //     the next ForceFlush's error, and reported (coalesced) to the error
 //     handler. Nothing is dropped silently.
 //   - A batch whose Export fails stays queued, in order, and is retried with
-//     exponential backoff and full jitter, for up to 5 minutes from its
-//     first failure (WithMaxRetryElapsedTime): an exporter down for 30
-//     seconds loses nothing while the queue has room, and a batch the
-//     receiver will never take is given up, counted, instead of holding
+//     exponential backoff and full jitter: an exporter down for 30 seconds
+//     loses nothing while the queue has room. From its second failure it
+//     is tried in halves, so a receiver refusing requests over a size (a
+//     413) takes it in parts, and a record refused for good is isolated;
+//     what has failed for 5 minutes without progress
+//     (WithMaxRetryElapsedTime) is given up, counted, instead of holding
 //     back every record after it.
 //     An error the exporter marks final (a method Retryable() bool that
 //     returns false, as bridge.Exporter's error for a partly written batch
@@ -342,7 +344,10 @@ func (b *Batch) run() {
 	var retry *time.Timer
 	var retryC <-chan time.Time
 	failures := 0
-	var firstFailure time.Time // of the batch in flight; the retry budget runs from it
+	// The retry budget runs from the first failure of the chunk in
+	// flight, and again from each part of it exported since.
+	var firstFailure time.Time
+	span := 0 // records of the chunk in flight the next Export carries; 0: all
 	due := false
 	var seenGen uint64
 	for {
@@ -384,6 +389,9 @@ func (b *Batch) run() {
 			continue
 		}
 		batch := b.inflight.records()
+		if span > 0 && span < len(batch) {
+			batch = batch[:span]
+		}
 		b.mu.Unlock()
 
 		ctx, cancel := context.WithTimeout(b.exportCtx, b.cfg.timeout)
@@ -401,6 +409,14 @@ func (b *Batch) run() {
 		if err != nil && retryable(err) && b.exportCtx.Err() == nil &&
 			time.Since(firstFailure) < b.cfg.maxRetryTime {
 			failures++
+			// A batch that keeps failing is tried in halves: a receiver
+			// refusing a request for its size (a 413 from a proxy in
+			// front of the Collector) takes the halves, and a record it
+			// refuses for good holds back only itself, not the records
+			// before it in the batch.
+			if failures >= splitAfter && len(batch) > 1 {
+				span = len(batch) / 2
+			}
 			b.failsUnrep++
 			if now := time.Now(); now.Sub(b.lastFailRep) >= time.Second {
 				b.reports = append(b.reports, fmt.Errorf("processor: %s: export of %d records failed %d times, retrying: %w",
@@ -417,18 +433,30 @@ func (b *Batch) run() {
 			return
 		}
 		n := len(batch)
-		b.q.put(b.inflight)
-		b.inflight = nil
-		failures = 0
-		if err != nil && retryable(err) {
-			err = fmt.Errorf("retried for %v, giving up: %w", b.cfg.maxRetryTime, err)
-		}
 		if err != nil {
+			if retryable(err) {
+				err = fmt.Errorf("retried for %v, giving up: %w", b.cfg.maxRetryTime, err)
+			}
 			b.counts.exportFailed.Add(int64(n))
 			b.ledger.Lost(n, err)
 			b.reports = append(b.reports, fmt.Errorf("processor: %s: %d records not exported: %w", b.cfg.name, n, err))
+			failures = 0 // the rest of the chunk starts afresh
 		} else {
 			b.counts.exported.Add(int64(n))
+			// Progress: the budget starts again, but failures stay, so
+			// that the rest is split again at its first failure.
+			firstFailure = time.Now()
+		}
+		span = 0
+		if c := b.inflight; n < c.len() {
+			// A part went out (or was given up): the rest goes next,
+			// whole, at once.
+			clear(c.recs[c.start : c.start+n])
+			c.start += n
+		} else {
+			b.q.put(c)
+			b.inflight = nil
+			failures = 0
 		}
 		b.advanceLocked(n)
 		if b.q.n == 0 {
@@ -437,6 +465,11 @@ func (b *Batch) run() {
 		b.unlock()
 	}
 }
+
+// splitAfter is how many failed attempts a batch gets whole before it is
+// tried in halves. More than one: the first failure is most often the
+// start of an outage, which halves do not help.
+const splitAfter = 2
 
 // backoff is exponential from 100ms up to the maximum, with full jitter so
 // that many processes recovering together do not retry in lockstep.

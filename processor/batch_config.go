@@ -141,14 +141,15 @@ func WithMaxRetryBackoff(d time.Duration) BatchOption {
 	return batchOption(func(c *batchConfig) { c.maxBackoff = d })
 }
 
-// WithMaxRetryElapsedTime bounds how long one batch is retried, from its
-// first failed Export. A batch that still fails after that long is given
-// up: its records are counted as lost (error.type export_failed),
-// reported, and the next batch is exported. Without a bound, a batch the
-// receiver refuses for good with an error that does not say so (the way
-// otlploghttp returns a 400 or 413) would hold back every record after it
-// for as long as the process runs. Zero or negative keeps the default, 5
-// minutes.
+// WithMaxRetryElapsedTime bounds how long a failing batch is retried
+// without any of it being exported. A batch that fails twice is tried in
+// halves, so what is finally given up is the part the exporter keeps
+// refusing, down to a single record: its records are counted as lost
+// (error.type export_failed), reported, and the rest is exported. Without
+// a bound, a record the receiver refuses for good with an error that does
+// not say so (the way otlploghttp returns a 400) would hold back every
+// record after it for as long as the process runs. Zero or negative keeps
+// the default, 5 minutes.
 func WithMaxRetryElapsedTime(d time.Duration) BatchOption {
 	return batchOption(func(c *batchConfig) { c.maxRetryTime = d })
 }

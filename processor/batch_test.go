@@ -277,10 +277,11 @@ func (e *poisonExporter) Export(ctx context.Context, recs []sdklog.Record) error
 	return e.recExporter.Export(ctx, recs)
 }
 
-// A batch the exporter refuses for good, with an error that does not say
-// so, does not hold back every later record for ever: once it has been
-// retried for WithMaxRetryElapsedTime it is given up, counted and
-// reported, and the records after it are exported.
+// A record the exporter refuses for good, with an error that does not say
+// so, does not hold back every later record for ever: its batch is tried
+// in halves until it is alone, the records around it are exported, and it
+// is given up once it has been retried for WithMaxRetryElapsedTime,
+// counted and reported.
 func TestBatchGivesUpAfterTheRetryBudget(t *testing.T) {
 	exp := &poisonExporter{poison: 3}
 	var reports []error
@@ -294,22 +295,58 @@ func TestBatchGivesUpAfterTheRetryBudget(t *testing.T) {
 	start := time.Now()
 	err := b.ForceFlush(ctx)
 	require.Error(t, err)
-	require.NotErrorIs(t, err, context.DeadlineExceeded, "the flush waited on the refused batch until its own deadline")
-	assert.Contains(t, err.Error(), "10 entries lost")
+	require.NotErrorIs(t, err, context.DeadlineExceeded, "the flush waited on the refused record until its own deadline")
+	assert.Contains(t, err.Error(), "1 entries lost")
 	assert.GreaterOrEqual(t, time.Since(start), 100*time.Millisecond, "given up before its budget")
-	requireSeqs(t, exp.got(), 10, 30)
-	assert.EqualValues(t, 10, b.Dropped())
-	assert.Greater(t, exp.calls(), 2, "retried before giving up")
+	want := []int64{0, 1, 2}
+	for i := int64(4); i < 30; i++ {
+		want = append(want, i)
+	}
+	assert.Equal(t, want, exp.got(), "everything but the refused record, in order")
+	assert.EqualValues(t, 1, b.Dropped())
+	assert.Greater(t, exp.calls(), 4, "retried before giving up")
 	mu.Lock()
 	last := reports[len(reports)-1]
 	mu.Unlock()
-	assert.Contains(t, last.Error(), "10 records not exported")
+	assert.Contains(t, last.Error(), "1 records not exported")
 	assert.Contains(t, last.Error(), "retried for 100ms")
 	assert.Contains(t, last.Error(), "400 Bad Request")
 
 	emit(t, b, 30, 40)
 	require.NoError(t, b.ForceFlush(context.Background()))
-	requireSeqs(t, exp.got(), 10, 40)
+	assert.Equal(t, append(want, 30, 31, 32, 33, 34, 35, 36, 37, 38, 39), exp.got())
+	require.NoError(t, b.Shutdown(context.Background()))
+}
+
+// sizeLimitExporter refuses, with a plain error, every batch of more than
+// max records: a receiver behind a proxy with a request size limit.
+type sizeLimitExporter struct {
+	recExporter
+	max     int
+	refused atomic.Int32
+}
+
+func (e *sizeLimitExporter) Export(ctx context.Context, recs []sdklog.Record) error {
+	if len(recs) > e.max {
+		e.refused.Add(1)
+		return errors.New("failed to send logs: 413 Request Entity Too Large")
+	}
+	return e.recExporter.Export(ctx, recs)
+}
+
+// A receiver that refuses batches over a size loses nothing: a batch that
+// keeps failing is sent in halves, and the halves go through. (The SDK's
+// processor drops every such batch.)
+func TestBatchSplitsABatchTheReceiverRefusesForItsSize(t *testing.T) {
+	exp := &sizeLimitExporter{max: 100}
+	b := NewBatch(exp, WithMaxRetryBackoff(time.Millisecond), WithBatchErrorHandler(func(error) {}))
+	emit(t, b, 0, 2000)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	require.NoError(t, b.ForceFlush(ctx))
+	requireSeqs(t, exp.got(), 0, 2000)
+	assert.Zero(t, b.Dropped())
+	assert.Positive(t, exp.refused.Load())
 	require.NoError(t, b.Shutdown(context.Background()))
 }
 

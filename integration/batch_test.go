@@ -5,7 +5,10 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"net/http/httptest"
+	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -134,4 +137,64 @@ func TestOTLPThroughThirtySecondOutage(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, sent, distinct, "lost %d records across a 30 s outage", sent-distinct)
 	t.Logf("30 s outage, processor.NewBatch: %d sent, %d delivered, %d twice", sent, distinct, dup)
+}
+
+// TestOTLPThroughRequestSizeLimit: a receiver behind a proxy that refuses
+// request bodies over 64 KiB with 413 (an nginx ingress refuses over 1 MiB
+// by default), otlploghttp at its defaults, 2,000 records of about 300
+// bytes (each batch of 512 well over the limit). Behind processor.NewBatch
+// at default settings every record arrives, the batches sent in parts;
+// behind the SDK's BatchProcessor every refused batch is gone (logged, not
+// asserted).
+func TestOTLPThroughRequestSizeLimit(t *testing.T) {
+	run := func(newProcessor func(sdklog.Exporter) sdklog.Processor) (sent, distinct, dup int, refused int64, flushErr error) {
+		recv := &sink{}
+		var tooLarge atomic.Int64
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.ContentLength > 64<<10 {
+				tooLarge.Add(1)
+				http.Error(w, "request entity too large", http.StatusRequestEntityTooLarge)
+				return
+			}
+			recv.ServeHTTP(w, r)
+		}))
+		defer srv.Close()
+		otlp, err := otlploghttp.New(context.Background(), otlploghttp.WithEndpointURL(srv.URL+"/v1/logs"))
+		require.NoError(t, err)
+		provider := sdklog.NewLoggerProvider(sdklog.WithProcessor(newProcessor(otlp)))
+		defer func() { _ = provider.Shutdown(context.Background()) }()
+		logger := provider.Logger("size-limit")
+		const n = 2000
+		pad := strings.Repeat("x", 250)
+		for i := range n {
+			var rec log.Record
+			rec.SetBody(attribute.StringValue(fmt.Sprintf("record %d %s", i, pad)))
+			logger.Emit(context.Background(), rec)
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+		defer cancel()
+		flushErr = provider.ForceFlush(ctx)
+		recv.mu.Lock()
+		defer recv.mu.Unlock()
+		seen := map[string]bool{}
+		for _, lr := range recv.records {
+			b := lr.Body.GetStringValue()
+			if seen[b] {
+				dup++
+			}
+			seen[b] = true
+		}
+		return n, len(seen), dup, tooLarge.Load(), flushErr
+	}
+	sent, distinct, dup, refused, err := run(func(e sdklog.Exporter) sdklog.Processor {
+		return processor.NewBatch(e, processor.WithBatchErrorHandler(func(error) {}))
+	})
+	require.NoError(t, err)
+	require.Positive(t, refused, "no request was over the limit: the test proves nothing")
+	require.Equal(t, sent, distinct, "processor.NewBatch lost %d records to the size limit", sent-distinct)
+	require.Zero(t, dup)
+	t.Logf("processor.NewBatch: %d sent, %d delivered, %d requests refused as too large", sent, distinct, refused)
+
+	sent, distinct, _, refused, err = run(func(e sdklog.Exporter) sdklog.Processor { return sdklog.NewBatchProcessor(e) })
+	t.Logf("sdklog.NewBatchProcessor: %d sent, %d delivered (%d lost), %d requests refused; ForceFlush: %v", sent, distinct, sent-distinct, refused, err)
 }

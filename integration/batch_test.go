@@ -2,6 +2,7 @@ package integration
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"net/http"
@@ -17,6 +18,8 @@ import (
 	"go.opentelemetry.io/otel/exporters/otlp/otlplog/otlploghttp"
 	"go.opentelemetry.io/otel/log"
 	sdklog "go.opentelemetry.io/otel/sdk/log"
+	collogs "go.opentelemetry.io/proto/otlp/collector/logs/v1"
+	"google.golang.org/protobuf/proto"
 
 	"github.com/fapilog/fapilog-otel/processor"
 )
@@ -162,7 +165,7 @@ func TestOTLPThroughRequestSizeLimit(t *testing.T) {
 		otlp, err := otlploghttp.New(context.Background(), otlploghttp.WithEndpointURL(srv.URL+"/v1/logs"))
 		require.NoError(t, err)
 		provider := sdklog.NewLoggerProvider(sdklog.WithProcessor(newProcessor(otlp)))
-		defer func() { _ = provider.Shutdown(context.Background()) }()
+		defer shutdownWithin(t, provider, 10*time.Second)
 		logger := provider.Logger("size-limit")
 		const n = 2000
 		pad := strings.Repeat("x", 250)
@@ -197,4 +200,56 @@ func TestOTLPThroughRequestSizeLimit(t *testing.T) {
 
 	sent, distinct, _, refused, err = run(func(e sdklog.Exporter) sdklog.Processor { return sdklog.NewBatchProcessor(e) })
 	t.Logf("sdklog.NewBatchProcessor: %d sent, %d delivered (%d lost), %d requests refused; ForceFlush: %v", sent, distinct, sent-distinct, refused, err)
+}
+
+// TestOTLPPartialSuccessIsNotRetried: a receiver that takes a request but
+// rejects one of its records answers 200 with an OTLP partial success,
+// which otlploghttp returns as an error. The OTLP specification forbids
+// retrying it; processor.NewBatch does not, so nothing arrives twice, and
+// counts the rejected record as lost (the next ForceFlush says so).
+func TestOTLPPartialSuccessIsNotRetried(t *testing.T) {
+	var requests atomic.Int64
+	recv := &sink{}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		requests.Add(1)
+		recv.ServeHTTP(w, r) // keeps the records, sets the content type
+		resp, err := proto.Marshal(&collogs.ExportLogsServiceResponse{PartialSuccess: &collogs.ExportLogsPartialSuccess{
+			RejectedLogRecords: 1, ErrorMessage: "record 3 is too old"}})
+		require.NoError(t, err)
+		_, _ = w.Write(resp)
+	}))
+	defer srv.Close()
+	otlp, err := otlploghttp.New(context.Background(), otlploghttp.WithEndpointURL(srv.URL+"/v1/logs"))
+	require.NoError(t, err)
+	b := processor.NewBatch(otlp, processor.WithBatchErrorHandler(func(error) {}))
+	provider := sdklog.NewLoggerProvider(sdklog.WithProcessor(b))
+	defer shutdownWithin(t, provider, 10*time.Second)
+	logger := provider.Logger("partial")
+	for i := range 10 {
+		var rec log.Record
+		rec.SetBody(attribute.StringValue(fmt.Sprintf("record %d", i)))
+		logger.Emit(context.Background(), rec)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	err = provider.ForceFlush(ctx)
+	require.Error(t, err, "a record was rejected: the flush must say so")
+	require.ErrorContains(t, err, "1 entries lost")
+	require.ErrorContains(t, err, "record 3 is too old")
+	require.EqualValues(t, 1, requests.Load(), "the request was sent again")
+	recv.mu.Lock()
+	require.Len(t, recv.records, 10)
+	recv.mu.Unlock()
+	require.EqualValues(t, 1, b.Dropped())
+	require.NoError(t, provider.ForceFlush(ctx), "the loss is reported once")
+}
+
+// shutdownWithin shuts provider down, failing the test if that takes
+// longer than d (a processor still retrying what it should have let go).
+func shutdownWithin(t *testing.T, provider *sdklog.LoggerProvider, d time.Duration) {
+	ctx, cancel := context.WithTimeout(context.Background(), d)
+	defer cancel()
+	if err := provider.Shutdown(ctx); errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("Shutdown: %v", err)
+	}
 }

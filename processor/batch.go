@@ -35,7 +35,10 @@ import (
 //     back every record after it.
 //     An error the exporter marks final (a method Retryable() bool that
 //     returns false, as bridge.Exporter's error for a partly written batch
-//     has) is not retried; its records are counted as lost.
+//     has) is not retried; its records are counted as lost. Nor is an OTLP
+//     partial success, which otlploghttp and otlploggrpc return as an
+//     error: the receiver took the request, and the OTLP specification
+//     forbids sending it again; the records it rejected are counted lost.
 //   - ForceFlush returns nil only when every record emitted before it was
 //     exported and the exporter's own ForceFlush returned nil, and nothing
 //     was dropped since the previous flush. When its context ends first, it
@@ -403,6 +406,13 @@ func (b *Batch) run() {
 			b.mu.Unlock()
 			return
 		}
+		// A partial success is an answer, not a failure: the receiver
+		// took the request and will never take the records it rejected.
+		rejected, partial := partialSuccess(err)
+		answer := err
+		if partial {
+			err = nil
+		}
 		if err != nil && failures == 0 {
 			firstFailure = time.Now()
 		}
@@ -442,7 +452,16 @@ func (b *Batch) run() {
 			b.reports = append(b.reports, fmt.Errorf("processor: %s: %d records not exported: %w", b.cfg.name, n, err))
 			failures = 0 // the rest of the chunk starts afresh
 		} else {
-			b.counts.exported.Add(int64(n))
+			rejected = min(rejected, n)
+			b.counts.exported.Add(int64(n - rejected))
+			if partial {
+				b.counts.exportFailed.Add(int64(rejected))
+				if rejected > 0 {
+					b.ledger.Lost(rejected, answer)
+				}
+				b.reports = append(b.reports, fmt.Errorf("processor: %s: %d of %d records rejected by the receiver, not retried: %w",
+					b.cfg.name, rejected, n, answer))
+			}
 			// Progress: the budget starts again, but failures stay, so
 			// that the rest is split again at its first failure.
 			firstFailure = time.Now()

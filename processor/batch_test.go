@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -890,4 +891,110 @@ func TestBatchForceFlushDoesNotWaitForAnExporterIgnoringItsContext(t *testing.T)
 	close(exp.release) // the left-behind call ends (goleak)
 	require.NoError(t, b.ForceFlush(context.Background()), "flushes work again once it returned")
 	require.NoError(t, b.Shutdown(context.Background()))
+}
+
+// chaosExporter fails at random: a retryable error, a final one (its
+// batch is lost), a refusal of any batch over a size, and a plain error
+// for good for every batch holding a poison record. It records what it
+// exported and what it refused for good.
+type chaosExporter struct {
+	mu       sync.Mutex
+	rng      *rand.Rand
+	maxSize  int
+	exported []int64
+	final    map[int64]bool // in a batch answered with a final error
+}
+
+func seqOf(r *sdklog.Record) (seq int64) {
+	r.WalkAttributes(func(kv attribute.KeyValue) bool {
+		if kv.Key == "seq" {
+			seq = kv.Value.AsInt64()
+			return false
+		}
+		return true
+	})
+	return seq
+}
+
+func poisoned(seq int64) bool { return seq%97 == 5 }
+
+func (e *chaosExporter) Export(_ context.Context, recs []sdklog.Record) error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	for i := range recs {
+		if poisoned(seqOf(&recs[i])) {
+			return errors.New("400 Bad Request")
+		}
+	}
+	if len(recs) > e.maxSize {
+		return errors.New("413 Request Entity Too Large")
+	}
+	switch p := e.rng.Float64(); {
+	case p < 0.25:
+		return errors.New("503 Service Unavailable")
+	case p < 0.28:
+		for i := range recs {
+			e.final[seqOf(&recs[i])] = true
+		}
+		return finalErr{}
+	}
+	for i := range recs {
+		e.exported = append(e.exported, seqOf(&recs[i]))
+	}
+	return nil
+}
+
+func (*chaosExporter) ForceFlush(context.Context) error { return nil }
+func (*chaosExporter) Shutdown(context.Context) error   { return nil }
+
+// Whatever the exporter does, every record is exported once, in order, or
+// counted lost, and only for a reason: its batch refused for good, or
+// itself a record the exporter never takes (given up after the retry
+// budget, alone: the records around it are exported).
+func TestBatchRandomFailuresKeepOrderAndAccounting(t *testing.T) {
+	for seed := range uint64(3) {
+		t.Run(fmt.Sprint(seed), func(t *testing.T) {
+			rng := rand.New(rand.NewPCG(seed, 1))
+			exp := &chaosExporter{rng: rng, maxSize: 3 + rng.IntN(30), final: map[int64]bool{}}
+			b := NewBatch(exp, WithMaxExportBatchSize(32), WithMaxQueueSize(1<<16), WithExportInterval(time.Millisecond),
+				WithMaxRetryBackoff(time.Millisecond), WithMaxRetryElapsedTime(20*time.Millisecond),
+				WithBatchErrorHandler(func(error) {}))
+			const n = 1000
+			for i := 0; i < n; i += 100 {
+				emit(t, b, i, i+100)
+				ctx, cancel := context.WithTimeout(context.Background(), time.Millisecond)
+				_ = b.ForceFlush(ctx) // often runs out: nothing may be lost for that
+				cancel()
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			for b.ForceFlush(ctx) != nil {
+				require.NoError(t, ctx.Err(), "never settled")
+			}
+			require.NoError(t, b.Shutdown(ctx))
+
+			exp.mu.Lock()
+			defer exp.mu.Unlock()
+			got := map[int64]bool{}
+			for i, s := range exp.exported {
+				if i > 0 {
+					require.Greater(t, s, exp.exported[i-1], "out of order or twice")
+				}
+				got[s] = true
+			}
+			lost := 0
+			for s := range int64(n) {
+				switch {
+				case got[s]:
+					require.False(t, poisoned(s), "a poison record was exported")
+				case poisoned(s) || exp.final[s]:
+					lost++
+				default:
+					t.Fatalf("record %d neither exported nor lost for a reason", s)
+				}
+			}
+			require.EqualValues(t, lost, b.Dropped())
+			require.Equal(t, n, len(exp.exported)+lost)
+		})
+	}
 }

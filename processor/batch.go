@@ -462,9 +462,11 @@ func (b *Batch) run() {
 				b.reports = append(b.reports, fmt.Errorf("processor: %s: %d of %d records rejected by the receiver, not retried: %w",
 					b.cfg.name, rejected, n, answer))
 			}
-			// Progress: the budget starts again, but failures stay, so
-			// that the rest is split again at its first failure.
+			// Progress: the receiver is up. The budget starts again, and
+			// the rest is split at its next failure, after a short
+			// backoff rather than one grown by the failures before.
 			firstFailure = time.Now()
+			failures = min(failures, splitAfter-1)
 		}
 		span = 0
 		if c := b.inflight; n < c.len() {

@@ -7,6 +7,8 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -206,7 +208,8 @@ func TestOTLPThroughRequestSizeLimit(t *testing.T) {
 // rejects one of its records answers 200 with an OTLP partial success,
 // which otlploghttp returns as an error. The OTLP specification forbids
 // retrying it; processor.NewBatch does not, so nothing arrives twice, and
-// counts the rejected record as lost (the next ForceFlush says so).
+// counts the rejected records as lost (the next ForceFlush says so),
+// reporting them to its error handler at most once a second.
 func TestOTLPPartialSuccessIsNotRetried(t *testing.T) {
 	var requests atomic.Int64
 	recv := &sink{}
@@ -214,14 +217,18 @@ func TestOTLPPartialSuccessIsNotRetried(t *testing.T) {
 		requests.Add(1)
 		recv.ServeHTTP(w, r) // keeps the records, sets the content type
 		resp, err := proto.Marshal(&collogs.ExportLogsServiceResponse{PartialSuccess: &collogs.ExportLogsPartialSuccess{
-			RejectedLogRecords: 1, ErrorMessage: "record 3 is too old"}})
-		require.NoError(t, err)
-		_, _ = w.Write(resp)
+			RejectedLogRecords: 1, ErrorMessage: "one record is too old"}})
+		if err == nil {
+			_, _ = w.Write(resp)
+		}
 	}))
 	defer srv.Close()
 	otlp, err := otlploghttp.New(context.Background(), otlploghttp.WithEndpointURL(srv.URL+"/v1/logs"))
 	require.NoError(t, err)
-	b := processor.NewBatch(otlp, processor.WithBatchErrorHandler(func(error) {}))
+	var mu sync.Mutex
+	var reports []error
+	b := processor.NewBatch(otlp, processor.WithMaxExportBatchSize(2),
+		processor.WithBatchErrorHandler(func(err error) { mu.Lock(); reports = append(reports, err); mu.Unlock() }))
 	provider := sdklog.NewLoggerProvider(sdklog.WithProcessor(b))
 	defer shutdownWithin(t, provider, 10*time.Second)
 	logger := provider.Logger("partial")
@@ -233,15 +240,30 @@ func TestOTLPPartialSuccessIsNotRetried(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	err = provider.ForceFlush(ctx)
-	require.Error(t, err, "a record was rejected: the flush must say so")
-	require.ErrorContains(t, err, "1 entries lost")
-	require.ErrorContains(t, err, "record 3 is too old")
-	require.EqualValues(t, 1, requests.Load(), "the request was sent again")
+	require.Error(t, err, "records were rejected: the flush must say so")
+	require.ErrorContains(t, err, "5 entries lost")
+	require.ErrorContains(t, err, "one record is too old")
+	require.EqualValues(t, 5, requests.Load(), "a request was sent again")
 	recv.mu.Lock()
 	require.Len(t, recv.records, 10)
 	recv.mu.Unlock()
-	require.EqualValues(t, 1, b.Dropped())
+	require.EqualValues(t, 5, b.Dropped())
 	require.NoError(t, provider.ForceFlush(ctx), "the loss is reported once")
+
+	mu.Lock()
+	defer mu.Unlock()
+	require.NotEmpty(t, reports)
+	require.Less(t, len(reports), 5, "one report per answer: %v", reports)
+	rejected := 0
+	counts := regexp.MustCompile(`(\d+) records rejected by the receiver in \d+ partial successes`)
+	for _, r := range reports {
+		m := counts.FindStringSubmatch(r.Error())
+		require.NotNil(t, m, "%v", r)
+		n, err := strconv.Atoi(m[1])
+		require.NoError(t, err)
+		rejected += n
+	}
+	require.Equal(t, 5, rejected, "every rejected record in some report")
 }
 
 // shutdownWithin shuts provider down, failing the test if that takes

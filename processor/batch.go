@@ -103,6 +103,11 @@ type Batch struct {
 	lastDropRep time.Time
 	failsUnrep  int
 	lastFailRep time.Time
+	// Partial successes not reported yet: records rejected, answers, and
+	// the last answer (reported with them, at most once a second).
+	rejectUnrep, answersUnrep int
+	lastAnswer                error
+	lastRejectRep             time.Time
 
 	exportCtx    context.Context // cancelled when Shutdown gives up on the queue
 	cancelExport context.CancelFunc
@@ -317,11 +322,22 @@ func (b *Batch) dropLocked(n int, reason string) {
 	}
 }
 
+// reportDropsLocked reports the drops and the partial successes not
+// reported yet.
 func (b *Batch) reportDropsLocked() {
 	if b.dropsUnrep > 0 {
 		b.reports = append(b.reports, fmt.Errorf("processor: %s: %w: %d records (queue of %d, policy %v)",
 			b.cfg.name, ErrDropped, b.dropsUnrep, b.cfg.maxQueue, b.cfg.policy))
 		b.dropsUnrep = 0
+	}
+	b.reportRejectsLocked()
+}
+
+func (b *Batch) reportRejectsLocked() {
+	if b.answersUnrep > 0 {
+		b.reports = append(b.reports, fmt.Errorf("processor: %s: %d records rejected by the receiver in %d partial successes, not retried; the last: %w",
+			b.cfg.name, b.rejectUnrep, b.answersUnrep, b.lastAnswer))
+		b.rejectUnrep, b.answersUnrep, b.lastAnswer = 0, 0, nil
 	}
 }
 
@@ -459,8 +475,13 @@ func (b *Batch) run() {
 				if rejected > 0 {
 					b.ledger.Lost(rejected, answer)
 				}
-				b.reports = append(b.reports, fmt.Errorf("processor: %s: %d of %d records rejected by the receiver, not retried: %w",
-					b.cfg.name, rejected, n, answer))
+				b.rejectUnrep += rejected
+				b.answersUnrep++
+				b.lastAnswer = answer
+				if now := time.Now(); now.Sub(b.lastRejectRep) >= time.Second {
+					b.reportRejectsLocked()
+					b.lastRejectRep = now
+				}
 			}
 			// Progress: the receiver is up. The budget starts again, and
 			// the rest is split at its next failure, after a short

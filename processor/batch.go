@@ -29,8 +29,8 @@ import (
 //     exponential backoff and full jitter: an exporter down for 30 seconds
 //     loses nothing while the queue has room. From its second failure it
 //     is tried in halves, so a receiver refusing requests over a size (a
-//     413) takes it in parts, and a record refused for good is isolated;
-//     what has failed for 5 minutes without progress
+//     413) takes it in parts, and a record refused for good is isolated; a
+//     record still failing alone after 5 minutes without progress
 //     (WithMaxRetryElapsedTime) is given up, counted, instead of holding
 //     back every record after it.
 //     An error the exporter marks final (a method Retryable() bool that
@@ -366,6 +366,7 @@ func (b *Batch) run() {
 	// The retry budget runs from the first failure of the chunk in
 	// flight, and again from each part of it exported since.
 	var firstFailure time.Time
+	lone := 0 // failed attempts of the record in flight alone, since progress
 	span := 0 // records of the chunk in flight the next Export carries; 0: all
 	due := false
 	var seenGen uint64
@@ -432,8 +433,16 @@ func (b *Batch) run() {
 		if err != nil && failures == 0 {
 			firstFailure = time.Now()
 		}
-		if err != nil && retryable(err) && b.exportCtx.Err() == nil &&
-			time.Since(firstFailure) < b.cfg.maxRetryTime {
+		if err != nil && len(batch) == 1 {
+			lone++
+		}
+		// Only a record that fails alone is given up: anything larger can
+		// still be narrowed down. And only after a few attempts, so that
+		// a process paused longer than the budget (a stopped container, a
+		// paused VM) does not count as the receiver refusing for that
+		// long.
+		exhausted := lone >= giveUpAttempts && time.Since(firstFailure) >= b.cfg.maxRetryTime
+		if err != nil && retryable(err) && b.exportCtx.Err() == nil && !exhausted {
 			failures++
 			// A batch that keeps failing is tried in halves: a receiver
 			// refusing a request for its size (a 413 from a proxy in
@@ -489,7 +498,7 @@ func (b *Batch) run() {
 			firstFailure = time.Now()
 			failures = min(failures, splitAfter-1)
 		}
-		span = 0
+		span, lone = 0, 0
 		if c := b.inflight; n < c.len() {
 			// A part went out (or was given up): the rest goes next,
 			// whole, at once.
@@ -512,6 +521,10 @@ func (b *Batch) run() {
 // tried in halves. More than one: the first failure is most often the
 // start of an outage, which halves do not help.
 const splitAfter = 2
+
+// giveUpAttempts is how many times a lone record must have failed, beside
+// the retry budget, before it is given up.
+const giveUpAttempts = 3
 
 // backoff is exponential from 100ms up to the maximum, with full jitter so
 // that many processes recovering together do not retry in lockstep.

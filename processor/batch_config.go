@@ -143,13 +143,14 @@ func WithMaxRetryBackoff(d time.Duration) BatchOption {
 
 // WithMaxRetryElapsedTime bounds how long a failing batch is retried
 // without any of it being exported. A batch that fails twice is tried in
-// halves, so what is finally given up is the part the exporter keeps
-// refusing, down to a single record: its records are counted as lost
-// (error.type export_failed), reported, and the rest is exported. Without
-// a bound, a record the receiver refuses for good with an error that does
-// not say so (the way otlploghttp returns a 400) would hold back every
-// record after it for as long as the process runs. Zero or negative keeps
-// the default, 5 minutes.
+// halves, and halves of those, so only a single record is ever given up:
+// one that still fails alone once this long has passed since the last
+// progress (and after at least three attempts alone). It is counted as
+// lost (error.type export_failed), reported, and the rest is exported.
+// Without a bound, a record the receiver refuses for good with an error
+// that does not say so (the way otlploghttp returns a 400) would hold back
+// every record after it for as long as the process runs. Zero or negative
+// keeps the default, 5 minutes.
 func WithMaxRetryElapsedTime(d time.Duration) BatchOption {
 	return batchOption(func(c *batchConfig) { c.maxRetryTime = d })
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math/rand/v2"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -362,12 +361,7 @@ func (b *Batch) run() {
 	defer interval.Stop()
 	var retry *time.Timer
 	var retryC <-chan time.Time
-	failures := 0
-	// The retry budget runs from the first failure of the chunk in
-	// flight, and again from each part of it exported since.
-	var firstFailure time.Time
-	lone := 0 // failed attempts of the record in flight alone, since progress
-	span := 0 // records of the chunk in flight the next Export carries; 0: all
+	var rt retrier // of the chunk in flight
 	due := false
 	var seenGen uint64
 	for {
@@ -408,10 +402,7 @@ func (b *Batch) run() {
 			}
 			continue
 		}
-		batch := b.inflight.records()
-		if span > 0 && span < len(batch) {
-			batch = batch[:span]
-		}
+		batch := rt.part(b.inflight.records())
 		b.mu.Unlock()
 
 		ctx, cancel := context.WithTimeout(b.exportCtx, b.cfg.timeout)
@@ -430,35 +421,14 @@ func (b *Batch) run() {
 		if partial {
 			err = nil
 		}
-		if err != nil && failures == 0 {
-			firstFailure = time.Now()
-		}
-		if err != nil && len(batch) == 1 {
-			lone++
-		}
-		// Only a record that fails alone is given up: anything larger can
-		// still be narrowed down. And only after a few attempts, so that
-		// a process paused longer than the budget (a stopped container, a
-		// paused VM) does not count as the receiver refusing for that
-		// long.
-		exhausted := lone >= giveUpAttempts && time.Since(firstFailure) >= b.cfg.maxRetryTime
-		if err != nil && retryable(err) && b.exportCtx.Err() == nil && !exhausted {
-			failures++
-			// A batch that keeps failing is tried in halves: a receiver
-			// refusing a request for its size (a 413 from a proxy in
-			// front of the Collector) takes the halves, and a record it
-			// refuses for good holds back only itself, not the records
-			// before it in the batch.
-			if failures >= splitAfter && len(batch) > 1 {
-				span = len(batch) / 2
-			}
+		if err != nil && retryable(err) && b.exportCtx.Err() == nil && rt.retry(len(batch), b.cfg.maxRetryTime) {
 			b.failsUnrep++
 			if now := time.Now(); now.Sub(b.lastFailRep) >= time.Second {
 				b.reports = append(b.reports, fmt.Errorf("processor: %s: export of %d records failed %d times, retrying: %w",
 					b.cfg.name, len(batch), b.failsUnrep, err))
 				b.lastFailRep, b.failsUnrep = now, 0
 			}
-			retry = time.NewTimer(b.backoff(failures))
+			retry = time.NewTimer(rt.backoff(b.cfg.maxBackoff))
 			retryC = retry.C
 			b.unlock()
 			continue
@@ -475,7 +445,7 @@ func (b *Batch) run() {
 			b.counts.exportFailed.Add(int64(n))
 			b.ledger.Lost(n, err)
 			b.reports = append(b.reports, fmt.Errorf("processor: %s: %d records not exported: %w", b.cfg.name, n, err))
-			failures = 0 // the rest of the chunk starts afresh
+			rt.gaveUp()
 		} else {
 			rejected = min(rejected, n)
 			b.counts.exported.Add(int64(n - rejected))
@@ -492,13 +462,8 @@ func (b *Batch) run() {
 					b.lastRejectRep = now
 				}
 			}
-			// Progress: the receiver is up. The budget starts again, and
-			// the rest is split at its next failure, after a short
-			// backoff rather than one grown by the failures before.
-			firstFailure = time.Now()
-			failures = min(failures, splitAfter-1)
+			rt.progressed()
 		}
-		span, lone = 0, 0
 		if c := b.inflight; n < c.len() {
 			// A part went out (or was given up): the rest goes next,
 			// whole, at once.
@@ -507,7 +472,7 @@ func (b *Batch) run() {
 		} else {
 			b.q.put(c)
 			b.inflight = nil
-			failures = 0
+			rt = retrier{}
 		}
 		b.advanceLocked(n)
 		if b.q.n == 0 {
@@ -515,57 +480,6 @@ func (b *Batch) run() {
 		}
 		b.unlock()
 	}
-}
-
-// splitAfter is how many failed attempts a batch gets whole before it is
-// tried in halves. More than one: the first failure is most often the
-// start of an outage, which halves do not help.
-const splitAfter = 2
-
-// giveUpAttempts is how many times a lone record must have failed, beside
-// the retry budget, before it is given up.
-const giveUpAttempts = 3
-
-// backoff is exponential from 100ms up to the maximum, with full jitter so
-// that many processes recovering together do not retry in lockstep.
-func (b *Batch) backoff(failures int) time.Duration {
-	ceiling := b.cfg.maxBackoff
-	if failures < 20 {
-		ceiling = min(ceiling, 100*time.Millisecond<<(failures-1))
-	}
-	return rand.N(ceiling) + time.Millisecond
-}
-
-// callExport exports batch. The exporter is the caller's and runs on
-// Batch's goroutine, where a panic would end the program: it is contained
-// as an export that retrying would not help (the batch is counted lost,
-// error.type export_failed), and the next batch is exported as usual.
-func (b *Batch) callExport(ctx context.Context, batch []sdklog.Record) (err error) {
-	defer func() {
-		if v := recover(); v != nil {
-			err = exportPanic{v}
-		}
-	}()
-	return b.exporter.Export(ctx, batch)
-}
-
-// exportPanic is the failure of an Export that panicked.
-type exportPanic struct{ v any }
-
-func (p exportPanic) Error() string   { return fmt.Sprintf("Export panicked: %v", p.v) }
-func (p exportPanic) Retryable() bool { return false }
-
-// retryable reports whether a failed Export may be tried again. An error
-// says no with a method Retryable() bool returning false.
-func retryable(err error) bool {
-	if errors.Is(err, sdklog.ErrExporterShutdown) {
-		return false
-	}
-	var r interface{ Retryable() bool }
-	if errors.As(err, &r) {
-		return r.Retryable()
-	}
-	return true
 }
 
 // ForceFlush exports every record emitted before the call, then flushes

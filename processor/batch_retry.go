@@ -1,0 +1,121 @@
+package processor
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"time"
+
+	sdklog "go.opentelemetry.io/otel/sdk/log"
+)
+
+// retrier is what Batch's worker remembers of the failures of the chunk in
+// flight: how many, since when, and how much of the chunk the next Export
+// carries. A chunk that keeps failing is tried in halves, and halves of
+// those: a receiver refusing a request for its size (a 413 from a proxy in
+// front of the Collector) takes the halves, and a record it refuses for
+// good ends up alone, holding back only itself.
+type retrier struct {
+	failures int       // since the chunk was taken; lowered by progress
+	since    time.Time // the first failure since the last progress: the budget runs from it
+	lone     int       // failed attempts of a single record, since the last progress
+	span     int       // records the next Export carries; 0: all that are left
+}
+
+// splitAfter is how many failed attempts a chunk gets whole before it is
+// tried in halves. More than one: the first failure is most often the
+// start of an outage, which halves do not help.
+const splitAfter = 2
+
+// giveUpAttempts is how many times a lone record must have failed, beside
+// the retry budget, before it is given up.
+const giveUpAttempts = 3
+
+// part returns the records the next Export carries: the first span of
+// those left.
+func (r *retrier) part(left []sdklog.Record) []sdklog.Record {
+	if r.span > 0 && r.span < len(left) {
+		return left[:r.span]
+	}
+	return left
+}
+
+// retry counts a failed Export of n records and reports whether to try
+// again (after backoff); false gives them up. Only a record that fails
+// alone is given up: anything larger can still be narrowed down. And only
+// after a few attempts, so that a process paused longer than the budget (a
+// stopped container, a paused VM) does not count as the receiver refusing
+// for that long.
+func (r *retrier) retry(n int, budget time.Duration) bool {
+	if r.failures == 0 {
+		r.since = time.Now()
+	}
+	if n == 1 {
+		r.lone++
+		if r.lone >= giveUpAttempts && time.Since(r.since) >= budget {
+			return false
+		}
+	}
+	r.failures++
+	if r.failures >= splitAfter && n > 1 {
+		r.span = n / 2
+	}
+	return true
+}
+
+// progressed records that the part was exported: the receiver is up. The
+// budget starts again, and the rest is split at its next failure, after a
+// short backoff rather than one grown by the failures before.
+func (r *retrier) progressed() {
+	if r.failures > 0 {
+		r.since = time.Now()
+		r.failures = min(r.failures, splitAfter-1)
+	}
+	r.span, r.lone = 0, 0
+}
+
+// gaveUp records that the part was given up: the rest starts afresh.
+func (r *retrier) gaveUp() { *r = retrier{} }
+
+// backoff is exponential from 100ms up to limit, with full jitter so that
+// many processes recovering together do not retry in lockstep.
+func (r *retrier) backoff(limit time.Duration) time.Duration {
+	ceiling := limit
+	if r.failures < 20 {
+		ceiling = min(ceiling, 100*time.Millisecond<<(r.failures-1))
+	}
+	return rand.N(ceiling) + time.Millisecond
+}
+
+// callExport exports batch. The exporter is the caller's and runs on
+// Batch's goroutine, where a panic would end the program: it is contained
+// as an export that retrying would not help (the batch is counted lost,
+// error.type export_failed), and the next batch is exported as usual.
+func (b *Batch) callExport(ctx context.Context, batch []sdklog.Record) (err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			err = exportPanic{v}
+		}
+	}()
+	return b.exporter.Export(ctx, batch)
+}
+
+// exportPanic is the failure of an Export that panicked.
+type exportPanic struct{ v any }
+
+func (p exportPanic) Error() string   { return fmt.Sprintf("Export panicked: %v", p.v) }
+func (p exportPanic) Retryable() bool { return false }
+
+// retryable reports whether a failed Export may be tried again. An error
+// says no with a method Retryable() bool returning false.
+func retryable(err error) bool {
+	if errors.Is(err, sdklog.ErrExporterShutdown) {
+		return false
+	}
+	var r interface{ Retryable() bool }
+	if errors.As(err, &r) {
+		return r.Retryable()
+	}
+	return true
+}

@@ -61,7 +61,8 @@ import (
 // Batch waits its own backoff (at most WithMaxRetryBackoff, 5s) only after
 // Export has returned an error, so the waits add up, never multiply. To let
 // Batch own the retries, turn the exporter's off (otlploghttp.WithRetry with
-// Enabled false).
+// Enabled false); keep them on if the receiver throttles, as otlploghttp
+// honours Retry-After and Batch cannot see it.
 //
 // Batch is safe for concurrent use.
 type Batch struct {

@@ -150,13 +150,15 @@ func TestOTLPThroughThirtySecondOutage(t *testing.T) {
 // bytes (each batch of 512 well over the limit). Behind processor.NewBatch
 // at default settings every record arrives, the batches sent in parts;
 // behind the SDK's BatchProcessor every refused batch is gone (logged, not
-// asserted).
+// asserted). The same with the limit in otlploghttp itself
+// (WithMaxRequestSize; 64 MiB by default), which refuses before sending.
 func TestOTLPThroughRequestSizeLimit(t *testing.T) {
-	run := func(newProcessor func(sdklog.Exporter) sdklog.Processor) (sent, distinct, dup int, refused int64, flushErr error) {
+	const limit = 64 << 10
+	run := func(newProcessor func(sdklog.Exporter) sdklog.Processor, opts ...otlploghttp.Option) (sent, distinct, dup int, refused int64, flushErr error) {
 		recv := &sink{}
 		var tooLarge atomic.Int64
 		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			if r.ContentLength > 64<<10 {
+			if r.ContentLength > limit {
 				tooLarge.Add(1)
 				http.Error(w, "request entity too large", http.StatusRequestEntityTooLarge)
 				return
@@ -164,7 +166,7 @@ func TestOTLPThroughRequestSizeLimit(t *testing.T) {
 			recv.ServeHTTP(w, r)
 		}))
 		defer srv.Close()
-		otlp, err := otlploghttp.New(context.Background(), otlploghttp.WithEndpointURL(srv.URL+"/v1/logs"))
+		otlp, err := otlploghttp.New(context.Background(), append(opts, otlploghttp.WithEndpointURL(srv.URL+"/v1/logs"))...)
 		require.NoError(t, err)
 		provider := sdklog.NewLoggerProvider(sdklog.WithProcessor(newProcessor(otlp)))
 		defer shutdownWithin(t, provider, 10*time.Second)
@@ -202,6 +204,21 @@ func TestOTLPThroughRequestSizeLimit(t *testing.T) {
 
 	sent, distinct, _, refused, err = run(func(e sdklog.Exporter) sdklog.Processor { return sdklog.NewBatchProcessor(e) })
 	t.Logf("sdklog.NewBatchProcessor: %d sent, %d delivered (%d lost), %d requests refused; ForceFlush: %v", sent, distinct, sent-distinct, refused, err)
+
+	var tooLarge atomic.Int64
+	sent, distinct, dup, refused, err = run(func(e sdklog.Exporter) sdklog.Processor {
+		return processor.NewBatch(e, processor.WithBatchErrorHandler(func(err error) {
+			if strings.Contains(err.Error(), "request body too large") {
+				tooLarge.Add(1)
+			}
+		}))
+	}, otlploghttp.WithMaxRequestSize(limit))
+	require.NoError(t, err)
+	require.Zero(t, refused, "the client sent a request over its own limit")
+	require.Positive(t, tooLarge.Load(), "otlploghttp refused no request: the test proves nothing")
+	require.Equal(t, sent, distinct, "processor.NewBatch lost %d records to otlploghttp's own size limit", sent-distinct)
+	require.Zero(t, dup)
+	t.Logf("processor.NewBatch, otlploghttp.WithMaxRequestSize: %d sent, %d delivered", sent, distinct)
 }
 
 // TestOTLPPartialSuccessIsNotRetried: a receiver that takes a request but

@@ -333,14 +333,6 @@ func (b *Batch) reportDropsLocked() {
 	b.reportRejectsLocked()
 }
 
-func (b *Batch) reportRejectsLocked() {
-	if b.answersUnrep > 0 {
-		b.reports = append(b.reports, fmt.Errorf("processor: %s: %d records rejected by the receiver in %d partial successes, not retried; the last: %w",
-			b.cfg.name, b.rejectUnrep, b.answersUnrep, b.lastAnswer))
-		b.rejectUnrep, b.answersUnrep, b.lastAnswer = 0, 0, nil
-	}
-}
-
 // ErrDropped is wrapped by the errors that report dropped records.
 var ErrDropped = errors.New("records dropped")
 
@@ -440,28 +432,13 @@ func (b *Batch) run() {
 		}
 		n := len(batch)
 		if err != nil {
-			if retryable(err) {
-				err = fmt.Errorf("retried for %v, giving up: %w", b.cfg.maxRetryTime, err)
-			}
-			b.counts.exportFailed.Add(int64(n))
-			b.ledger.Lost(n, err)
-			b.reports = append(b.reports, fmt.Errorf("processor: %s: %d records not exported: %w", b.cfg.name, n, err))
+			b.gaveUpLocked(n, err)
 			rt.gaveUp()
 		} else {
 			rejected = min(rejected, n)
 			b.counts.exported.Add(int64(n - rejected))
 			if partial {
-				b.counts.exportFailed.Add(int64(rejected))
-				if rejected > 0 {
-					b.ledger.Lost(rejected, answer)
-				}
-				b.rejectUnrep += rejected
-				b.answersUnrep++
-				b.lastAnswer = answer
-				if now := time.Now(); now.Sub(b.lastRejectRep) >= time.Second {
-					b.reportRejectsLocked()
-					b.lastRejectRep = now
-				}
+				b.rejectedLocked(rejected, answer)
 			}
 			rt.progressed()
 		}

@@ -88,6 +88,17 @@ func (r *retrier) backoff(limit time.Duration) time.Duration {
 	return rand.N(ceiling) + time.Millisecond
 }
 
+// gaveUpLocked counts n records given up after err, for the metrics and
+// the next flush, and reports them.
+func (b *Batch) gaveUpLocked(n int, err error) {
+	if retryable(err) {
+		err = fmt.Errorf("retried for %v, giving up: %w", b.cfg.maxRetryTime, err)
+	}
+	b.counts.exportFailed.Add(int64(n))
+	b.ledger.Lost(n, err)
+	b.reports = append(b.reports, fmt.Errorf("processor: %s: %d records not exported: %w", b.cfg.name, n, err))
+}
+
 // callExport exports batch. The exporter is the caller's and runs on
 // Batch's goroutine, where a panic would end the program: it is contained
 // as an export that retrying would not help (the batch is counted lost,

@@ -319,6 +319,24 @@ func TestBatchGivesUpAfterTheRetryBudget(t *testing.T) {
 	require.NoError(t, b.Shutdown(context.Background()))
 }
 
+// A lone record is given up only after three failed attempts, however
+// long ago its first failure was: a process paused past the budget (a
+// stopped container) must not turn one failure into a loss.
+func TestBatchGivesUpOnlyAfterThreeAttempts(t *testing.T) {
+	exp := &poisonExporter{poison: 0}
+	b := NewBatch(exp, WithMaxExportBatchSize(1), WithMaxRetryBackoff(time.Millisecond),
+		WithMaxRetryElapsedTime(time.Nanosecond), WithBatchErrorHandler(func(error) {}))
+	emit(t, b, 0, 1)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	err := b.ForceFlush(ctx)
+	require.Error(t, err)
+	require.NotErrorIs(t, err, context.DeadlineExceeded)
+	assert.Equal(t, 3, exp.calls(), "attempts before the record was given up")
+	assert.EqualValues(t, 1, b.Dropped())
+	require.NoError(t, b.Shutdown(context.Background()))
+}
+
 // sizeLimitExporter refuses, with a plain error, every batch of more than
 // max records: a receiver behind a proxy with a request size limit.
 type sizeLimitExporter struct {

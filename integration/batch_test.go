@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"math/rand/v2"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -291,4 +293,89 @@ func shutdownWithin(t *testing.T, provider *sdklog.LoggerProvider, d time.Durati
 	if err := provider.Shutdown(ctx); errors.Is(err, context.DeadlineExceeded) {
 		t.Errorf("Shutdown: %v", err)
 	}
+}
+
+// TestOTLPThroughAHostileReceiver: otlploghttp (its own retries off, so
+// that every failure reaches the processor) behind processor.NewBatch
+// (default settings but for a queue that holds the whole run), against a receiver that, at random, answers 503, drops
+// the connection unanswered, refuses bodies over 32 KiB with 413, or takes
+// the request and rejects its first record in a partial success. Every
+// record arrives exactly once, in order, except the records the receiver
+// rejected, which are the ones counted lost.
+func TestOTLPThroughAHostileReceiver(t *testing.T) {
+	var mu sync.Mutex
+	rng := rand.New(rand.NewPCG(1, 2))
+	var accepted []string
+	rejected := map[string]bool{}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, err := io.ReadAll(r.Body)
+		if err != nil {
+			return
+		}
+		var req collogs.ExportLogsServiceRequest
+		if err := proto.Unmarshal(body, &req); err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		var bodies []string
+		for _, rl := range req.ResourceLogs {
+			for _, sl := range rl.ScopeLogs {
+				for _, lr := range sl.LogRecords {
+					bodies = append(bodies, lr.Body.GetStringValue())
+				}
+			}
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		switch p := rng.Float64(); {
+		case len(body) > 32<<10:
+			http.Error(w, "too large", http.StatusRequestEntityTooLarge)
+		case p < 0.2:
+			http.Error(w, "overloaded", http.StatusServiceUnavailable)
+		case p < 0.3:
+			if conn, _, err := w.(http.Hijacker).Hijack(); err == nil {
+				_ = conn.Close()
+			}
+		case p < 0.5:
+			rejected[bodies[0]] = true
+			accepted = append(accepted, bodies[1:]...)
+			resp, _ := proto.Marshal(&collogs.ExportLogsServiceResponse{PartialSuccess: &collogs.ExportLogsPartialSuccess{
+				RejectedLogRecords: 1, ErrorMessage: "the first one"}})
+			w.Header().Set("Content-Type", "application/x-protobuf")
+			_, _ = w.Write(resp)
+		default:
+			accepted = append(accepted, bodies...)
+			w.Header().Set("Content-Type", "application/x-protobuf")
+		}
+	}))
+	defer srv.Close()
+	otlp, err := otlploghttp.New(context.Background(), otlploghttp.WithEndpointURL(srv.URL+"/v1/logs"),
+		otlploghttp.WithRetry(otlploghttp.RetryConfig{Enabled: false}))
+	require.NoError(t, err)
+	// A queue that holds every record: the queue-full policy is tested
+	// elsewhere, and a drop here would be a loss the receiver did not ask for.
+	b := processor.NewBatch(otlp, processor.WithMaxQueueSize(6000), processor.WithBatchErrorHandler(func(error) {}))
+	provider := sdklog.NewLoggerProvider(sdklog.WithProcessor(b))
+	defer shutdownWithin(t, provider, 10*time.Second)
+	logger := provider.Logger("hostile")
+	const n = 6000
+	for i := range n {
+		var rec log.Record
+		rec.SetBody(attribute.StringValue(fmt.Sprintf("%05d %s", i, strings.Repeat("x", 100))))
+		logger.Emit(context.Background(), rec)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	for provider.ForceFlush(ctx) != nil {
+		require.NoError(t, ctx.Err(), "the flush never succeeded")
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	for i := 1; i < len(accepted); i++ {
+		require.Less(t, accepted[i-1], accepted[i], "out of order, or twice")
+	}
+	require.Equal(t, n, len(accepted)+len(rejected), "every record accepted or rejected, once")
+	require.EqualValues(t, len(rejected), b.Dropped(), "the rejected records, and only they, counted lost")
+	require.NotEmpty(t, rejected, "no partial success: the test proves less than it says")
+	t.Logf("%d records: %d accepted, %d rejected in partial successes", n, len(accepted), len(rejected))
 }

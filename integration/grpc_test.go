@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -76,4 +77,75 @@ func TestOTLPGRPCPartialSuccessIsNotRetried(t *testing.T) {
 	svc.mu.Unlock()
 	require.EqualValues(t, 2, b.Dropped())
 	require.NoError(t, provider.ForceFlush(ctx))
+}
+
+// countingGRPC is an OTLP/gRPC logs service that takes every request and
+// counts its records by body.
+type countingGRPC struct {
+	collogs.UnimplementedLogsServiceServer
+	mu     sync.Mutex
+	bodies map[string]int
+}
+
+func (s *countingGRPC) Export(_ context.Context, req *collogs.ExportLogsServiceRequest) (*collogs.ExportLogsServiceResponse, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, rl := range req.ResourceLogs {
+		for _, sl := range rl.ScopeLogs {
+			for _, lr := range sl.LogRecords {
+				s.bodies[lr.Body.GetStringValue()]++
+			}
+		}
+	}
+	return &collogs.ExportLogsServiceResponse{}, nil
+}
+
+// TestOTLPGRPCThroughMessageSizeLimit: a gRPC server refuses messages over
+// its receive limit with ResourceExhausted (the Collector's OTLP receiver:
+// 4 MiB by default); here 32 KiB, with batches of 512 records of about 300
+// bytes. Behind processor.NewBatch every record arrives once, the batches
+// sent in halves; behind the SDK's BatchProcessor every batch over the
+// limit is lost (logged, not asserted).
+func TestOTLPGRPCThroughMessageSizeLimit(t *testing.T) {
+	run := func(newProcessor func(sdklog.Exporter) sdklog.Processor) (delivered, twice int, flushErr error) {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		require.NoError(t, err)
+		svc := &countingGRPC{bodies: map[string]int{}}
+		srv := grpc.NewServer(grpc.MaxRecvMsgSize(32 << 10))
+		collogs.RegisterLogsServiceServer(srv, svc)
+		go func() { _ = srv.Serve(l) }()
+		defer srv.Stop()
+		otlp, err := otlploggrpc.New(context.Background(), otlploggrpc.WithEndpoint(l.Addr().String()), otlploggrpc.WithInsecure())
+		require.NoError(t, err)
+		provider := sdklog.NewLoggerProvider(sdklog.WithProcessor(newProcessor(otlp)))
+		defer shutdownWithin(t, provider, 10*time.Second)
+		logger := provider.Logger("grpc-size")
+		pad := strings.Repeat("x", 250)
+		for i := range 2000 {
+			var rec log.Record
+			rec.SetBody(attribute.StringValue(fmt.Sprintf("record %d %s", i, pad)))
+			logger.Emit(context.Background(), rec)
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+		defer cancel()
+		flushErr = provider.ForceFlush(ctx)
+		svc.mu.Lock()
+		defer svc.mu.Unlock()
+		for _, n := range svc.bodies {
+			if n > 1 {
+				twice++
+			}
+		}
+		return len(svc.bodies), twice, flushErr
+	}
+	delivered, twice, err := run(func(e sdklog.Exporter) sdklog.Processor {
+		return processor.NewBatch(e, processor.WithBatchErrorHandler(func(error) {}))
+	})
+	require.NoError(t, err)
+	require.Equal(t, 2000, delivered, "processor.NewBatch lost %d records to the message size limit", 2000-delivered)
+	require.Zero(t, twice)
+	t.Logf("processor.NewBatch: 2000 sent, %d delivered", delivered)
+
+	delivered, _, err = run(func(e sdklog.Exporter) sdklog.Processor { return sdklog.NewBatchProcessor(e) })
+	t.Logf("sdklog.NewBatchProcessor: 2000 sent, %d delivered (%d lost); ForceFlush: %v", delivered, 2000-delivered, err)
 }

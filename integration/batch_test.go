@@ -170,18 +170,8 @@ func TestOTLPThroughRequestSizeLimit(t *testing.T) {
 		defer srv.Close()
 		otlp, err := otlploghttp.New(context.Background(), append(opts, otlploghttp.WithEndpointURL(srv.URL+"/v1/logs"))...)
 		require.NoError(t, err)
-		provider := sdklog.NewLoggerProvider(sdklog.WithProcessor(newProcessor(otlp)))
-		defer shutdownWithin(t, provider, 10*time.Second)
-		logger := provider.Logger("size-limit")
 		const n = 2000
-		pad := strings.Repeat("x", 250)
-		for i := range n {
-			var rec log.Record
-			rec.SetBody(attribute.StringValue(fmt.Sprintf("record %d %s", i, pad)))
-			logger.Emit(context.Background(), rec)
-		}
-		ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-		defer cancel()
+		provider, ctx := emitThrough(t, newProcessor(otlp), n, "record %d "+strings.Repeat("x", 250), time.Minute)
 		flushErr = provider.ForceFlush(ctx)
 		recv.mu.Lock()
 		defer recv.mu.Unlock()
@@ -248,16 +238,7 @@ func TestOTLPPartialSuccessIsNotRetried(t *testing.T) {
 	var reports []error
 	b := processor.NewBatch(otlp, processor.WithMaxExportBatchSize(2),
 		processor.WithBatchErrorHandler(func(err error) { mu.Lock(); reports = append(reports, err); mu.Unlock() }))
-	provider := sdklog.NewLoggerProvider(sdklog.WithProcessor(b))
-	defer shutdownWithin(t, provider, 10*time.Second)
-	logger := provider.Logger("partial")
-	for i := range 10 {
-		var rec log.Record
-		rec.SetBody(attribute.StringValue(fmt.Sprintf("record %d", i)))
-		logger.Emit(context.Background(), rec)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
+	provider, ctx := emitThrough(t, b, 10, "record %d", 10*time.Second)
 	err = provider.ForceFlush(ctx)
 	require.Error(t, err, "records were rejected: the flush must say so")
 	require.ErrorContains(t, err, "5 entries lost")
@@ -355,17 +336,8 @@ func TestOTLPThroughAHostileReceiver(t *testing.T) {
 	// A queue that holds every record: the queue-full policy is tested
 	// elsewhere, and a drop here would be a loss the receiver did not ask for.
 	b := processor.NewBatch(otlp, processor.WithMaxQueueSize(6000), processor.WithBatchErrorHandler(func(error) {}))
-	provider := sdklog.NewLoggerProvider(sdklog.WithProcessor(b))
-	defer shutdownWithin(t, provider, 10*time.Second)
-	logger := provider.Logger("hostile")
 	const n = 6000
-	for i := range n {
-		var rec log.Record
-		rec.SetBody(attribute.StringValue(fmt.Sprintf("%05d %s", i, strings.Repeat("x", 100))))
-		logger.Emit(context.Background(), rec)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
+	provider, ctx := emitThrough(t, b, n, "%05d "+strings.Repeat("x", 100), 2*time.Minute)
 	for provider.ForceFlush(ctx) != nil {
 		require.NoError(t, ctx.Err(), "the flush never succeeded")
 	}
@@ -378,4 +350,22 @@ func TestOTLPThroughAHostileReceiver(t *testing.T) {
 	require.EqualValues(t, len(rejected), b.Dropped(), "the rejected records, and only they, counted lost")
 	require.NotEmpty(t, rejected, "no partial success: the test proves less than it says")
 	t.Logf("%d records: %d accepted, %d rejected in partial successes", n, len(accepted), len(rejected))
+}
+
+// emitThrough emits n records, their bodies format with each record's
+// number, through a provider around p, which is shut down (within 10 s)
+// when the test ends. It returns the provider and a context for its
+// flushes that ends after d.
+func emitThrough(t *testing.T, p sdklog.Processor, n int, format string, d time.Duration) (*sdklog.LoggerProvider, context.Context) {
+	provider := sdklog.NewLoggerProvider(sdklog.WithProcessor(p))
+	t.Cleanup(func() { shutdownWithin(t, provider, 10*time.Second) })
+	logger := provider.Logger(t.Name())
+	for i := range n {
+		var rec log.Record
+		rec.SetBody(attribute.StringValue(fmt.Sprintf(format, i)))
+		logger.Emit(context.Background(), rec)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), d)
+	t.Cleanup(cancel)
+	return provider, ctx
 }

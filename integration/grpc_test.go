@@ -2,7 +2,6 @@ package integration
 
 import (
 	"context"
-	"fmt"
 	"net"
 	"strings"
 	"sync"
@@ -10,9 +9,7 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
-	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/exporters/otlp/otlplog/otlploggrpc"
-	"go.opentelemetry.io/otel/log"
 	sdklog "go.opentelemetry.io/otel/sdk/log"
 	collogs "go.opentelemetry.io/proto/otlp/collector/logs/v1"
 	"google.golang.org/grpc"
@@ -58,16 +55,7 @@ func TestOTLPGRPCPartialSuccessIsNotRetried(t *testing.T) {
 	otlp, err := otlploggrpc.New(context.Background(), otlploggrpc.WithEndpoint(l.Addr().String()), otlploggrpc.WithInsecure())
 	require.NoError(t, err)
 	b := processor.NewBatch(otlp, processor.WithMaxExportBatchSize(5), processor.WithBatchErrorHandler(func(error) {}))
-	provider := sdklog.NewLoggerProvider(sdklog.WithProcessor(b))
-	defer shutdownWithin(t, provider, 10*time.Second)
-	logger := provider.Logger("partial-grpc")
-	for i := range 10 {
-		var rec log.Record
-		rec.SetBody(attribute.StringValue(fmt.Sprintf("record %d", i)))
-		logger.Emit(context.Background(), rec)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
+	provider, ctx := emitThrough(t, b, 10, "record %d", 10*time.Second)
 	err = provider.ForceFlush(ctx)
 	require.ErrorContains(t, err, "2 entries lost")
 	require.ErrorContains(t, err, "one record is too old")
@@ -117,17 +105,7 @@ func TestOTLPGRPCThroughMessageSizeLimit(t *testing.T) {
 		defer srv.Stop()
 		otlp, err := otlploggrpc.New(context.Background(), otlploggrpc.WithEndpoint(l.Addr().String()), otlploggrpc.WithInsecure())
 		require.NoError(t, err)
-		provider := sdklog.NewLoggerProvider(sdklog.WithProcessor(newProcessor(otlp)))
-		defer shutdownWithin(t, provider, 10*time.Second)
-		logger := provider.Logger("grpc-size")
-		pad := strings.Repeat("x", 250)
-		for i := range 2000 {
-			var rec log.Record
-			rec.SetBody(attribute.StringValue(fmt.Sprintf("record %d %s", i, pad)))
-			logger.Emit(context.Background(), rec)
-		}
-		ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-		defer cancel()
+		provider, ctx := emitThrough(t, newProcessor(otlp), 2000, "record %d "+strings.Repeat("x", 250), time.Minute)
 		flushErr = provider.ForceFlush(ctx)
 		svc.mu.Lock()
 		defer svc.mu.Unlock()

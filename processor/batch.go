@@ -97,17 +97,17 @@ type Batch struct {
 	wake     chan struct{} // capacity 1: work for the worker
 	reports  []error       // found under mu, reported once it is released
 
-	ledger      flushacct.Ledger
-	counts      counters
-	dropsUnrep  int
-	lastDropRep time.Time
-	failsUnrep  int
-	lastFailRep time.Time
+	ledger     flushacct.Ledger
+	counts     counters
+	dropsUnrep int
+	dropRep    onceASecond
+	failsUnrep int
+	failRep    onceASecond
 	// Partial successes not reported yet: records rejected, answers, and
-	// the last answer (reported with them, at most once a second).
+	// the last answer (reported with them).
 	rejectUnrep, answersUnrep int
 	lastAnswer                error
-	lastRejectRep             time.Time
+	rejectRep                 onceASecond
 
 	exportCtx    context.Context // cancelled when Shutdown gives up on the queue
 	cancelExport context.CancelFunc
@@ -316,9 +316,8 @@ func (b *Batch) dropLocked(n int, reason string) {
 	}
 	b.ledger.Lost(n, b.dropCauses[reason])
 	b.dropsUnrep += n
-	if now := time.Now(); now.Sub(b.lastDropRep) >= time.Second {
+	if b.dropRep.due() {
 		b.reportDropsLocked()
-		b.lastDropRep = now
 	}
 }
 
@@ -331,6 +330,21 @@ func (b *Batch) reportDropsLocked() {
 		b.dropsUnrep = 0
 	}
 	b.reportRejectsLocked()
+}
+
+// onceASecond coalesces reports: the error handler may log, and the
+// conditions reported (an overloaded queue, a failing receiver) can recur
+// at every record or every Export.
+type onceASecond struct{ last time.Time }
+
+// due reports whether a second has passed since it last said yes.
+func (o *onceASecond) due() bool {
+	now := time.Now()
+	if now.Sub(o.last) < time.Second {
+		return false
+	}
+	o.last = now
+	return true
 }
 
 // ErrDropped is wrapped by the errors that report dropped records.
@@ -416,10 +430,10 @@ func (b *Batch) run() {
 		}
 		if err != nil && retryable(err) && b.exportCtx.Err() == nil && rt.retry(len(batch), b.cfg.maxRetryTime) {
 			b.failsUnrep++
-			if now := time.Now(); now.Sub(b.lastFailRep) >= time.Second {
+			if b.failRep.due() {
 				b.reports = append(b.reports, fmt.Errorf("processor: %s: export of %d records failed %d times, retrying: %w",
 					b.cfg.name, len(batch), b.failsUnrep, err))
-				b.lastFailRep, b.failsUnrep = now, 0
+				b.failsUnrep = 0
 			}
 			retry = time.NewTimer(rt.backoff(b.cfg.maxBackoff))
 			retryC = retry.C

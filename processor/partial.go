@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"reflect"
 	"strings"
-	"time"
 )
 
 // rejectedLocked counts the records a partial success rejected, for the
@@ -20,9 +19,8 @@ func (b *Batch) rejectedLocked(rejected int, answer error) {
 	b.rejectUnrep += rejected
 	b.answersUnrep++
 	b.lastAnswer = answer
-	if now := time.Now(); now.Sub(b.lastRejectRep) >= time.Second {
+	if b.rejectRep.due() {
 		b.reportRejectsLocked()
-		b.lastRejectRep = now
 	}
 }
 

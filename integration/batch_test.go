@@ -369,3 +369,53 @@ func emitThrough(t *testing.T, p sdklog.Processor, n int, format string, d time.
 	t.Cleanup(cancel)
 	return provider, ctx
 }
+
+// TestOTLPRecordThatCannotBeEncoded: one record whose body is not UTF-8
+// among 2,000. otlploghttp cannot encode a batch holding it (protobuf
+// refuses the string) and says so with a plain error. Behind
+// processor.NewBatch at default settings, the batch is halved until the
+// record is alone; once the record after it goes through, it is given up,
+// counted, and everything else arrives, at once rather than after the
+// 5-minute retry budget. The SDK's BatchProcessor loses the whole batch
+// (logged, not asserted).
+func TestOTLPRecordThatCannotBeEncoded(t *testing.T) {
+	run := func(newProcessor func(sdklog.Exporter) sdklog.Processor) (delivered int, flushErr error) {
+		recv := &sink{}
+		srv := httptest.NewServer(recv)
+		defer srv.Close()
+		otlp, err := otlploghttp.New(context.Background(), otlploghttp.WithEndpointURL(srv.URL+"/v1/logs"))
+		require.NoError(t, err)
+		p := newProcessor(otlp)
+		provider := sdklog.NewLoggerProvider(sdklog.WithProcessor(p))
+		t.Cleanup(func() { shutdownWithin(t, provider, 10*time.Second) })
+		logger := provider.Logger(t.Name())
+		for i := range 2000 {
+			body := fmt.Sprintf("record %d", i)
+			if i == 700 {
+				body = "record \xff\xfe not UTF-8"
+			}
+			var rec log.Record
+			rec.SetBody(attribute.StringValue(body))
+			logger.Emit(context.Background(), rec)
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+		defer cancel()
+		flushErr = provider.ForceFlush(ctx)
+		return len(recv.bodies()), flushErr
+	}
+	var b *processor.Batch
+	delivered, err := run(func(e sdklog.Exporter) sdklog.Processor {
+		b = processor.NewBatch(e, processor.WithBatchErrorHandler(func(error) {}))
+		return b
+	})
+	require.Error(t, err, "a record was lost: the flush must say so")
+	require.NotErrorIs(t, err, context.DeadlineExceeded, "the flush waited on the record until its deadline")
+	require.ErrorContains(t, err, "1 entries lost")
+	require.ErrorContains(t, err, "invalid UTF-8")
+	require.Equal(t, 1999, delivered)
+	require.EqualValues(t, 1, b.Dropped())
+	t.Logf("processor.NewBatch: 2000 sent, %d delivered", delivered)
+
+	delivered, err = run(func(e sdklog.Exporter) sdklog.Processor { return sdklog.NewBatchProcessor(e) })
+	t.Logf("sdklog.NewBatchProcessor: 2000 sent, %d delivered (%d lost); ForceFlush: %v", delivered, 2000-delivered, err)
+}

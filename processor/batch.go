@@ -28,10 +28,11 @@ import (
 //     exponential backoff and full jitter: an exporter down for 30 seconds
 //     loses nothing while the queue has room. From its second failure it
 //     is tried in halves, so a receiver refusing requests over a size (a
-//     413) takes it in parts, and a record refused for good is isolated; a
-//     record still failing alone after 5 minutes without progress
-//     (WithMaxRetryElapsedTime) is given up, counted, instead of holding
-//     back every record after it.
+//     413) takes it in parts, and a record refused for good is isolated. A
+//     lone record that keeps failing while the record after it goes
+//     through is given up at once; one still failing alone after 5 minutes
+//     without progress (WithMaxRetryElapsedTime) is given up too. Either
+//     is counted, instead of holding back every record after it.
 //     An error the exporter marks final (a method Retryable() bool that
 //     returns false, as bridge.Exporter's error for a partly written batch
 //     has) is not retried; its records are counted as lost. Nor is an OTLP
@@ -332,6 +333,33 @@ func (b *Batch) reportDropsLocked() {
 	b.reportRejectsLocked()
 }
 
+// exportedLocked counts n records exported, less those a partial success
+// rejected.
+func (b *Batch) exportedLocked(n, rejected int, partial bool, answer error) {
+	rejected = min(rejected, n)
+	b.counts.exported.Add(int64(n - rejected))
+	if partial {
+		b.rejectedLocked(rejected, answer)
+	}
+}
+
+// consumeLocked removes the first n records of the chunk in flight, which
+// were exported or given up, and reports whether that was the whole chunk
+// (then returned to the queue for reuse).
+func (b *Batch) consumeLocked(n int) (whole bool) {
+	c := b.inflight
+	if n < c.len() {
+		clear(c.recs[c.start : c.start+n])
+		c.start += n
+	} else {
+		b.q.put(c)
+		b.inflight = nil
+		whole = true
+	}
+	b.advanceLocked(n)
+	return whole
+}
+
 // onceASecond coalesces reports: the error handler may log, and the
 // conditions reported (an overloaded queue, a failing receiver) can recur
 // at every record or every Export.
@@ -409,7 +437,7 @@ func (b *Batch) run() {
 			}
 			continue
 		}
-		batch := rt.part(b.inflight.records())
+		batch, probe := rt.part(b.inflight.records())
 		b.mu.Unlock()
 
 		ctx, cancel := context.WithTimeout(b.exportCtx, b.cfg.timeout)
@@ -428,45 +456,58 @@ func (b *Batch) run() {
 		if partial {
 			err = nil
 		}
-		if err != nil && retryable(err) && b.exportCtx.Err() == nil && rt.retry(len(batch), b.cfg.maxRetryTime) {
-			b.failsUnrep++
-			if b.failRep.due() {
-				b.reports = append(b.reports, fmt.Errorf("processor: %s: export of %d records failed %d times, retrying: %w",
-					b.cfg.name, len(batch), b.failsUnrep, err))
-				b.failsUnrep = 0
-			}
-			retry = time.NewTimer(rt.backoff(b.cfg.maxBackoff))
-			retryC = retry.C
-			b.unlock()
-			continue
-		}
 		if b.exportCtx.Err() != nil && err != nil {
 			b.mu.Unlock()
 			return
 		}
-		n := len(batch)
-		if err != nil {
-			b.gaveUpLocked(n, err)
-			rt.gaveUp()
-		} else {
-			rejected = min(rejected, n)
-			b.counts.exported.Add(int64(n - rejected))
-			if partial {
-				b.rejectedLocked(rejected, answer)
+		if probe {
+			if err != nil {
+				// The next record failed too: the receiver is away, not
+				// refusing the lone record. Back to it, after a backoff.
+				rt.probeFailed()
+				retry = time.NewTimer(rt.backoff(b.cfg.maxBackoff))
+				retryC = retry.C
+				b.unlock()
+				continue
 			}
-			rt.progressed()
-		}
-		if c := b.inflight; n < c.len() {
-			// A part went out (or was given up): the rest goes next,
-			// whole, at once.
-			clear(c.recs[c.start : c.start+n])
-			c.start += n
+			// The receiver took the next record: the lone one is refused
+			// for what it holds. It is given up; the next is exported.
+			b.gaveUpLocked(1, rt.refused())
+			b.exportedLocked(1, rejected, partial, answer)
+			if b.consumeLocked(2) {
+				rt = retrier{}
+			} else {
+				rt.gaveUp()
+			}
 		} else {
-			b.q.put(c)
-			b.inflight = nil
-			rt = retrier{}
+			if err != nil && retryable(err) && rt.retry(len(batch), b.cfg.maxRetryTime, err) {
+				b.failsUnrep++
+				if b.failRep.due() {
+					b.reports = append(b.reports, fmt.Errorf("processor: %s: export of %d records failed %d times, retrying: %w",
+						b.cfg.name, len(batch), b.failsUnrep, err))
+					b.failsUnrep = 0
+				}
+				if rt.shouldProbe(b.inflight.len()) {
+					b.unlock() // the next record is tried at once: it is not the one failing
+					continue
+				}
+				retry = time.NewTimer(rt.backoff(b.cfg.maxBackoff))
+				retryC = retry.C
+				b.unlock()
+				continue
+			}
+			n := len(batch)
+			if err != nil {
+				b.gaveUpLocked(n, err)
+				rt.gaveUp()
+			} else {
+				b.exportedLocked(n, rejected, partial, answer)
+				rt.progressed()
+			}
+			if b.consumeLocked(n) {
+				rt = retrier{}
+			}
 		}
-		b.advanceLocked(n)
 		if b.q.n == 0 {
 			interval.Reset(b.cfg.interval)
 		}

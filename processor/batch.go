@@ -28,11 +28,10 @@ import (
 //     exponential backoff and full jitter: an exporter down for 30 seconds
 //     loses nothing while the queue has room. From its second failure it
 //     is tried in halves, so a receiver refusing requests over a size (a
-//     413) takes it in parts, and a record refused for good is isolated. A
-//     lone record that keeps failing while the record after it goes
-//     through is given up at once; one still failing alone after 5 minutes
-//     without progress (WithMaxRetryElapsedTime) is given up too. Either
-//     is counted, instead of holding back every record after it.
+//     413) takes it in parts, and a record refused for good is isolated; a
+//     record still failing alone after 5 minutes without progress
+//     (WithMaxRetryElapsedTime) is given up, counted, instead of holding
+//     back every record after it.
 //     An error the exporter marks final (a method Retryable() bool that
 //     returns false, as bridge.Exporter's error for a partly written batch
 //     has) is not retried; its records are counted as lost. Nor is an OTLP
@@ -437,7 +436,7 @@ func (b *Batch) run() {
 			}
 			continue
 		}
-		batch, probe := rt.part(b.inflight.records())
+		batch := rt.part(b.inflight.records())
 		b.mu.Unlock()
 
 		ctx, cancel := context.WithTimeout(b.exportCtx, b.cfg.timeout)
@@ -460,53 +459,28 @@ func (b *Batch) run() {
 			b.mu.Unlock()
 			return
 		}
-		if probe {
-			if err != nil {
-				// The next record failed too: the receiver is away, not
-				// refusing the lone record. Back to it, after a backoff.
-				rt.probeFailed()
-				retry = time.NewTimer(rt.backoff(b.cfg.maxBackoff))
-				retryC = retry.C
-				b.unlock()
-				continue
+		if err != nil && retryable(err) && rt.retry(len(batch), b.cfg.maxRetryTime) {
+			b.failsUnrep++
+			if b.failRep.due() {
+				b.reports = append(b.reports, fmt.Errorf("processor: %s: export of %d records failed %d times, retrying: %w",
+					b.cfg.name, len(batch), b.failsUnrep, err))
+				b.failsUnrep = 0
 			}
-			// The receiver took the next record: the lone one is refused
-			// for what it holds. It is given up; the next is exported.
-			b.gaveUpLocked(1, rt.refused())
-			b.exportedLocked(1, rejected, partial, answer)
-			if b.consumeLocked(2) {
-				rt = retrier{}
-			} else {
-				rt.gaveUp()
-			}
+			retry = time.NewTimer(rt.backoff(b.cfg.maxBackoff))
+			retryC = retry.C
+			b.unlock()
+			continue
+		}
+		n := len(batch)
+		if err != nil {
+			b.gaveUpLocked(n, err)
+			rt.gaveUp()
 		} else {
-			if err != nil && retryable(err) && rt.retry(len(batch), b.cfg.maxRetryTime, err) {
-				b.failsUnrep++
-				if b.failRep.due() {
-					b.reports = append(b.reports, fmt.Errorf("processor: %s: export of %d records failed %d times, retrying: %w",
-						b.cfg.name, len(batch), b.failsUnrep, err))
-					b.failsUnrep = 0
-				}
-				if rt.shouldProbe(b.inflight.len()) {
-					b.unlock() // the next record is tried at once: it is not the one failing
-					continue
-				}
-				retry = time.NewTimer(rt.backoff(b.cfg.maxBackoff))
-				retryC = retry.C
-				b.unlock()
-				continue
-			}
-			n := len(batch)
-			if err != nil {
-				b.gaveUpLocked(n, err)
-				rt.gaveUp()
-			} else {
-				b.exportedLocked(n, rejected, partial, answer)
-				rt.progressed()
-			}
-			if b.consumeLocked(n) {
-				rt = retrier{}
-			}
+			b.exportedLocked(n, rejected, partial, answer)
+			rt.progressed()
+		}
+		if b.consumeLocked(n) {
+			rt = retrier{}
 		}
 		if b.q.n == 0 {
 			interval.Reset(b.cfg.interval)

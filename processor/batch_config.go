@@ -144,10 +144,8 @@ func WithMaxRetryBackoff(d time.Duration) BatchOption {
 // WithMaxRetryElapsedTime bounds how long a failing batch is retried
 // without any of it being exported. A batch that fails twice is tried in
 // halves, and halves of those, so only a single record is ever given up:
-// one that fails alone while the record after it goes through, at once,
-// or, with no record after it to try, one that still fails alone once this
-// long has passed since the last progress (and after at least three
-// attempts alone). It is counted as
+// one that still fails alone once this long has passed since the last
+// progress (and after at least three attempts alone). It is counted as
 // lost (error.type export_failed), reported, and the rest is exported.
 // Without a bound, a record the receiver refuses for good with an error
 // that does not say so (the way otlploghttp returns a 400) would hold back

@@ -15,20 +15,13 @@ import (
 // carries. A chunk that keeps failing is tried in halves, and halves of
 // those: a receiver refusing a request for its size (a 413 from a proxy in
 // front of the Collector) takes the halves, and a record it refuses for
-// good ends up alone, holding back only itself. A lone record that has
-// failed three times is checked against the record after it (the probe):
-// if the receiver takes that one, it is refusing the lone record for what
-// it holds (a 400; or, for otlploghttp, a string that is not UTF-8, which
-// protobuf will not encode), and the lone record is given up at once
-// instead of after the budget. The lone record is never exported after
-// the probe, so the records exported stay in order.
+// good ends up alone, holding back only itself, until the retry budget
+// gives it up.
 type retrier struct {
 	failures int       // since the chunk was taken; lowered by progress
 	since    time.Time // the first failure since the last progress: the budget runs from it
 	lone     int       // failed attempts of a single record, since the last progress
-	loneErr  error     // the lone record's last failure
 	span     int       // records the next Export carries; 0: all that are left
-	probing  bool      // the next Export carries the record after the lone one
 }
 
 // splitAfter is how many failed attempts a chunk gets whole before it is
@@ -36,53 +29,18 @@ type retrier struct {
 // start of an outage, which halves do not help.
 const splitAfter = 2
 
-// giveUpAttempts is how many times a lone record must have failed before it
-// is given up: beside the retry budget, or before the probe.
+// giveUpAttempts is how many times a lone record must have failed, beside
+// the retry budget, before it is given up.
 const giveUpAttempts = 3
 
 // part returns the records the next Export carries: the first span of
-// those left, or the probe.
-func (r *retrier) part(left []sdklog.Record) (part []sdklog.Record, probe bool) {
-	if r.probing && len(left) >= 2 {
-		return left[1:2], true
-	}
+// those left.
+func (r *retrier) part(left []sdklog.Record) []sdklog.Record {
 	if r.span > 0 && r.span < len(left) {
-		return left[:r.span], false
+		return left[:r.span]
 	}
-	return left, false
+	return left
 }
-
-// shouldProbe reports whether the next Export is the probe: the lone
-// record has failed enough times and the chunk, of left records, has one
-// after it. (The last record of a chunk is left to the budget.)
-func (r *retrier) shouldProbe(left int) bool {
-	r.probing = r.lone >= giveUpAttempts && left >= 2
-	return r.probing
-}
-
-// probeFailed records that the probe failed as well: the receiver is away.
-// The lone record is tried again, after a backoff.
-func (r *retrier) probeFailed() {
-	r.probing = false
-	r.failures++
-}
-
-// refused is the error the lone record is given up with once the probe
-// went through.
-func (r *retrier) refused() error { return refusedAlone{r.lone, r.loneErr} }
-
-// refusedAlone is the failure of a lone record the receiver refused while
-// it took the record after it: final, as retrying would not help.
-type refusedAlone struct {
-	attempts int
-	err      error
-}
-
-func (e refusedAlone) Error() string {
-	return fmt.Sprintf("refused alone %d times while the receiver took the record after it: %v", e.attempts, e.err)
-}
-func (e refusedAlone) Unwrap() error   { return e.err }
-func (e refusedAlone) Retryable() bool { return false }
 
 // retry counts a failed Export of n records and reports whether to try
 // again (after backoff); false gives them up. Only a record that fails
@@ -90,13 +48,12 @@ func (e refusedAlone) Retryable() bool { return false }
 // after a few attempts, so that a process paused longer than the budget (a
 // stopped container, a paused VM) does not count as the receiver refusing
 // for that long.
-func (r *retrier) retry(n int, budget time.Duration, err error) bool {
+func (r *retrier) retry(n int, budget time.Duration) bool {
 	if r.failures == 0 {
 		r.since = time.Now()
 	}
 	if n == 1 {
 		r.lone++
-		r.loneErr = err
 		if r.lone >= giveUpAttempts && time.Since(r.since) >= budget {
 			return false
 		}

@@ -332,12 +332,12 @@ func (b *Batch) reportDropsLocked() {
 	b.reportRejectsLocked()
 }
 
-// exportedLocked counts n records exported, less those a partial success
-// rejected.
-func (b *Batch) exportedLocked(n, rejected int, partial bool, answer error) {
+// exportedLocked counts n records exported, less those rejected by the
+// partial success answer (nil when the Export simply succeeded).
+func (b *Batch) exportedLocked(n, rejected int, answer error) {
 	rejected = min(rejected, n)
 	b.counts.exported.Add(int64(n - rejected))
-	if partial {
+	if answer != nil {
 		b.rejectedLocked(rejected, answer)
 	}
 }
@@ -450,10 +450,10 @@ func (b *Batch) run() {
 		}
 		// A partial success is an answer, not a failure: the receiver
 		// took the request and will never take the records it rejected.
+		var answer error // the partial success, when there was one
 		rejected, partial := partialSuccess(err)
-		answer := err
 		if partial {
-			err = nil
+			answer, err = err, nil
 		}
 		if b.exportCtx.Err() != nil && err != nil {
 			b.mu.Unlock()
@@ -476,7 +476,7 @@ func (b *Batch) run() {
 			b.gaveUpLocked(n, err)
 			rt.gaveUp()
 		} else {
-			b.exportedLocked(n, rejected, partial, answer)
+			b.exportedLocked(n, rejected, answer)
 			rt.progressed()
 		}
 		if b.consumeLocked(n) {

@@ -127,3 +127,28 @@ func TestOTLPGRPCThroughMessageSizeLimit(t *testing.T) {
 	delivered, _, err = run(func(e sdklog.Exporter) sdklog.Processor { return sdklog.NewBatchProcessor(e) })
 	t.Logf("sdklog.NewBatchProcessor: 2000 sent, %d delivered (%d lost); ForceFlush: %v", delivered, 2000-delivered, err)
 }
+
+// TestOTLPGRPCRecordThatIsNotUTF8: otlploggrpc meets a string that is not
+// UTF-8 as an Internal status from gRPC's codec, failing the whole batch;
+// behind processor.NewBatch at its defaults every record arrives, that one
+// repaired, as through otlploghttp.
+func TestOTLPGRPCRecordThatIsNotUTF8(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	svc := &countingGRPC{bodies: map[string]int{}}
+	srv := grpc.NewServer()
+	collogs.RegisterLogsServiceServer(srv, svc)
+	go func() { _ = srv.Serve(l) }()
+	defer srv.Stop()
+	otlp, err := otlploggrpc.New(context.Background(), otlploggrpc.WithEndpoint(l.Addr().String()), otlploggrpc.WithInsecure())
+	require.NoError(t, err)
+	reports := make(chan error, 100)
+	b := processor.NewBatch(otlp, processor.WithBatchErrorHandler(func(err error) { reports <- err }))
+	provider, ctx := emitBodies(t, b, 2000, oneNotUTF8, 20*time.Second)
+	require.NoError(t, provider.ForceFlush(ctx))
+	svc.mu.Lock()
+	defer svc.mu.Unlock()
+	require.Len(t, svc.bodies, 2000)
+	require.Equal(t, 1, svc.bodies[repaired])
+	require.ErrorContains(t, <-reports, "error while marshaling")
+}

@@ -32,6 +32,10 @@ import (
 //     record still failing alone after 5 minutes without progress
 //     (WithMaxRetryElapsedTime) is given up, counted, instead of holding
 //     back every record after it.
+//     After a failed Export, strings that are not UTF-8 in the records it
+//     carried (the OTLP exporters' protobuf encoding refuses them, failing
+//     the whole batch) are repaired, each stray byte becoming U+FFFD, and
+//     the records are tried again at once, before any of the above.
 //     An error the exporter marks final (a method Retryable() bool that
 //     returns false, as bridge.Exporter's error for a partly written batch
 //     has) is not retried; its records are counted as lost. Nor is an OTLP
@@ -108,6 +112,11 @@ type Batch struct {
 	rejectUnrep, answersUnrep int
 	lastAnswer                error
 	rejectRep                 onceASecond
+	// Records repaired after a failed Export, not reported yet, and the
+	// last failure that led to a repair (see batch_utf8.go).
+	repairUnrep     int
+	lastRepairCause error
+	repairRep       onceASecond
 
 	exportCtx    context.Context // cancelled when Shutdown gives up on the queue
 	cancelExport context.CancelFunc
@@ -321,8 +330,8 @@ func (b *Batch) dropLocked(n int, reason string) {
 	}
 }
 
-// reportDropsLocked reports the drops and the partial successes not
-// reported yet.
+// reportDropsLocked reports the drops, the partial successes and the
+// repairs not reported yet.
 func (b *Batch) reportDropsLocked() {
 	if b.dropsUnrep > 0 {
 		b.reports = append(b.reports, fmt.Errorf("processor: %s: %w: %d records (queue of %d, policy %v)",
@@ -330,6 +339,7 @@ func (b *Batch) reportDropsLocked() {
 		b.dropsUnrep = 0
 	}
 	b.reportRejectsLocked()
+	b.reportRepairsLocked()
 }
 
 // exportedLocked counts n records exported, less those rejected by the
@@ -443,11 +453,6 @@ func (b *Batch) run() {
 		err := b.callExport(ctx, batch)
 		cancel()
 
-		b.mu.Lock()
-		if b.detached {
-			b.mu.Unlock()
-			return
-		}
 		// A partial success is an answer, not a failure: the receiver
 		// took the request and will never take the records it rejected.
 		var answer error // the partial success, when there was one
@@ -455,9 +460,28 @@ func (b *Batch) run() {
 		if partial {
 			answer, err = err, nil
 		}
+		// Strings that are not UTF-8 fail an OTLP exporter's whole batch
+		// however long it waits: repaired, the part is tried again at
+		// once, and a second failure finds nothing to repair. The
+		// records are the worker's alone, so this needs no lock.
+		repaired := 0
+		if err != nil && b.exportCtx.Err() == nil && !errors.Is(err, sdklog.ErrExporterShutdown) {
+			repaired = repairUTF8(batch)
+		}
+
+		b.mu.Lock()
+		if b.detached {
+			b.mu.Unlock()
+			return
+		}
 		if b.exportCtx.Err() != nil && err != nil {
 			b.mu.Unlock()
 			return
+		}
+		if repaired > 0 {
+			b.repairedLocked(repaired, err)
+			b.unlock()
+			continue
 		}
 		if err != nil && retryable(err) && rt.retry(len(batch), b.cfg.maxRetryTime) {
 			b.failsUnrep++

@@ -286,6 +286,12 @@ type reportLog struct {
 
 func (l *reportLog) handle(err error) { l.mu.Lock(); l.errs = append(l.errs, err); l.mu.Unlock() }
 
+func (l *reportLog) all() []error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return append([]error(nil), l.errs...)
+}
+
 func (l *reportLog) last() string {
 	l.mu.Lock()
 	defer l.mu.Unlock()

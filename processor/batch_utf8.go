@@ -1,0 +1,172 @@
+package processor
+
+import (
+	"fmt"
+	"unicode/utf8"
+
+	"go.opentelemetry.io/otel/attribute"
+	sdklog "go.opentelemetry.io/otel/sdk/log"
+)
+
+// OTLP requires strings to be UTF-8, and the protobuf encoding behind
+// otlploghttp and otlploggrpc refuses a request holding one that is not,
+// failing the whole batch with a plain error (otlploghttp) or an Internal
+// status (otlploggrpc). Such strings are common: raw bytes logged as a
+// string, a peer's error text, a byte-length cut through a character. Left
+// as they are, the record would fail alone until the retry budget gave it
+// up, holding back every record behind it meanwhile.
+//
+// So after a failed Export, Batch repairs the strings of the records it
+// tried: each byte that is not part of a UTF-8 character becomes U+FFFD,
+// as encoding/json and this module's own encoder write it (our exporters'
+// output does not change), and the records are tried again at once. The
+// check runs only after a failure, so an export that succeeds costs
+// nothing. A record that needed no repair is left as it is, and an
+// exporter that failed for another reason fails again and is retried as
+// usual. The instrumentation scope and the resource are the provider's,
+// shared by every record, and are not repaired.
+
+// repairUTF8 repairs the records in place and returns how many it changed.
+func repairUTF8(recs []sdklog.Record) int {
+	n := 0
+	for i := range recs {
+		if repairRecord(&recs[i]) {
+			n++
+		}
+	}
+	return n
+}
+
+// repairRecord repairs r's body, attributes, event name and severity text.
+func repairRecord(r *sdklog.Record) bool {
+	changed := false
+	if v, ok := repairValue(r.Body()); ok {
+		r.SetBody(v)
+		changed = true
+	}
+	if s, ok := repairString(r.EventName()); ok {
+		r.SetEventName(s)
+		changed = true
+	}
+	if s, ok := repairString(r.SeverityText()); ok {
+		r.SetSeverityText(s)
+		changed = true
+	}
+	needs := false
+	r.WalkAttributes(func(kv attribute.KeyValue) bool {
+		_, needs = repairKV(kv)
+		return !needs
+	})
+	if needs {
+		// SetAttributes applies the record's limits again, which the
+		// attributes already meet; it also sets the count of attributes
+		// the limits dropped to zero, and the SDK has no way to set it
+		// back: that count is lost on a repaired record.
+		attrs := make([]attribute.KeyValue, 0, r.AttributesLen())
+		r.WalkAttributes(func(kv attribute.KeyValue) bool {
+			kv, _ = repairKV(kv)
+			attrs = append(attrs, kv)
+			return true
+		})
+		r.SetAttributes(attrs...)
+		changed = true
+	}
+	return changed
+}
+
+// repairKV returns kv repaired, and whether that changed it; unchanged, kv
+// itself.
+func repairKV(kv attribute.KeyValue) (attribute.KeyValue, bool) {
+	k, kc := repairString(string(kv.Key))
+	v, vc := repairValue(kv.Value)
+	return attribute.KeyValue{Key: attribute.Key(k), Value: v}, kc || vc
+}
+
+// repairValue returns v repaired, and whether that changed it.
+func repairValue(v attribute.Value) (attribute.Value, bool) {
+	switch v.Type() {
+	case attribute.STRING:
+		if s, ok := repairString(v.AsString()); ok {
+			return attribute.StringValue(s), true
+		}
+	case attribute.STRINGSLICE:
+		in := v.AsStringSlice()
+		for i, s := range in {
+			if _, ok := repairString(s); ok {
+				out := make([]string, len(in))
+				copy(out, in[:i])
+				for j := i; j < len(in); j++ {
+					out[j], _ = repairString(in[j])
+				}
+				return attribute.StringSliceValue(out), true
+			}
+		}
+	case attribute.SLICE:
+		in := v.AsSlice()
+		for i, e := range in {
+			if _, ok := repairValue(e); ok {
+				out := make([]attribute.Value, len(in))
+				copy(out, in[:i])
+				for j := i; j < len(in); j++ {
+					out[j], _ = repairValue(in[j])
+				}
+				return attribute.SliceValue(out...), true
+			}
+		}
+	case attribute.MAP:
+		in := v.AsMap()
+		for i, kv := range in {
+			if _, ok := repairKV(kv); ok {
+				out := make([]attribute.KeyValue, len(in))
+				copy(out, in[:i])
+				for j := i; j < len(in); j++ {
+					out[j], _ = repairKV(in[j])
+				}
+				return attribute.MapValue(out...), true
+			}
+		}
+	}
+	return v, false
+}
+
+// repairString returns s with each byte that does not belong to a UTF-8
+// character replaced by U+FFFD, and whether there was one. Unlike
+// strings.ToValidUTF8, which writes one U+FFFD per run of such bytes, it
+// writes one per byte, so the result is what our encoder and
+// encoding/json write for s.
+func repairString(s string) (string, bool) {
+	if utf8.ValidString(s) {
+		return s, false
+	}
+	out := make([]byte, 0, len(s)+8)
+	for i := 0; i < len(s); {
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && size == 1 {
+			out = utf8.AppendRune(out, utf8.RuneError)
+		} else {
+			out = append(out, s[i:i+size]...)
+		}
+		i += size
+	}
+	return string(out), true
+}
+
+// repairedLocked counts n records repaired after a failed Export and
+// reports repairs at most once a second: an application logging raw bytes
+// would otherwise make a report per Export.
+func (b *Batch) repairedLocked(n int, cause error) {
+	b.repairUnrep += n
+	b.lastRepairCause = cause
+	if b.repairRep.due() {
+		b.reportRepairsLocked()
+	}
+}
+
+func (b *Batch) reportRepairsLocked() {
+	if b.repairUnrep > 0 {
+		b.reports = append(b.reports, fmt.Errorf("processor: %s: %d records held strings that are not UTF-8, which OTLP forbids; "+
+			"after the export failed, their invalid bytes were replaced by U+FFFD and the records tried again; the last failure: %w",
+			b.cfg.name, b.repairUnrep, b.lastRepairCause))
+		b.repairUnrep, b.lastRepairCause = 0, nil
+	}
+}

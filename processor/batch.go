@@ -112,6 +112,10 @@ type Batch struct {
 	rejectUnrep, answersUnrep int
 	lastAnswer                error
 	rejectRep                 onceASecond
+	// Records given up, not reported yet, and the last reason.
+	gaveUpUnrep int
+	lastGiveUp  error
+	gaveUpRep   onceASecond
 	// Records repaired after a failed Export, not reported yet, and the
 	// last failure that led to a repair (see batch_utf8.go).
 	repairUnrep     int
@@ -330,7 +334,7 @@ func (b *Batch) dropLocked(n int, reason string) {
 	}
 }
 
-// reportDropsLocked reports the drops, the partial successes and the
+// reportDropsLocked reports the drops, give-ups, partial successes and
 // repairs not reported yet.
 func (b *Batch) reportDropsLocked() {
 	if b.dropsUnrep > 0 {
@@ -338,6 +342,7 @@ func (b *Batch) reportDropsLocked() {
 			b.cfg.name, ErrDropped, b.dropsUnrep, b.cfg.maxQueue, b.cfg.policy))
 		b.dropsUnrep = 0
 	}
+	b.reportGiveUpsLocked()
 	b.reportRejectsLocked()
 	b.reportRepairsLocked()
 }

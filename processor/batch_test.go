@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -250,6 +252,32 @@ func TestBatchFinalErrorIsNotRetried(t *testing.T) {
 	require.NoError(t, b.ForceFlush(context.Background()))
 	requireSeqs(t, exp.got(), 10, 20)
 	assert.EqualValues(t, 10, b.Dropped())
+	require.NoError(t, b.Shutdown(context.Background()))
+}
+
+// An exporter answering every Export with a final error gives up every
+// batch; the reports are coalesced, at most one a second and the rest by
+// the flush, and together they count every record.
+func TestBatchReportsGiveUpsAtMostOnceASecond(t *testing.T) {
+	exp := &recExporter{failFor: func(int) error { return finalErr{} }}
+	reports := &reportLog{}
+	b := NewBatch(exp, WithMaxExportBatchSize(1), WithBatchErrorHandler(reports.handle))
+	start := time.Now()
+	emit(t, b, 0, 200)
+	err := b.ForceFlush(context.Background())
+	elapsed := time.Since(start)
+	require.ErrorContains(t, err, "200 entries lost")
+	assert.Equal(t, 200, exp.calls(), "one Export per record: none retried")
+	counted := 0
+	all := reports.all()
+	for _, r := range all {
+		m := regexp.MustCompile(`: (\d+) records not exported: `).FindStringSubmatch(r.Error())
+		require.NotNil(t, m, "unexpected report %v", r)
+		k, _ := strconv.Atoi(m[1])
+		counted += k
+	}
+	assert.Equal(t, 200, counted)
+	assert.LessOrEqual(t, len(all), 2+int(elapsed/time.Second), "reports were not coalesced")
 	require.NoError(t, b.Shutdown(context.Background()))
 }
 

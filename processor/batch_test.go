@@ -12,6 +12,7 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -995,12 +996,32 @@ func seqOf(r *sdklog.Record) (seq int64) {
 
 func poisoned(seq int64) bool { return seq%97 == 5 }
 
+// badUTF8 tells the records whose body is not UTF-8 (see emitChaos).
+func badUTF8(seq int64) bool { return seq%89 == 7 }
+
+// emitChaos is emit, with badUTF8 records' bodies not UTF-8.
+func emitChaos(t *testing.T, p sdklog.Processor, from, to int) {
+	t.Helper()
+	for i := from; i < to; i++ {
+		body := "m"
+		if badUTF8(int64(i)) {
+			body = "m\xff"
+		}
+		r := logtest.RecordFactory{Body: attribute.StringValue(body),
+			Attributes: []attribute.KeyValue{attribute.Int("seq", i)}}.NewRecord()
+		require.NoError(t, p.OnEmit(context.Background(), &r))
+	}
+}
+
 func (e *chaosExporter) Export(_ context.Context, recs []sdklog.Record) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	for i := range recs {
 		if poisoned(seqOf(&recs[i])) {
 			return errors.New("400 Bad Request")
+		}
+		if !utf8.ValidString(recs[i].Body().AsString()) {
+			return errors.New("string field contains invalid UTF-8")
 		}
 	}
 	if len(recs) > e.maxSize {
@@ -1027,7 +1048,8 @@ func (*chaosExporter) Shutdown(context.Context) error   { return nil }
 // Whatever the exporter does, every record is exported once, in order, or
 // counted lost, and only for a reason: its batch refused for good, or
 // itself a record the exporter never takes (given up after the retry
-// budget, alone: the records around it are exported). The budget is short
+// budget, alone: the records around it are exported). A record whose
+// string is not UTF-8 is repaired and exported like any other. The budget is short
 // and the machine may be busy: nothing else may be given up for that.
 func TestBatchRandomFailuresKeepOrderAndAccounting(t *testing.T) {
 	for seed := range uint64(3) {
@@ -1039,7 +1061,7 @@ func TestBatchRandomFailuresKeepOrderAndAccounting(t *testing.T) {
 				WithBatchErrorHandler(func(error) {}))
 			const n = 1000
 			for i := 0; i < n; i += 100 {
-				emit(t, b, i, i+100)
+				emitChaos(t, b, i, i+100)
 				ctx, cancel := context.WithTimeout(context.Background(), time.Millisecond)
 				_ = b.ForceFlush(ctx) // often runs out: nothing may be lost for that
 				cancel()
@@ -1065,6 +1087,8 @@ func TestBatchRandomFailuresKeepOrderAndAccounting(t *testing.T) {
 				switch {
 				case got[s]:
 					require.False(t, poisoned(s), "a poison record was exported")
+				case badUTF8(s) && !exp.final[s]:
+					t.Fatalf("record %d, not UTF-8, was neither repaired nor lost to a final error", s)
 				case poisoned(s) || exp.final[s]:
 					lost++
 				default:

@@ -101,26 +101,12 @@ type Batch struct {
 	wake     chan struct{} // capacity 1: work for the worker
 	reports  []error       // found under mu, reported once it is released
 
-	ledger     flushacct.Ledger
-	counts     counters
-	dropsUnrep int
-	dropRep    onceASecond
-	failsUnrep int
-	failRep    onceASecond
-	// Partial successes not reported yet: records rejected, answers, and
-	// the last answer (reported with them).
-	rejectUnrep, answersUnrep int
-	lastAnswer                error
-	rejectRep                 onceASecond
-	// Records given up, not reported yet, and the last reason.
-	gaveUpUnrep int
-	lastGiveUp  error
-	gaveUpRep   onceASecond
-	// Records repaired after a failed Export, not reported yet, and the
-	// last failure that led to a repair (see batch_utf8.go).
-	repairUnrep     int
-	lastRepairCause error
-	repairRep       onceASecond
+	ledger flushacct.Ledger
+	counts counters
+	// Reports waiting to be made (batch_report.go): records dropped,
+	// failed Exports being retried, records given up, partial successes,
+	// and records repaired after a failed Export.
+	drops, failures, giveUps, rejects, repairs pending
 
 	exportCtx    context.Context // cancelled when Shutdown gives up on the queue
 	cancelExport context.CancelFunc
@@ -328,23 +314,9 @@ func (b *Batch) dropLocked(n int, reason string) {
 		b.counts.shutdown.Add(int64(n))
 	}
 	b.ledger.Lost(n, b.dropCauses[reason])
-	b.dropsUnrep += n
-	if b.dropRep.due() {
+	if b.drops.add(n, nil) {
 		b.reportDropsLocked()
 	}
-}
-
-// reportDropsLocked reports the drops, give-ups, partial successes and
-// repairs not reported yet.
-func (b *Batch) reportDropsLocked() {
-	if b.dropsUnrep > 0 {
-		b.reports = append(b.reports, fmt.Errorf("processor: %s: %w: %d records (queue of %d, policy %v)",
-			b.cfg.name, ErrDropped, b.dropsUnrep, b.cfg.maxQueue, b.cfg.policy))
-		b.dropsUnrep = 0
-	}
-	b.reportGiveUpsLocked()
-	b.reportRejectsLocked()
-	b.reportRepairsLocked()
 }
 
 // exportedLocked counts n records exported, less those rejected by the
@@ -372,21 +344,6 @@ func (b *Batch) consumeLocked(n int) (whole bool) {
 	}
 	b.advanceLocked(n)
 	return whole
-}
-
-// onceASecond coalesces reports: the error handler may log, and the
-// conditions reported (an overloaded queue, a failing receiver) can recur
-// at every record or every Export.
-type onceASecond struct{ last time.Time }
-
-// due reports whether a second has passed since it last said yes.
-func (o *onceASecond) due() bool {
-	now := time.Now()
-	if now.Sub(o.last) < time.Second {
-		return false
-	}
-	o.last = now
-	return true
 }
 
 // ErrDropped is wrapped by the errors that report dropped records.
@@ -489,11 +446,8 @@ func (b *Batch) run() {
 			continue
 		}
 		if err != nil && retryable(err) && rt.retry(len(batch), b.cfg.maxRetryTime) {
-			b.failsUnrep++
-			if b.failRep.due() {
-				b.reports = append(b.reports, fmt.Errorf("processor: %s: export of %d records failed %d times, retrying: %w",
-					b.cfg.name, len(batch), b.failsUnrep, err))
-				b.failsUnrep = 0
+			if b.failures.add(len(batch), err) {
+				b.reportFailuresLocked()
 			}
 			retry = time.NewTimer(rt.backoff(b.cfg.maxBackoff))
 			retryC = retry.C
@@ -535,7 +489,7 @@ func (b *Batch) ForceFlush(ctx context.Context) error {
 		return nil
 	}
 	err := b.exportAllLocked(ctx)
-	b.reportDropsLocked()
+	b.reportPendingLocked()
 	b.unlock()
 	if err != nil {
 		return err
@@ -643,7 +597,7 @@ func (b *Batch) shutdown(ctx context.Context) error {
 			b.abandoned = true
 			b.advanceLocked(0) // wakes flushes still waiting for those records
 		}
-		b.reportDropsLocked()
+		b.reportPendingLocked()
 		b.unlock()
 		lossErr = b.takeLoss()
 	}

@@ -94,26 +94,15 @@ func (r *retrier) backoff(limit time.Duration) time.Duration {
 }
 
 // gaveUpLocked counts n records given up after err, for the metrics and
-// the next flush, and reports give-ups at most once a second: an exporter
-// answering every Export with a final error would otherwise make a report
-// per batch.
+// the next flush, and reports them.
 func (b *Batch) gaveUpLocked(n int, err error) {
 	if retryable(err) {
 		err = fmt.Errorf("retried for %v, giving up: %w", b.cfg.maxRetryTime, err)
 	}
 	b.counts.exportFailed.Add(int64(n))
 	b.ledger.Lost(n, err)
-	b.gaveUpUnrep += n
-	b.lastGiveUp = err
-	if b.gaveUpRep.due() {
+	if b.giveUps.add(n, err) {
 		b.reportGiveUpsLocked()
-	}
-}
-
-func (b *Batch) reportGiveUpsLocked() {
-	if b.gaveUpUnrep > 0 {
-		b.reports = append(b.reports, fmt.Errorf("processor: %s: %d records not exported: %w", b.cfg.name, b.gaveUpUnrep, b.lastGiveUp))
-		b.gaveUpUnrep, b.lastGiveUp = 0, nil
 	}
 }
 

@@ -1,7 +1,6 @@
 package processor
 
 import (
-	"fmt"
 	"unicode/utf8"
 
 	"go.opentelemetry.io/otel/attribute"
@@ -151,22 +150,10 @@ func repairString(s string) (string, bool) {
 	return string(out), true
 }
 
-// repairedLocked counts n records repaired after a failed Export and
-// reports repairs at most once a second: an application logging raw bytes
-// would otherwise make a report per Export.
+// repairedLocked reports n records repaired after Export failed with
+// cause.
 func (b *Batch) repairedLocked(n int, cause error) {
-	b.repairUnrep += n
-	b.lastRepairCause = cause
-	if b.repairRep.due() {
+	if b.repairs.add(n, cause) {
 		b.reportRepairsLocked()
-	}
-}
-
-func (b *Batch) reportRepairsLocked() {
-	if b.repairUnrep > 0 {
-		b.reports = append(b.reports, fmt.Errorf("processor: %s: %d records held strings that are not UTF-8, which OTLP forbids; "+
-			"after the export failed, their invalid bytes were replaced by U+FFFD and the records tried again; the last failure: %w",
-			b.cfg.name, b.repairUnrep, b.lastRepairCause))
-		b.repairUnrep, b.lastRepairCause = 0, nil
 	}
 }

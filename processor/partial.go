@@ -2,33 +2,19 @@ package processor
 
 import (
 	"errors"
-	"fmt"
 	"reflect"
 	"strings"
 )
 
 // rejectedLocked counts the records a partial success rejected, for the
-// metrics and the next flush, and reports partial successes at most once a
-// second: a receiver rejecting one record per request would otherwise make
-// a report per Export.
+// metrics and the next flush, and reports the answer.
 func (b *Batch) rejectedLocked(rejected int, answer error) {
 	b.counts.exportFailed.Add(int64(rejected))
 	if rejected > 0 {
 		b.ledger.Lost(rejected, answer)
 	}
-	b.rejectUnrep += rejected
-	b.answersUnrep++
-	b.lastAnswer = answer
-	if b.rejectRep.due() {
+	if b.rejects.add(rejected, answer) {
 		b.reportRejectsLocked()
-	}
-}
-
-func (b *Batch) reportRejectsLocked() {
-	if b.answersUnrep > 0 {
-		b.reports = append(b.reports, fmt.Errorf("processor: %s: %d records rejected by the receiver in %d partial successes, not retried; the last: %w",
-			b.cfg.name, b.rejectUnrep, b.answersUnrep, b.lastAnswer))
-		b.rejectUnrep, b.answersUnrep, b.lastAnswer = 0, 0, nil
 	}
 }
 

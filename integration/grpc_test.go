@@ -17,6 +17,21 @@ import (
 	"github.com/fapilog/fapilog-otel/processor"
 )
 
+// otlpGRPCTo serves svc as an OTLP/gRPC logs service on a loopback port,
+// with opts, until the test ends, and returns an otlploggrpc exporter
+// sending to it.
+func otlpGRPCTo(t *testing.T, svc collogs.LogsServiceServer, opts ...grpc.ServerOption) *otlploggrpc.Exporter {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	srv := grpc.NewServer(opts...)
+	collogs.RegisterLogsServiceServer(srv, svc)
+	go func() { _ = srv.Serve(l) }()
+	t.Cleanup(srv.Stop)
+	otlp, err := otlploggrpc.New(context.Background(), otlploggrpc.WithEndpoint(l.Addr().String()), otlploggrpc.WithInsecure())
+	require.NoError(t, err)
+	return otlp
+}
+
 // partialGRPC is an OTLP/gRPC logs service that takes every request and
 // rejects one record of each in a partial success.
 type partialGRPC struct {
@@ -44,19 +59,11 @@ func (s *partialGRPC) Export(_ context.Context, req *collogs.ExportLogsServiceRe
 // recognises it as it does otlploghttp's: not retried, the rejected record
 // counted lost.
 func TestOTLPGRPCPartialSuccessIsNotRetried(t *testing.T) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
 	svc := &partialGRPC{}
-	srv := grpc.NewServer()
-	collogs.RegisterLogsServiceServer(srv, svc)
-	go func() { _ = srv.Serve(l) }()
-	defer srv.Stop()
-
-	otlp, err := otlploggrpc.New(context.Background(), otlploggrpc.WithEndpoint(l.Addr().String()), otlploggrpc.WithInsecure())
-	require.NoError(t, err)
+	otlp := otlpGRPCTo(t, svc)
 	b := processor.NewBatch(otlp, processor.WithMaxExportBatchSize(5), processor.WithBatchErrorHandler(func(error) {}))
 	provider, ctx := emitThrough(t, b, 10, "record %d", 10*time.Second)
-	err = provider.ForceFlush(ctx)
+	err := provider.ForceFlush(ctx)
 	require.ErrorContains(t, err, "2 entries lost")
 	require.ErrorContains(t, err, "one record is too old")
 	svc.mu.Lock()
@@ -96,15 +103,8 @@ func (s *countingGRPC) Export(_ context.Context, req *collogs.ExportLogsServiceR
 // limit is lost (logged, not asserted).
 func TestOTLPGRPCThroughMessageSizeLimit(t *testing.T) {
 	run := func(newProcessor func(sdklog.Exporter) sdklog.Processor) (delivered, twice int, flushErr error) {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		require.NoError(t, err)
 		svc := &countingGRPC{bodies: map[string]int{}}
-		srv := grpc.NewServer(grpc.MaxRecvMsgSize(32 << 10))
-		collogs.RegisterLogsServiceServer(srv, svc)
-		go func() { _ = srv.Serve(l) }()
-		defer srv.Stop()
-		otlp, err := otlploggrpc.New(context.Background(), otlploggrpc.WithEndpoint(l.Addr().String()), otlploggrpc.WithInsecure())
-		require.NoError(t, err)
+		otlp := otlpGRPCTo(t, svc, grpc.MaxRecvMsgSize(32<<10))
 		provider, ctx := emitThrough(t, newProcessor(otlp), 2000, "record %d "+strings.Repeat("x", 250), time.Minute)
 		flushErr = provider.ForceFlush(ctx)
 		svc.mu.Lock()
@@ -133,15 +133,8 @@ func TestOTLPGRPCThroughMessageSizeLimit(t *testing.T) {
 // behind processor.NewBatch at its defaults every record arrives, that one
 // repaired, as through otlploghttp.
 func TestOTLPGRPCRecordThatIsNotUTF8(t *testing.T) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
 	svc := &countingGRPC{bodies: map[string]int{}}
-	srv := grpc.NewServer()
-	collogs.RegisterLogsServiceServer(srv, svc)
-	go func() { _ = srv.Serve(l) }()
-	defer srv.Stop()
-	otlp, err := otlploggrpc.New(context.Background(), otlploggrpc.WithEndpoint(l.Addr().String()), otlploggrpc.WithInsecure())
-	require.NoError(t, err)
+	otlp := otlpGRPCTo(t, svc)
 	reports := make(chan error, 100)
 	b := processor.NewBatch(otlp, processor.WithBatchErrorHandler(func(err error) { reports <- err }))
 	provider, ctx := emitBodies(t, b, 2000, oneNotUTF8, 20*time.Second)

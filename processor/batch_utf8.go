@@ -89,43 +89,35 @@ func repairValue(v attribute.Value) (attribute.Value, bool) {
 			return attribute.StringValue(s), true
 		}
 	case attribute.STRINGSLICE:
-		in := v.AsStringSlice()
-		for i, s := range in {
-			if _, ok := repairString(s); ok {
-				out := make([]string, len(in))
-				copy(out, in[:i])
-				for j := i; j < len(in); j++ {
-					out[j], _ = repairString(in[j])
-				}
-				return attribute.StringSliceValue(out), true
-			}
+		if out, ok := repairEach(v.AsStringSlice(), repairString); ok {
+			return attribute.StringSliceValue(out), true
 		}
 	case attribute.SLICE:
-		in := v.AsSlice()
-		for i, e := range in {
-			if _, ok := repairValue(e); ok {
-				out := make([]attribute.Value, len(in))
-				copy(out, in[:i])
-				for j := i; j < len(in); j++ {
-					out[j], _ = repairValue(in[j])
-				}
-				return attribute.SliceValue(out...), true
-			}
+		if out, ok := repairEach(v.AsSlice(), repairValue); ok {
+			return attribute.SliceValue(out...), true
 		}
 	case attribute.MAP:
-		in := v.AsMap()
-		for i, kv := range in {
-			if _, ok := repairKV(kv); ok {
-				out := make([]attribute.KeyValue, len(in))
-				copy(out, in[:i])
-				for j := i; j < len(in); j++ {
-					out[j], _ = repairKV(in[j])
-				}
-				return attribute.MapValue(out...), true
-			}
+		if out, ok := repairEach(v.AsMap(), repairKV); ok {
+			return attribute.MapValue(out...), true
 		}
 	}
 	return v, false
+}
+
+// repairEach returns in with every element repaired by fix, and whether
+// that changed any; unchanged, in itself.
+func repairEach[T any](in []T, fix func(T) (T, bool)) ([]T, bool) {
+	for i, e := range in {
+		if _, ok := fix(e); ok {
+			out := make([]T, len(in))
+			copy(out, in[:i])
+			for j := i; j < len(in); j++ {
+				out[j], _ = fix(in[j])
+			}
+			return out, true
+		}
+	}
+	return in, false
 }
 
 // repairString returns s with each byte that does not belong to a UTF-8

@@ -18,7 +18,7 @@ import (
 // So after a failed Export, Batch repairs the strings of the records it
 // tried: each byte that is not part of a UTF-8 character becomes U+FFFD,
 // as encoding/json and this module's own encoder write it (our exporters'
-// output does not change), and the records are tried again at once. The
+// lines read back the same), and the records are tried again at once. The
 // check runs only after a failure, so an export that succeeds costs
 // nothing. A record that needed no repair is left as it is, and an
 // exporter that failed for another reason fails again and is retried as

@@ -4,9 +4,11 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"strings"
+	"unicode/utf8"
 
 	"go.opentelemetry.io/contrib/bridges/otelslog"
 	"go.opentelemetry.io/otel/attribute"
@@ -71,6 +73,55 @@ func (e *flakyExporter) Export(_ context.Context, recs []sdklog.Record) error {
 }
 func (e *flakyExporter) ForceFlush(context.Context) error { return nil }
 func (e *flakyExporter) Shutdown(context.Context) error   { return nil }
+
+// A string that is not UTF-8 makes the OTLP exporters refuse their whole
+// batch (protobuf will not encode it). NewBatch repairs the strings of a
+// batch whose Export failed, each stray byte becoming U+FFFD, and sends
+// it again at once: no record is lost, and none waits for the retry
+// budget. The exporter here refuses as otlploghttp does.
+func ExampleNewBatch_notUTF8() {
+	exp := &utf8Exporter{}
+	batch := processor.NewBatch(exp, processor.WithBatchErrorHandler(func(err error) {
+		fmt.Println("reported:", strings.Contains(err.Error(), "replaced by U+FFFD"))
+	}))
+	provider := sdklog.NewLoggerProvider(sdklog.WithProcessor(batch))
+	logger := slog.New(otelslog.NewHandler("upload", otelslog.WithLoggerProvider(provider)))
+	logger.Info("stored", "name", "report.pdf")
+	logger.Info("stored", "name", "r\xe9sum\xe9.pdf") // Latin-1 bytes from a client
+	err := provider.ForceFlush(context.Background())
+	fmt.Println("flush:", err)
+	fmt.Printf("%+q\n", exp.names) // %+q: U+FFFD as an escape
+	_ = provider.Shutdown(context.Background())
+	// Output:
+	// reported: true
+	// flush: <nil>
+	// ["report.pdf" "r\ufffdsum\ufffd.pdf"]
+}
+
+// utf8Exporter refuses a batch holding a string that is not UTF-8, and
+// keeps the "name" attribute of the records it exports.
+type utf8Exporter struct{ names []string }
+
+func (e *utf8Exporter) Export(_ context.Context, recs []sdklog.Record) error {
+	var names []string
+	for _, r := range recs {
+		r.WalkAttributes(func(kv attribute.KeyValue) bool {
+			if kv.Key == "name" {
+				names = append(names, kv.Value.AsString())
+			}
+			return true
+		})
+	}
+	for _, n := range names {
+		if !utf8.ValidString(n) {
+			return errors.New("string field contains invalid UTF-8")
+		}
+	}
+	e.names = append(e.names, names...)
+	return nil
+}
+func (e *utf8Exporter) ForceFlush(context.Context) error { return nil }
+func (e *utf8Exporter) Shutdown(context.Context) error   { return nil }
 
 // RecordUID gives each record one id, the envelope's message_id in every
 // fapilog sink and log.record.uid for OTLP, so a record can be followed

@@ -96,7 +96,7 @@ func anyValue(v attribute.Value) *common.AnyValue {
 		}
 		return &common.AnyValue{Value: &common.AnyValue_KvlistValue{KvlistValue: kvs}}
 	default:
-		return &common.AnyValue{Value: &common.AnyValue_StringValue{StringValue: v.Emit()}}
+		return &common.AnyValue{Value: &common.AnyValue_StringValue{StringValue: v.String()}}
 	}
 }
 

@@ -3,6 +3,7 @@ package shutdown_test
 import (
 	"context"
 	"errors"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -151,4 +152,47 @@ func TestPanickingTargetIsContained(t *testing.T) {
 	assert.ErrorContains(t, err, "panic: flush bug")
 	assert.ErrorContains(t, err, "panic: shutdown bug")
 	assert.EqualValues(t, 1, other.n.Load(), "the other target was flushed")
+}
+
+// Flush, FlushAndShutdown and a Group's ForceFlush and Shutdown, given a
+// context that has already ended, return its error at once without calling
+// the targets (the SDK's LoggerProvider.Shutdown with an ended context
+// would strand its queues for good); called twice they do the work twice;
+// called from many goroutines at once they each return, every target
+// reached by each call.
+func TestEndedContextTwiceAndConcurrently(t *testing.T) {
+	a, b := &target{}, &flushOnly{}
+	ended, cancel := context.WithCancel(context.Background())
+	cancel()
+	for name, f := range map[string]func(context.Context) error{
+		"Flush":            func(ctx context.Context) error { return shutdown.Flush(ctx, a) },
+		"FlushAndShutdown": func(ctx context.Context) error { return shutdown.FlushAndShutdown(ctx, a) },
+		"Group.ForceFlush": shutdown.Group{a, b}.ForceFlush,
+		"Group.Shutdown":   shutdown.Group{a, b}.Shutdown,
+		"Group via Flush":  func(ctx context.Context) error { return shutdown.Flush(ctx, shutdown.Group{a, b}) },
+	} {
+		assert.ErrorIs(t, f(ended), context.Canceled, name)
+	}
+	assert.Zero(t, a.flushes.Load()+a.shutdowns.Load())
+	assert.Zero(t, b.n.Load())
+
+	require.NoError(t, shutdown.FlushAndShutdown(context.Background(), a))
+	require.NoError(t, shutdown.FlushAndShutdown(context.Background(), a))
+	assert.Equal(t, []string{"flush", "shutdown", "flush", "shutdown"}, a.order)
+
+	c, d := &flushOnly{}, &flushOnly{}
+	const n = 16
+	var wg sync.WaitGroup
+	errs := make(chan error, 2*n)
+	for range n {
+		wg.Go(func() { errs <- shutdown.Flush(context.Background(), shutdown.Group{c, d}) })
+		wg.Go(func() { errs <- shutdown.FlushAndShutdown(context.Background(), c) })
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		require.NoError(t, err)
+	}
+	assert.EqualValues(t, 2*n, c.n.Load())
+	assert.EqualValues(t, n, d.n.Load())
 }

@@ -35,7 +35,8 @@ import (
 //     After a failed Export, strings that are not UTF-8 in the records it
 //     carried (the OTLP exporters' protobuf encoding refuses them, failing
 //     the whole batch) are repaired, each stray byte becoming U+FFFD, and
-//     the records are tried again at once, before any of the above.
+//     the records are tried again at once, before any of the above (not
+//     after a final error, below).
 //     An error the exporter marks final (a method Retryable() bool that
 //     returns false, as bridge.Exporter's error for a partly written batch
 //     has) is not retried; its records are counted as lost. Nor is an OTLP
@@ -424,10 +425,12 @@ func (b *Batch) run() {
 		}
 		// Strings that are not UTF-8 fail an OTLP exporter's whole batch
 		// however long it waits: repaired, the part is tried again at
-		// once, and a second failure finds nothing to repair. The
+		// once, and a second failure finds nothing to repair. Not after
+		// an error the exporter marks final: it may have written part
+		// of the batch, which a second Export would write again. The
 		// records are the worker's alone, so this needs no lock.
 		repaired := 0
-		if err != nil && b.exportCtx.Err() == nil && !errors.Is(err, sdklog.ErrExporterShutdown) {
+		if err != nil && b.exportCtx.Err() == nil && retryable(err) {
 			repaired = repairUTF8(batch)
 		}
 

@@ -244,3 +244,26 @@ func FuzzRepairString(f *testing.F) {
 		}
 	})
 }
+
+// An error the exporter marks final is not retried, repair or not: a
+// bridge exporter says so when it wrote part of the batch, which a second
+// Export would write again.
+func TestBatchDoesNotRepairAfterAFinalError(t *testing.T) {
+	exp := &recExporter{failFor: func(call int) error {
+		if call == 0 {
+			return finalErr{}
+		}
+		return nil
+	}}
+	b := NewBatch(exp, WithMaxExportBatchSize(10), WithBatchErrorHandler(func(error) {}))
+	for i := range 10 {
+		r := logtest.RecordFactory{Body: attribute.StringValue("not UTF-8: \xff"),
+			Attributes: []attribute.KeyValue{attribute.Int("seq", i)}}.NewRecord()
+		require.NoError(t, b.OnEmit(context.Background(), &r))
+	}
+	err := b.ForceFlush(context.Background())
+	require.ErrorContains(t, err, "10 entries lost")
+	assert.Equal(t, 1, exp.calls(), "the batch was exported again after a final error")
+	assert.EqualValues(t, 10, b.Dropped())
+	require.NoError(t, b.Shutdown(context.Background()))
+}

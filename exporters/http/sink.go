@@ -16,12 +16,13 @@ package httpexporter
 
 import (
 	"bytes"
-	"compress/gzip"
+
 	"encoding/json"
 	"fmt"
 	"net/http"
 	"sync"
 
+	"github.com/klauspost/compress/gzip"
 	"github.com/klauspost/compress/zstd"
 
 	"github.com/fapilog/fapilog-otel/bridge"

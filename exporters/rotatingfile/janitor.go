@@ -3,7 +3,7 @@ package rotatingfile
 import (
 	"bytes"
 	"cmp"
-	"compress/gzip"
+
 	"errors"
 	"fmt"
 	"io"
@@ -16,6 +16,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/klauspost/compress/gzip"
 	"github.com/klauspost/compress/zstd"
 
 	"github.com/fapilog/fapilog-otel/internal/flushacct"

@@ -20,7 +20,8 @@ type Compression uint8
 const (
 	// CompressionNone keeps rotated files as they are.
 	CompressionNone Compression = iota
-	// CompressionGzip compresses rotated files to .gz with the standard library.
+	// CompressionGzip compresses rotated files to .gz (klauspost/compress;
+	// any gzip reader reads them).
 	CompressionGzip
 	// CompressionZstd compresses rotated files to .zst.
 	CompressionZstd

@@ -267,6 +267,41 @@ func TestFlushOnSeverityShutdownTwiceAndConcurrently(t *testing.T) {
 	assert.EqualValues(t, 1, c.shutdowns.Load(), "next was shut down once")
 }
 
+// MinSeverity's Shutdown with an ended context, twice and concurrently:
+// next is shut down once, and every call returns the first one's result,
+// a failure included, where next (the SDK's processor) would answer a
+// second call with nil.
+func TestMinSeverityShutdownEndedTwiceAndConcurrently(t *testing.T) {
+	next := &failsOnce{}
+	p := NewMinSeverity(log.SeverityInfo, next)
+	ended, cancel := context.WithCancel(context.Background())
+	cancel()
+	var wg sync.WaitGroup
+	errs := make([]error, 4)
+	for i := range errs {
+		wg.Go(func() { errs[i] = p.Shutdown(ended) })
+	}
+	wg.Wait()
+	for i, err := range errs {
+		assert.ErrorIs(t, err, context.Canceled, "call %d", i)
+	}
+	assert.ErrorIs(t, p.Shutdown(context.Background()), context.Canceled, "a later call does not turn the failure into nil")
+	assert.EqualValues(t, 1, next.shutdowns.Load(), "next was shut down once")
+}
+
+// failsOnce answers its first Shutdown with ctx's error and every later
+// one with nil, as the SDK's BatchProcessor does.
+type failsOnce struct {
+	counter
+}
+
+func (f *failsOnce) Shutdown(ctx context.Context) error {
+	if f.shutdowns.Add(1) == 1 {
+		return ctx.Err()
+	}
+	return nil
+}
+
 func TestFlushOnSeverityWaitIsBounded(t *testing.T) {
 	c := &counter{flushGate: make(chan struct{})}
 	p := NewFlushOnSeverity(c, WithFlushWait(30*time.Millisecond), WithFlushSeverity(log.SeverityWarn))

@@ -21,6 +21,7 @@ import (
 type MinSeverity struct {
 	min  atomic.Int32
 	next sdklog.Processor
+	shut onceerr.Once
 }
 
 // NewMinSeverity returns a MinSeverity passing records at or above min to
@@ -54,8 +55,13 @@ func (m *MinSeverity) OnEmit(ctx context.Context, record *sdklog.Record) error {
 	return m.next.OnEmit(ctx, record)
 }
 
-// Shutdown shuts next down.
-func (m *MinSeverity) Shutdown(ctx context.Context) error { return m.next.Shutdown(ctx) }
+// Shutdown shuts next down, once: a later or concurrent call waits for
+// the first (within its own ctx) and returns its result, so a failed
+// shutdown is not turned into nil by next's answer to a second call (the
+// SDK's processors answer nil).
+func (m *MinSeverity) Shutdown(ctx context.Context) error {
+	return m.shut.Do(ctx, "processor: MinSeverity: shutdown", func() error { return m.next.Shutdown(ctx) })
+}
 
 // ForceFlush flushes next.
 func (m *MinSeverity) ForceFlush(ctx context.Context) error { return m.next.ForceFlush(ctx) }

@@ -18,7 +18,8 @@
 //     past Write, as io.Writer implementations do;
 //   - contexts are checked before every call and waiting for a busy sink ends
 //     with the context, so ForceFlush and Shutdown return on time even when
-//     the sink is stuck in a slow write;
+//     the sink is stuck in a slow write, or in a Flush or Stop that ignores
+//     its context (left running, holding the sink until it returns);
 //   - ForceFlush calls the sink's Flush; Shutdown calls Flush, then Stop, once,
 //     however many goroutines call it; after Shutdown, Export returns
 //     sdklog.ErrExporterShutdown and ForceFlush and Shutdown return nil;

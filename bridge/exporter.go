@@ -318,7 +318,10 @@ func (e *Exporter) shrinkBuf() {
 
 // ForceFlush calls the sink's Flush, after every Export that started before
 // it. It returns nil only when the sink reports its data delivered, and an
-// error wrapping ctx.Err() when ctx ends first.
+// error wrapping ctx.Err() when ctx ends first, even if the sink's Flush
+// ignores ctx: that Flush is then left running, and the sink takes no
+// other call until it returns (Exports and flushes wait for it within
+// their own contexts).
 func (e *Exporter) ForceFlush(ctx context.Context) error {
 	if e.stopped.Load() {
 		return nil
@@ -336,11 +339,19 @@ func (e *Exporter) flushLocked(ctx context.Context) error {
 	if err := e.mu.Lock(ctx); err != nil {
 		return err
 	}
-	defer e.mu.Unlock()
 	if e.stopped.Load() {
+		e.mu.Unlock()
 		return nil
 	}
-	return e.flush(ctx)
+	// The sink's Flush holds the lock until it returns, and releases it
+	// itself: one that ignores ctx (against the Flusher contract) is left
+	// running, the sink taking no other call until it returns, but the
+	// caller is not held past ctx.
+	_, err := ctxsync.Bounded(ctx, 0, func(ctx context.Context) error {
+		defer e.mu.Unlock()
+		return e.flush(ctx)
+	})
+	return err
 }
 
 // Shutdown flushes the sink within ctx and then stops it, always: with an
@@ -350,7 +361,8 @@ func (e *Exporter) flushLocked(ctx context.Context) error {
 // what it could not deliver. If a call into the sink is still running
 // (an Export blocked on a slow destination), Shutdown does not wait past
 // ctx: it returns an error and the sink is stopped as soon as that call
-// returns.
+// returns. Nor does it wait for a Flush or Stop that ignores ctx, beyond
+// 250ms more: it returns an error saying it left them running.
 //
 // Only the first call does the work. A later or concurrent call waits for
 // it, within its own ctx, and returns the same result: nil when the first
@@ -379,15 +391,29 @@ func (e *Exporter) shutdown(ctx context.Context) error {
 			return fmt.Errorf("bridge: sink %s: shutdown: a call into the sink is still running; the sink will be stopped when it returns: %w", e.name, err)
 		}
 	}
-	defer e.mu.Unlock()
-	start := time.Now()
-	flushErr := e.flush(ctx)
-	e.metrics.recordFlush(ctx, start, flushErr)
-	if flushErr != nil {
-		flushErr = fmt.Errorf("bridge: sink %s: flush: %w", e.name, flushErr)
+	// Flush and Stop hold the lock until they return, as in ForceFlush;
+	// a Stop gets stopGrace past ctx to finish releasing, and one that
+	// ignores ctx is then left running.
+	left, err := ctxsync.Bounded(ctx, stopGrace, func(ctx context.Context) error {
+		defer e.mu.Unlock()
+		start := time.Now()
+		flushErr := e.flush(ctx)
+		e.metrics.recordFlush(ctx, start, flushErr)
+		if flushErr != nil {
+			flushErr = fmt.Errorf("bridge: sink %s: flush: %w", e.name, flushErr)
+		}
+		return errors.Join(flushErr, e.stopSink(ctx))
+	})
+	if left != nil {
+		err = fmt.Errorf("bridge: sink %s: shutdown: the sink's Flush or Stop %w", e.name, err)
 	}
-	return errors.Join(flushErr, e.stopSink(ctx))
+	return err
 }
+
+// stopGrace is how long past its context Shutdown waits for the sink's
+// Flush and Stop before leaving them running: a Stop honouring an ended
+// context returns well within it, having released what it holds.
+const stopGrace = 250 * time.Millisecond
 
 // stopSink calls the sink's Stop; e.mu must be held.
 func (e *Exporter) stopSink(ctx context.Context) error {

@@ -697,3 +697,101 @@ func TestConcurrentShutdownHonoursItsContext(t *testing.T) {
 	require.NoError(t, <-first)
 	assert.NoError(t, e.Shutdown(context.Background()), "once done, every call gets the first result")
 }
+
+// ignoringSink's Flush, and Stop when stopWaits, wait for release and
+// ignore their context, against the Flusher and Stopper contracts.
+type ignoringSink struct {
+	recSink
+	release   chan struct{}
+	stopWaits bool
+}
+
+func (s *ignoringSink) Flush(context.Context) error {
+	defer s.enter("Flush")()
+	<-s.release
+	return nil
+}
+
+func (s *ignoringSink) Stop(context.Context) error {
+	defer s.enter("Stop")()
+	if s.stopWaits {
+		<-s.release
+	}
+	return nil
+}
+
+func (s *ignoringSink) count(call string) (n int) {
+	for _, c := range s.callList() {
+		if c == call {
+			n++
+		}
+	}
+	return n
+}
+
+// within runs f and fails the test if it has not returned after d: a call
+// that must not wait for the sink would otherwise hang the test.
+func within(t *testing.T, d time.Duration, f func() error) error {
+	t.Helper()
+	done := make(chan error, 1)
+	go func() { done <- f() }()
+	select {
+	case err := <-done:
+		return err
+	case <-time.After(d):
+		t.Fatal("the call waited for a sink that ignores its context")
+		return nil
+	}
+}
+
+// A sink whose Flush ignores its context does not hold ForceFlush past
+// the caller's deadline: the Flush is left running, holding the sink, so
+// that Exports and flushes meanwhile wait within their own contexts and
+// no second call reaches the sink; once it returns, all is as before.
+func TestForceFlushDoesNotWaitForASinkIgnoringItsContext(t *testing.T) {
+	s := &ignoringSink{release: make(chan struct{})}
+	e := newExporter(t, s)
+	require.NoError(t, e.Export(context.Background(), records("a")))
+	short := func() context.Context {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Millisecond)
+		t.Cleanup(cancel)
+		return ctx
+	}
+	err := within(t, 10*time.Second, func() error { return e.ForceFlush(short()) })
+	require.ErrorIs(t, err, context.DeadlineExceeded)
+	assert.ErrorContains(t, err, "left running")
+	assert.ErrorIs(t, within(t, 10*time.Second, func() error { return e.Export(short(), records("b")) }), context.DeadlineExceeded)
+	assert.ErrorIs(t, within(t, 10*time.Second, func() error { return e.ForceFlush(short()) }), context.DeadlineExceeded)
+	assert.Equal(t, 1, s.count("Flush"), "a second Flush reached the sink while the first ran")
+
+	close(s.release)
+	require.NoError(t, e.ForceFlush(context.Background()))
+	require.NoError(t, e.Export(context.Background(), records("c")))
+	require.NoError(t, e.Shutdown(context.Background()))
+	assert.False(t, s.overlap.Load(), "the bridge called into the sink concurrently")
+}
+
+// A sink whose Flush and Stop ignore their context does not hold Shutdown
+// past its deadline and the stop grace: Shutdown says what it left
+// running, a later call returns the same, and the sink is stopped once
+// its calls return.
+func TestShutdownDoesNotWaitForASinkIgnoringItsContext(t *testing.T) {
+	s := &ignoringSink{release: make(chan struct{}), stopWaits: true}
+	e := newExporter(t, s)
+	require.NoError(t, e.Export(context.Background(), records("a")))
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Millisecond)
+	defer cancel()
+	err := within(t, 10*time.Second, func() error { return e.Shutdown(ctx) })
+	require.ErrorIs(t, err, context.DeadlineExceeded)
+	assert.ErrorContains(t, err, "Flush or Stop did not return")
+	assert.Equal(t, err, e.Shutdown(context.Background()), "a later Shutdown returns the first one's failure")
+	select {
+	case <-e.Stopped():
+		t.Fatal("stopped before the sink's Stop returned")
+	default:
+	}
+	close(s.release)
+	<-e.Stopped()
+	assert.Equal(t, []string{"Start", "Write", "Flush", "Stop"}, s.callList())
+	assert.False(t, s.overlap.Load())
+}

@@ -10,6 +10,7 @@ import (
 
 	sdklog "go.opentelemetry.io/otel/sdk/log"
 
+	"github.com/fapilog/fapilog-otel/internal/ctxsync"
 	"github.com/fapilog/fapilog-otel/internal/flushacct"
 	"github.com/fapilog/fapilog-otel/internal/onceerr"
 )
@@ -632,55 +633,15 @@ func (b *Batch) waitWorker(ctx context.Context) bool {
 	case <-ctx.Done():
 	}
 	b.cancelExport()
-	return waitGrace(b.workerDone, shutdownGrace)
+	return ctxsync.WaitFor(b.workerDone, shutdownGrace)
 }
 
 // shutdownExporter calls the exporter's Shutdown, which the Exporter
 // contract allows while an Export still runs, and waits for it until ctx
 // ends and shutdownGrace more.
 func (b *Batch) shutdownExporter(ctx context.Context) error {
-	_, err := bounded(ctx, shutdownGrace, b.exporter.Shutdown)
+	_, err := ctxsync.Bounded(ctx, shutdownGrace, b.exporter.Shutdown)
 	return err
-}
-
-// bounded calls f(ctx) and waits for it until ctx ends and grace more: an
-// exporter that ignores its context (a buffered writer flushing to a pipe
-// nobody reads) must not hold a caller whose deadline has passed, as it
-// cannot hold one of the SDK's processor. A ctx that can never end is
-// waited for as f takes, on the caller's goroutine. When it leaves f
-// running, it returns a channel closed once f returns. A panic in f, the
-// caller's code, is f's error.
-func bounded(ctx context.Context, grace time.Duration, f func(context.Context) error) (left <-chan struct{}, err error) {
-	call := func() (err error) {
-		defer func() {
-			if v := recover(); v != nil {
-				err = fmt.Errorf("panicked: %v", v)
-			}
-		}()
-		return f(ctx)
-	}
-	if ctx.Done() == nil {
-		return nil, call()
-	}
-	done := make(chan struct{})
-	var ferr error // read only once done is closed
-	go func() {
-		defer close(done)
-		ferr = call()
-	}()
-	select {
-	case <-done:
-		return nil, ferr
-	case <-ctx.Done():
-	}
-	if grace > 0 && waitGrace(done, grace) {
-		return nil, ferr
-	}
-	by := "by its context's end"
-	if grace > 0 {
-		by += fmt.Sprintf(" and %v more", grace)
-	}
-	return done, fmt.Errorf("did not return %s; it is left running: %w", by, ctx.Err())
 }
 
 // flushExporter calls the exporter's ForceFlush, bounded by ctx. A call
@@ -699,22 +660,11 @@ func (b *Batch) flushExporter(ctx context.Context) error {
 			return fmt.Errorf("an earlier call, left running past its deadline, has not returned: %w", ctx.Err())
 		}
 	}
-	left, err := bounded(ctx, 0, b.exporter.ForceFlush)
+	left, err := ctxsync.Bounded(ctx, 0, b.exporter.ForceFlush)
 	if left != nil {
 		b.mu.Lock()
 		b.flushRunning = left
 		b.mu.Unlock()
 	}
 	return err
-}
-
-func waitGrace(done <-chan struct{}, grace time.Duration) bool {
-	t := time.NewTimer(grace)
-	defer t.Stop()
-	select {
-	case <-done:
-		return true
-	case <-t.C:
-		return false
-	}
 }

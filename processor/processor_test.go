@@ -250,6 +250,17 @@ func TestFlushOnSeverityShutdownTwiceAndConcurrently(t *testing.T) {
 	p := NewFlushOnSeverity(c)
 	r := sev(log.SeverityError)
 	require.NoError(t, p.OnEmit(context.Background(), &r)) // a flush that hangs
+	shutdownEndedConcurrently(t, p)
+	close(c.flushGate)
+	<-p.done
+	assert.ErrorIs(t, p.Shutdown(context.Background()), context.Canceled, "a later call does not turn the failure into nil")
+	assert.EqualValues(t, 1, c.shutdowns.Load(), "next was shut down once")
+}
+
+// shutdownEndedConcurrently calls p's Shutdown from four goroutines at
+// once with an ended context; each must say so.
+func shutdownEndedConcurrently(t *testing.T, p sdklog.Processor) {
+	t.Helper()
 	ended, cancel := context.WithCancel(context.Background())
 	cancel()
 	var wg sync.WaitGroup
@@ -261,10 +272,6 @@ func TestFlushOnSeverityShutdownTwiceAndConcurrently(t *testing.T) {
 	for i, err := range errs {
 		assert.ErrorIs(t, err, context.Canceled, "call %d", i)
 	}
-	close(c.flushGate)
-	<-p.done
-	assert.ErrorIs(t, p.Shutdown(context.Background()), context.Canceled, "a later call does not turn the failure into nil")
-	assert.EqualValues(t, 1, c.shutdowns.Load(), "next was shut down once")
 }
 
 // MinSeverity's Shutdown with an ended context, twice and concurrently:
@@ -274,17 +281,7 @@ func TestFlushOnSeverityShutdownTwiceAndConcurrently(t *testing.T) {
 func TestMinSeverityShutdownEndedTwiceAndConcurrently(t *testing.T) {
 	next := &failsOnce{}
 	p := NewMinSeverity(log.SeverityInfo, next)
-	ended, cancel := context.WithCancel(context.Background())
-	cancel()
-	var wg sync.WaitGroup
-	errs := make([]error, 4)
-	for i := range errs {
-		wg.Go(func() { errs[i] = p.Shutdown(ended) })
-	}
-	wg.Wait()
-	for i, err := range errs {
-		assert.ErrorIs(t, err, context.Canceled, "call %d", i)
-	}
+	shutdownEndedConcurrently(t, p)
 	assert.ErrorIs(t, p.Shutdown(context.Background()), context.Canceled, "a later call does not turn the failure into nil")
 	assert.EqualValues(t, 1, next.shutdowns.Load(), "next was shut down once")
 }

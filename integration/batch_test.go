@@ -16,6 +16,7 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/stretchr/testify/require"
 	"go.opentelemetry.io/otel/attribute"
@@ -281,9 +282,10 @@ func shutdownWithin(t *testing.T, provider *sdklog.LoggerProvider, d time.Durati
 // that every failure reaches the processor) behind processor.NewBatch
 // (default settings but for a queue that holds the whole run), against a receiver that, at random, answers 503, drops
 // the connection unanswered, refuses bodies over 32 KiB with 413, or takes
-// the request and rejects its first record in a partial success. Every
-// record arrives exactly once, in order, except the records the receiver
-// rejected, which are the ones counted lost.
+// the request and rejects its first record in a partial success; every
+// 500th record holds a string that is not UTF-8. Every record arrives
+// exactly once, in order (those not UTF-8 repaired), except the records
+// the receiver rejected, which are the ones counted lost.
 func TestOTLPThroughAHostileReceiver(t *testing.T) {
 	var mu sync.Mutex
 	rng := rand.New(rand.NewPCG(1, 2))
@@ -338,19 +340,45 @@ func TestOTLPThroughAHostileReceiver(t *testing.T) {
 	// elsewhere, and a drop here would be a loss the receiver did not ask for.
 	b := processor.NewBatch(otlp, processor.WithMaxQueueSize(6000), processor.WithBatchErrorHandler(func(error) {}))
 	const n = 6000
-	provider, ctx := emitThrough(t, b, n, "%05d "+strings.Repeat("x", 100), 2*time.Minute)
+	provider, ctx := emitBodies(t, b, n, hostileBody, 2*time.Minute)
 	for provider.ForceFlush(ctx) != nil {
 		require.NoError(t, ctx.Err(), "the flush never succeeded")
 	}
 	mu.Lock()
 	defer mu.Unlock()
+	requireOnceInOrder(t, n, accepted, rejected, b)
+}
+
+// hostileBody is record i's body in the hostile-receiver tests: its number
+// first, so bodies sort in emission order, and every 500th not UTF-8.
+func hostileBody(i int) string {
+	if i%500 == 250 {
+		return fmt.Sprintf("%05d \xff not UTF-8 ", i) + strings.Repeat("x", 100)
+	}
+	return fmt.Sprintf("%05d ", i) + strings.Repeat("x", 100)
+}
+
+// requireOnceInOrder checks what a hostile receiver saw of n records:
+// every record accepted once and in order (those not UTF-8 repaired) or
+// rejected in a partial success, and the rejected ones, and only they,
+// counted lost by b.
+func requireOnceInOrder(t *testing.T, n int, accepted []string, rejected map[string]bool, b *processor.Batch) {
+	t.Helper()
 	for i := 1; i < len(accepted); i++ {
 		require.Less(t, accepted[i-1], accepted[i], "out of order, or twice")
 	}
 	require.Equal(t, n, len(accepted)+len(rejected), "every record accepted or rejected, once")
 	require.EqualValues(t, len(rejected), b.Dropped(), "the rejected records, and only they, counted lost")
 	require.NotEmpty(t, rejected, "no partial success: the test proves less than it says")
-	t.Logf("%d records: %d accepted, %d rejected in partial successes", n, len(accepted), len(rejected))
+	repaired := 0
+	for _, body := range accepted {
+		require.True(t, utf8.ValidString(body))
+		if strings.Contains(body, "\ufffd not UTF-8") {
+			repaired++
+		}
+	}
+	require.NotZero(t, repaired, "no record needed repair: the test proves less than it says")
+	t.Logf("%d records: %d accepted (%d repaired), %d rejected in partial successes", n, len(accepted), repaired, len(rejected))
 }
 
 // emitThrough emits n records, their bodies format with each record's

@@ -2,6 +2,7 @@ package integration
 
 import (
 	"context"
+	"math/rand/v2"
 	"net"
 	"strings"
 	"sync"
@@ -13,21 +14,24 @@ import (
 	sdklog "go.opentelemetry.io/otel/sdk/log"
 	collogs "go.opentelemetry.io/proto/otlp/collector/logs/v1"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 
 	"github.com/fapilog/fapilog-otel/processor"
 )
 
 // otlpGRPCTo serves svc as an OTLP/gRPC logs service on a loopback port,
-// with opts, until the test ends, and returns an otlploggrpc exporter
-// sending to it.
-func otlpGRPCTo(t *testing.T, svc collogs.LogsServiceServer, opts ...grpc.ServerOption) *otlploggrpc.Exporter {
+// with serverOpts, until the test ends, and returns an otlploggrpc
+// exporter with opts sending to it.
+func otlpGRPCTo(t *testing.T, svc collogs.LogsServiceServer, serverOpts []grpc.ServerOption, opts ...otlploggrpc.Option) *otlploggrpc.Exporter {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
-	srv := grpc.NewServer(opts...)
+	srv := grpc.NewServer(serverOpts...)
 	collogs.RegisterLogsServiceServer(srv, svc)
 	go func() { _ = srv.Serve(l) }()
 	t.Cleanup(srv.Stop)
-	otlp, err := otlploggrpc.New(context.Background(), otlploggrpc.WithEndpoint(l.Addr().String()), otlploggrpc.WithInsecure())
+	opts = append([]otlploggrpc.Option{otlploggrpc.WithEndpoint(l.Addr().String()), otlploggrpc.WithInsecure()}, opts...)
+	otlp, err := otlploggrpc.New(context.Background(), opts...)
 	require.NoError(t, err)
 	return otlp
 }
@@ -60,7 +64,7 @@ func (s *partialGRPC) Export(_ context.Context, req *collogs.ExportLogsServiceRe
 // counted lost.
 func TestOTLPGRPCPartialSuccessIsNotRetried(t *testing.T) {
 	svc := &partialGRPC{}
-	otlp := otlpGRPCTo(t, svc)
+	otlp := otlpGRPCTo(t, svc, nil)
 	b := processor.NewBatch(otlp, processor.WithMaxExportBatchSize(5), processor.WithBatchErrorHandler(func(error) {}))
 	provider, ctx := emitThrough(t, b, 10, "record %d", 10*time.Second)
 	err := provider.ForceFlush(ctx)
@@ -104,7 +108,7 @@ func (s *countingGRPC) Export(_ context.Context, req *collogs.ExportLogsServiceR
 func TestOTLPGRPCThroughMessageSizeLimit(t *testing.T) {
 	run := func(newProcessor func(sdklog.Exporter) sdklog.Processor) (delivered, twice int, flushErr error) {
 		svc := &countingGRPC{bodies: map[string]int{}}
-		otlp := otlpGRPCTo(t, svc, grpc.MaxRecvMsgSize(32<<10))
+		otlp := otlpGRPCTo(t, svc, []grpc.ServerOption{grpc.MaxRecvMsgSize(32 << 10)})
 		provider, ctx := emitThrough(t, newProcessor(otlp), 2000, "record %d "+strings.Repeat("x", 250), time.Minute)
 		flushErr = provider.ForceFlush(ctx)
 		svc.mu.Lock()
@@ -134,7 +138,7 @@ func TestOTLPGRPCThroughMessageSizeLimit(t *testing.T) {
 // repaired, as through otlploghttp.
 func TestOTLPGRPCRecordThatIsNotUTF8(t *testing.T) {
 	svc := &countingGRPC{bodies: map[string]int{}}
-	otlp := otlpGRPCTo(t, svc)
+	otlp := otlpGRPCTo(t, svc, nil)
 	reports := make(chan error, 100)
 	b := processor.NewBatch(otlp, processor.WithBatchErrorHandler(func(err error) { reports <- err }))
 	provider, ctx := emitBodies(t, b, 2000, oneNotUTF8, 20*time.Second)
@@ -144,4 +148,60 @@ func TestOTLPGRPCRecordThatIsNotUTF8(t *testing.T) {
 	require.Len(t, svc.bodies, 2000)
 	require.Equal(t, 1, svc.bodies[repaired])
 	require.ErrorContains(t, <-reports, "error while marshaling")
+}
+
+// hostileGRPC is an OTLP/gRPC logs service that, at random, answers
+// Unavailable, or takes the request and rejects its first record in a
+// partial success; messages over the server's receive limit are refused
+// by gRPC itself (ResourceExhausted).
+type hostileGRPC struct {
+	collogs.UnimplementedLogsServiceServer
+	mu       sync.Mutex
+	rng      *rand.Rand
+	accepted []string
+	rejected map[string]bool
+}
+
+func (s *hostileGRPC) Export(_ context.Context, req *collogs.ExportLogsServiceRequest) (*collogs.ExportLogsServiceResponse, error) {
+	var bodies []string
+	for _, rl := range req.ResourceLogs {
+		for _, sl := range rl.ScopeLogs {
+			for _, lr := range sl.LogRecords {
+				bodies = append(bodies, lr.Body.GetStringValue())
+			}
+		}
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	switch p := s.rng.Float64(); {
+	case p < 0.25:
+		return nil, status.Error(codes.Unavailable, "overloaded")
+	case p < 0.45:
+		s.rejected[bodies[0]] = true
+		s.accepted = append(s.accepted, bodies[1:]...)
+		return &collogs.ExportLogsServiceResponse{PartialSuccess: &collogs.ExportLogsPartialSuccess{
+			RejectedLogRecords: 1, ErrorMessage: "the first one"}}, nil
+	}
+	s.accepted = append(s.accepted, bodies...)
+	return &collogs.ExportLogsServiceResponse{}, nil
+}
+
+// TestOTLPGRPCThroughAHostileReceiver is TestOTLPThroughAHostileReceiver
+// through otlploggrpc (its own retries off) and an OTLP/gRPC service that
+// answers Unavailable, a partial success, or, for messages over 32 KiB,
+// ResourceExhausted: every record arrives once and in order (those not
+// UTF-8 repaired) but the rejected ones, which are the ones counted lost.
+func TestOTLPGRPCThroughAHostileReceiver(t *testing.T) {
+	svc := &hostileGRPC{rng: rand.New(rand.NewPCG(3, 4)), rejected: map[string]bool{}}
+	otlp := otlpGRPCTo(t, svc, []grpc.ServerOption{grpc.MaxRecvMsgSize(32 << 10)},
+		otlploggrpc.WithRetry(otlploggrpc.RetryConfig{Enabled: false}))
+	b := processor.NewBatch(otlp, processor.WithMaxQueueSize(6000), processor.WithBatchErrorHandler(func(error) {}))
+	const n = 6000
+	provider, ctx := emitBodies(t, b, n, hostileBody, 2*time.Minute)
+	for provider.ForceFlush(ctx) != nil {
+		require.NoError(t, ctx.Err(), "the flush never succeeded")
+	}
+	svc.mu.Lock()
+	defer svc.mu.Unlock()
+	requireOnceInOrder(t, n, svc.accepted, svc.rejected, b)
 }

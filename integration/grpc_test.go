@@ -140,7 +140,12 @@ func TestOTLPGRPCRecordThatIsNotUTF8(t *testing.T) {
 	svc := &countingGRPC{bodies: map[string]int{}}
 	otlp := otlpGRPCTo(t, svc, nil)
 	reports := make(chan error, 100)
-	b := processor.NewBatch(otlp, processor.WithBatchErrorHandler(func(err error) { reports <- err }))
+	b := processor.NewBatch(otlp, processor.WithBatchErrorHandler(func(err error) {
+		select {
+		case reports <- err:
+		default: // never block the processor
+		}
+	}))
 	provider, ctx := emitBodies(t, b, 2000, oneNotUTF8, 20*time.Second)
 	require.NoError(t, provider.ForceFlush(ctx))
 	svc.mu.Lock()

@@ -27,6 +27,7 @@ import (
 	logspb "go.opentelemetry.io/proto/otlp/logs/v1"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/fapilog/fapilog-otel/bridge"
 	"github.com/fapilog/fapilog-otel/processor"
 )
 
@@ -451,4 +452,62 @@ func TestOTLPRecordThatIsNotUTF8(t *testing.T) {
 
 	bodies, err = run(func(e sdklog.Exporter) sdklog.Processor { return sdklog.NewBatchProcessor(e) })
 	t.Logf("sdklog.NewBatchProcessor: 2000 sent, %d delivered (%d lost); ForceFlush: %v", len(bodies), 2000-len(bodies), err)
+}
+
+// TestOTLPRecordTooLargeForTheReceiver: one record of 3 MB among 1,000,
+// behind a receiver refusing requests over 1 MiB with 413 (nginx's default
+// body limit), through otlploghttp at its defaults. Behind processor.NewBatch
+// at its defaults, the record is isolated by halving and, after its third
+// failure alone, cut to fit and marked: all 1,000 records arrive within
+// seconds, where the retry budget (5 minutes) would otherwise hold the
+// queue. The SDK's BatchProcessor loses the batch of 512 it was in
+// (logged, not asserted).
+func TestOTLPRecordTooLargeForTheReceiver(t *testing.T) {
+	const limit = 1 << 20
+	big := strings.Repeat("y", 3<<20)
+	run := func(newProcessor func(sdklog.Exporter) sdklog.Processor) (got map[string]*logspb.LogRecord, flushErr error) {
+		recv := &sink{}
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.ContentLength > limit {
+				http.Error(w, "request entity too large", http.StatusRequestEntityTooLarge)
+				return
+			}
+			recv.ServeHTTP(w, r)
+		}))
+		defer srv.Close()
+		otlp, err := otlploghttp.New(context.Background(), otlploghttp.WithEndpointURL(srv.URL+"/v1/logs"))
+		require.NoError(t, err)
+		provider, ctx := emitBodies(t, newProcessor(otlp), 1000, func(i int) string {
+			if i == 600 {
+				return big
+			}
+			return fmt.Sprintf("record %d", i)
+		}, time.Minute)
+		flushErr = provider.ForceFlush(ctx)
+		return recv.bodies(), flushErr
+	}
+	got, err := run(func(e sdklog.Exporter) sdklog.Processor {
+		return processor.NewBatch(e, processor.WithBatchErrorHandler(func(error) {}))
+	})
+	require.NoError(t, err)
+	require.Len(t, got, 1000)
+	var cut *logspb.LogRecord
+	for body, lr := range got {
+		if strings.HasPrefix(body, "yyyy") {
+			cut = lr
+		}
+	}
+	require.NotNil(t, cut, "the large record did not arrive")
+	require.Less(t, len(cut.Body.GetStringValue()), limit)
+	marked := false
+	for _, kv := range cut.Attributes {
+		if kv.Key == bridge.TruncatedKey {
+			marked = kv.Value.GetBoolValue()
+		}
+	}
+	require.True(t, marked, "the cut record carries %s", bridge.TruncatedKey)
+	t.Logf("processor.NewBatch: 1000 sent, %d delivered, the 3 MB record cut to %d bytes", len(got), len(cut.Body.GetStringValue()))
+
+	got, err = run(func(e sdklog.Exporter) sdklog.Processor { return sdklog.NewBatchProcessor(e) })
+	t.Logf("sdklog.NewBatchProcessor: 1000 sent, %d delivered (%d lost); ForceFlush: %v", len(got), 1000-len(got), err)
 }

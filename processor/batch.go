@@ -11,6 +11,7 @@ import (
 	sdklog "go.opentelemetry.io/otel/sdk/log"
 
 	"github.com/fapilog/fapilog-otel/internal/ctxsync"
+	"github.com/fapilog/fapilog-otel/internal/encoding"
 	"github.com/fapilog/fapilog-otel/internal/flushacct"
 	"github.com/fapilog/fapilog-otel/internal/onceerr"
 )
@@ -37,7 +38,10 @@ import (
 //     carried (the OTLP exporters' protobuf encoding refuses them, failing
 //     the whole batch) are repaired, each stray byte becoming U+FFFD, and
 //     the records are tried again at once, before any of the above (not
-//     after a final error, below).
+//     after a final error, below). A record that has failed alone three
+//     times and encodes to more than 1 MiB (too large for a receiver's body
+//     limit, say) is cut to fit, marked fapilog.truncated, and tried again
+//     at once.
 //     An error the exporter marks final (a method Retryable() bool that
 //     returns false, as bridge.Exporter's error for a partly written batch
 //     has) is not retried; its records are counted as lost. Nor is an OTLP
@@ -107,8 +111,10 @@ type Batch struct {
 	counts counters
 	// Reports waiting to be made (batch_report.go): records dropped,
 	// failed Exports being retried, records given up, partial successes,
-	// and records repaired after a failed Export.
-	drops, failures, giveUps, rejects, repairs pending
+	// records repaired and records cut after a failed Export.
+	drops, failures, giveUps, rejects, repairs, cuts pending
+	// sizer measures a lone failing record (batch_cut.go); the worker's.
+	sizer *encoding.Encoder
 
 	exportCtx    context.Context // cancelled when Shutdown gives up on the queue
 	cancelExport context.CancelFunc
@@ -430,9 +436,14 @@ func (b *Batch) run() {
 		// an error the exporter marks final: it may have written part
 		// of the batch, which a second Export would write again. The
 		// records are the worker's alone, so this needs no lock.
-		repaired := 0
+		repaired, cut := 0, 0
 		if err != nil && b.exportCtx.Err() == nil && retryable(err) {
 			repaired = repairUTF8(batch)
+			// A lone record too large for the receiver is cut to fit
+			// (batch_cut.go), from its third failure on.
+			if repaired == 0 && len(batch) == 1 && rt.lone >= giveUpAttempts-1 {
+				cut = b.cutOversized(&batch[0])
+			}
 		}
 
 		b.mu.Lock()
@@ -446,6 +457,11 @@ func (b *Batch) run() {
 		}
 		if repaired > 0 {
 			b.repairedLocked(repaired, err)
+			b.unlock()
+			continue
+		}
+		if cut > 0 {
+			b.cutLocked(err)
 			b.unlock()
 			continue
 		}

@@ -3,6 +3,8 @@ package processor
 import (
 	"fmt"
 	"time"
+
+	"github.com/fapilog/fapilog-otel/internal/encoding"
 )
 
 // Batch reports to its error handler what it dropped, gave up, retried,
@@ -57,6 +59,7 @@ func (b *Batch) reportPendingLocked() {
 	b.reportGiveUpsLocked()
 	b.reportRejectsLocked()
 	b.reportRepairsLocked()
+	b.reportCutsLocked()
 }
 
 func (b *Batch) reportDropsLocked() {
@@ -91,5 +94,12 @@ func (b *Batch) reportRepairsLocked() {
 		b.reports = append(b.reports, fmt.Errorf("processor: %s: %d records held strings that are not UTF-8, which OTLP forbids; "+
 			"after the export failed, their invalid bytes were replaced by U+FFFD and the records tried again; the last failure: %w",
 			b.cfg.name, n, last))
+	}
+}
+
+func (b *Batch) reportCutsLocked() {
+	if n, _, last := b.cuts.take(); n > 0 {
+		b.reports = append(b.reports, fmt.Errorf("processor: %s: %d records over %d bytes kept failing alone; each was cut to fit (attribute %s) "+
+			"and tried again; the last failure: %w", b.cfg.name, n, maxRecordBytes, encoding.TruncatedKey, last))
 	}
 }

@@ -999,13 +999,21 @@ func poisoned(seq int64) bool { return seq%97 == 5 }
 // badUTF8 tells the records whose body is not UTF-8 (see emitChaos).
 func badUTF8(seq int64) bool { return seq%89 == 7 }
 
-// emitChaos is emit, with badUTF8 records' bodies not UTF-8.
+// oversized tells the records whose body is over 1 MiB (see emitChaos).
+func oversized(seq int64) bool { return seq%401 == 13 }
+
+// emitChaos is emit, with badUTF8 records' bodies not UTF-8 and oversized
+// records' bodies of 2 MiB.
 func emitChaos(t *testing.T, p sdklog.Processor, from, to int) {
 	t.Helper()
+	big := strings.Repeat("b", 2<<20)
 	for i := from; i < to; i++ {
 		body := "m"
-		if badUTF8(int64(i)) {
+		switch {
+		case badUTF8(int64(i)):
 			body = "m\xff"
+		case oversized(int64(i)):
+			body = big
 		}
 		r := logtest.RecordFactory{Body: attribute.StringValue(body),
 			Attributes: []attribute.KeyValue{attribute.Int("seq", i)}}.NewRecord()
@@ -1022,6 +1030,9 @@ func (e *chaosExporter) Export(_ context.Context, recs []sdklog.Record) error {
 		}
 		if !utf8.ValidString(recs[i].Body().AsString()) {
 			return errors.New("string field contains invalid UTF-8")
+		}
+		if len(recs[i].Body().AsString()) > 1<<20 {
+			return errors.New("413 Request Entity Too Large")
 		}
 	}
 	if len(recs) > e.maxSize {
@@ -1049,7 +1060,8 @@ func (*chaosExporter) Shutdown(context.Context) error   { return nil }
 // counted lost, and only for a reason: its batch refused for good, or
 // itself a record the exporter never takes (given up after the retry
 // budget, alone: the records around it are exported). A record whose
-// string is not UTF-8 is repaired and exported like any other. The budget is short
+// string is not UTF-8 is repaired, and one over 1 MiB is cut, and exported
+// like any other. The budget is short
 // and the machine may be busy: nothing else may be given up for that.
 func TestBatchRandomFailuresKeepOrderAndAccounting(t *testing.T) {
 	for seed := range uint64(3) {
@@ -1089,6 +1101,8 @@ func TestBatchRandomFailuresKeepOrderAndAccounting(t *testing.T) {
 					require.False(t, poisoned(s), "a poison record was exported")
 				case badUTF8(s) && !exp.final[s]:
 					t.Fatalf("record %d, not UTF-8, was neither repaired nor lost to a final error", s)
+				case oversized(s) && !exp.final[s]:
+					t.Fatalf("record %d, over 1 MiB, was neither cut nor lost to a final error", s)
 				case poisoned(s) || exp.final[s]:
 					lost++
 				default:

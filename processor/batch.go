@@ -430,20 +430,13 @@ func (b *Batch) run() {
 		if partial {
 			answer, err = err, nil
 		}
-		// Strings that are not UTF-8 fail an OTLP exporter's whole batch
-		// however long it waits: repaired, the part is tried again at
-		// once, and a second failure finds nothing to repair. Not after
-		// an error the exporter marks final: it may have written part
-		// of the batch, which a second Export would write again. The
-		// records are the worker's alone, so this needs no lock.
+		// A part that no wait can help is amended and tried again at
+		// once. Not after an error the exporter marks final: it may have
+		// written part of the batch, which a second Export would write
+		// again. The records are the worker's alone: no lock needed.
 		repaired, cut := 0, 0
 		if err != nil && b.exportCtx.Err() == nil && retryable(err) {
-			repaired = repairUTF8(batch)
-			// A lone record too large for the receiver is cut to fit
-			// (batch_cut.go), from its third failure on.
-			if repaired == 0 && len(batch) == 1 && rt.lone >= giveUpAttempts-1 {
-				cut = b.cutOversized(&batch[0])
-			}
+			repaired, cut = b.amend(batch, &rt)
 		}
 
 		b.mu.Lock()
@@ -455,13 +448,8 @@ func (b *Batch) run() {
 			b.mu.Unlock()
 			return
 		}
-		if repaired > 0 {
-			b.repairedLocked(repaired, err)
-			b.unlock()
-			continue
-		}
-		if cut > 0 {
-			b.cutLocked(err)
+		if repaired > 0 || cut > 0 {
+			b.amendedLocked(repaired, cut, err)
 			b.unlock()
 			continue
 		}

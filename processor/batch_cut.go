@@ -26,7 +26,8 @@ const maxRecordBytes = 1 << 20
 
 // cutOversized cuts r, a lone record that keeps failing, if it encodes to
 // more than maxRecordBytes, and returns its size before the cut; 0 when it
-// was not cut. Only the worker calls it: the encoder is its own.
+// was not cut. Only the worker calls it (through amend): the encoder is
+// its own.
 func (b *Batch) cutOversized(r *sdklog.Record) (original int) {
 	if b.sizer == nil {
 		b.sizer = encoding.New(encoding.OTLPJSON)
@@ -37,11 +38,4 @@ func (b *Batch) cutOversized(r *sdklog.Record) (original int) {
 	}
 	*r, _ = b.sizer.Truncate(line, r, len(line), maxRecordBytes)
 	return len(line)
-}
-
-// cutLocked reports a record cut after Export failed with cause.
-func (b *Batch) cutLocked(cause error) {
-	if b.cuts.add(1, cause) {
-		b.reportCutsLocked()
-	}
 }

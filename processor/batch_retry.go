@@ -93,6 +93,32 @@ func (r *retrier) backoff(limit time.Duration) time.Duration {
 	return rand.N(ceiling) + time.Millisecond
 }
 
+// amend changes the part whose Export failed, where retrying it as it is
+// cannot succeed however long Batch waits, and returns how many records it
+// repaired and cut: strings that are not UTF-8 are repaired
+// (batch_utf8.go); a lone record that has failed giveUpAttempts times and
+// is over 1 MiB is cut to fit (batch_cut.go). A second failure finds
+// nothing to amend and takes the usual retry path.
+func (b *Batch) amend(part []sdklog.Record, rt *retrier) (repaired, cut int) {
+	if repaired = repairUTF8(part); repaired > 0 {
+		return repaired, 0
+	}
+	if len(part) == 1 && rt.lone >= giveUpAttempts-1 && b.cutOversized(&part[0]) > 0 {
+		return 0, 1
+	}
+	return 0, 0
+}
+
+// amendedLocked reports what amend did after Export failed with cause.
+func (b *Batch) amendedLocked(repaired, cut int, cause error) {
+	if repaired > 0 && b.repairs.add(repaired, cause) {
+		b.reportRepairsLocked()
+	}
+	if cut > 0 && b.cuts.add(cut, cause) {
+		b.reportCutsLocked()
+	}
+}
+
 // gaveUpLocked counts n records given up after err, for the metrics and
 // the next flush, and reports them.
 func (b *Batch) gaveUpLocked(n int, err error) {

@@ -141,11 +141,3 @@ func repairString(s string) (string, bool) {
 	}
 	return string(out), true
 }
-
-// repairedLocked reports n records repaired after Export failed with
-// cause.
-func (b *Batch) repairedLocked(n int, cause error) {
-	if b.repairs.add(n, cause) {
-		b.reportRepairsLocked()
-	}
-}

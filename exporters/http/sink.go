@@ -16,7 +16,6 @@ package httpexporter
 
 import (
 	"bytes"
-
 	"encoding/json"
 	"fmt"
 	"net/http"

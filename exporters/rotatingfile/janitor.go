@@ -3,7 +3,6 @@ package rotatingfile
 import (
 	"bytes"
 	"cmp"
-
 	"errors"
 	"fmt"
 	"io"

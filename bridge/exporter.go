@@ -192,7 +192,7 @@ func (e *Exporter) Export(ctx context.Context, records []sdklog.Record) error {
 	if e.lines {
 		e.buf = e.enc.AppendOTLPLines(e.buf, records, e.maxEntry-1, func(line []byte, first, n int) {
 			if len(line) >= e.maxEntry { // one record, too big on its own
-				e.tbuf = truncate(e.enc, e.tbuf, &records[first], len(line), e.maxEntry-1)
+				_, e.tbuf = e.enc.Truncate(e.tbuf, &records[first], len(line), e.maxEntry-1)
 				line = e.tbuf
 				e.truncated.Add(1)
 				e.metrics.recordTruncated(ctx)
@@ -211,7 +211,7 @@ func (e *Exporter) Export(ctx context.Context, records []sdklog.Record) error {
 	for i := range records {
 		e.buf = e.enc.Append(e.buf[:0], &records[i])
 		if len(e.buf) >= e.maxEntry { // the newline the sink adds counts too
-			e.buf = truncate(e.enc, e.buf, &records[i], len(e.buf), e.maxEntry-1)
+			_, e.buf = e.enc.Truncate(e.buf, &records[i], len(e.buf), e.maxEntry-1)
 			e.truncated.Add(1)
 			e.metrics.recordTruncated(ctx)
 		}
@@ -266,7 +266,7 @@ func (e *Exporter) encode(ctx context.Context, records []sdklog.Record, limit in
 		start := len(e.buf)
 		e.buf = e.enc.Append(e.buf, &records[i])
 		if n := len(e.buf) - start; n >= e.maxEntry { // the newline the sink adds counts too
-			e.tbuf = truncate(e.enc, e.tbuf, &records[i], n, e.maxEntry-1)
+			_, e.tbuf = e.enc.Truncate(e.tbuf, &records[i], n, e.maxEntry-1)
 			e.buf = append(e.buf[:start], e.tbuf...)
 			e.truncated.Add(1)
 			e.metrics.recordTruncated(ctx)

@@ -1,15 +1,12 @@
 package bridge
 
-import (
-	sdklog "go.opentelemetry.io/otel/sdk/log"
-
-	"github.com/fapilog/fapilog-otel/internal/encoding"
-)
+import "github.com/fapilog/fapilog-otel/internal/encoding"
 
 // DefaultMaxEntryBytes bounds one encoded entry, newline included: the
 // Collector's file reading (otlpjsonfile, filelog) splits longer lines, and
-// most log shippers cut or drop them.
-const DefaultMaxEntryBytes = 1 << 20
+// most log shippers cut or drop them. A longer entry is cut to fit
+// (encoding.Encoder.Truncate) and marked with the keys below.
+const DefaultMaxEntryBytes = encoding.MaxEntryBytes
 
 // Attribute keys a truncated record carries, so the cut is visible where
 // the line lands.
@@ -17,10 +14,3 @@ const (
 	TruncatedKey     = encoding.TruncatedKey     // true
 	OriginalBytesKey = encoding.OriginalBytesKey // the entry's size before the cut
 )
-
-// truncate re-encodes r, which encoded to more than limit bytes, cut until
-// the entry fits (encoding.Encoder.Truncate); r is not modified.
-func truncate(enc *encoding.Encoder, dst []byte, r *sdklog.Record, original, limit int) []byte {
-	_, out := enc.Truncate(dst, r, original, limit)
-	return out
-}

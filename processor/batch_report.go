@@ -98,8 +98,8 @@ func (b *Batch) reportRepairsLocked() {
 }
 
 func (b *Batch) reportCutsLocked() {
-	if n, _, last := b.cuts.take(); n > 0 {
+	if n, events, last := b.cuts.take(); events > 0 {
 		b.reports = append(b.reports, fmt.Errorf("processor: %s: %d records over %d bytes kept failing alone; each was cut to fit (attribute %s) "+
-			"and tried again; the last failure: %w", b.cfg.name, n, maxRecordBytes, encoding.TruncatedKey, last))
+			"and tried again; the last failure: %w", b.cfg.name, n, encoding.MaxEntryBytes, encoding.TruncatedKey, last))
 	}
 }

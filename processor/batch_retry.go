@@ -103,7 +103,7 @@ func (b *Batch) amend(part []sdklog.Record, rt *retrier) (repaired, cut int) {
 	if repaired = repairUTF8(part); repaired > 0 {
 		return repaired, 0
 	}
-	if len(part) == 1 && rt.lone >= giveUpAttempts-1 && b.cutOversized(&part[0]) > 0 {
+	if len(part) == 1 && rt.lone >= giveUpAttempts-1 && b.cutOversized(&part[0]) {
 		return 0, 1
 	}
 	return 0, 0

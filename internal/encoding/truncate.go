@@ -7,6 +7,13 @@ import (
 	sdklog "go.opentelemetry.io/otel/sdk/log"
 )
 
+// MaxEntryBytes is the largest entry our exporters write, and the size a
+// record that a receiver keeps refusing is cut to: the Collector's file
+// reading (otlpjsonfile, filelog) splits longer lines, most log shippers cut
+// or drop them, and it is the smallest request body limit in common use
+// (nginx's default).
+const MaxEntryBytes = 1 << 20
+
 // Attribute keys a truncated record carries, so the cut is visible where
 // it lands.
 const (

@@ -461,11 +461,10 @@ func TestOTLPRecordThatIsNotUTF8(t *testing.T) {
 // failure alone, cut to fit and marked: all 1,000 records arrive within
 // seconds, where the retry budget (5 minutes) would otherwise hold the
 // queue. The SDK's BatchProcessor loses the batch of 512 it was in
-// (logged, not asserted).
+// (logged, not asserted). Behind a 256 KiB limit, a 600 KiB record is cut
+// to processor.WithMaxRecordBytes(256 KiB) the same way.
 func TestOTLPRecordTooLargeForTheReceiver(t *testing.T) {
-	const limit = 1 << 20
-	big := strings.Repeat("y", 3<<20)
-	run := func(newProcessor func(sdklog.Exporter) sdklog.Processor) (got map[string]*logspb.LogRecord, flushErr error) {
+	run := func(limit int64, big string, newProcessor func(sdklog.Exporter) sdklog.Processor) (got map[string]*logspb.LogRecord, flushErr error) {
 		recv := &sink{}
 		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			if r.ContentLength > limit {
@@ -486,28 +485,41 @@ func TestOTLPRecordTooLargeForTheReceiver(t *testing.T) {
 		flushErr = provider.ForceFlush(ctx)
 		return recv.bodies(), flushErr
 	}
-	got, err := run(func(e sdklog.Exporter) sdklog.Processor {
-		return processor.NewBatch(e, processor.WithBatchErrorHandler(func(error) {}))
-	})
-	require.NoError(t, err)
-	require.Len(t, got, 1000)
-	var cut *logspb.LogRecord
-	for body, lr := range got {
-		if strings.HasPrefix(body, "yyyy") {
-			cut = lr
-		}
-	}
-	require.NotNil(t, cut, "the large record did not arrive")
-	require.Less(t, len(cut.Body.GetStringValue()), limit)
-	marked := false
-	for _, kv := range cut.Attributes {
-		if kv.Key == bridge.TruncatedKey {
-			marked = kv.Value.GetBoolValue()
-		}
-	}
-	require.True(t, marked, "the cut record carries %s", bridge.TruncatedKey)
-	t.Logf("processor.NewBatch: 1000 sent, %d delivered, the 3 MB record cut to %d bytes", len(got), len(cut.Body.GetStringValue()))
+	for _, c := range []struct {
+		name  string
+		limit int64
+		big   int
+		opts  []processor.BatchOption
+	}{
+		{"defaults, 1 MiB limit", 1 << 20, 3 << 20, nil},
+		{"WithMaxRecordBytes, 256 KiB limit", 256 << 10, 600 << 10, []processor.BatchOption{processor.WithMaxRecordBytes(256 << 10)}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			big := strings.Repeat("y", c.big)
+			got, err := run(c.limit, big, func(e sdklog.Exporter) sdklog.Processor {
+				return processor.NewBatch(e, append(c.opts, processor.WithBatchErrorHandler(func(error) {}))...)
+			})
+			require.NoError(t, err)
+			require.Len(t, got, 1000)
+			var cut *logspb.LogRecord
+			for body, lr := range got {
+				if strings.HasPrefix(body, "yyyy") {
+					cut = lr
+				}
+			}
+			require.NotNil(t, cut, "the large record did not arrive")
+			require.Less(t, int64(len(cut.Body.GetStringValue())), c.limit)
+			marked := false
+			for _, kv := range cut.Attributes {
+				if kv.Key == bridge.TruncatedKey {
+					marked = kv.Value.GetBoolValue()
+				}
+			}
+			require.True(t, marked, "the cut record carries %s", bridge.TruncatedKey)
+			t.Logf("processor.NewBatch: 1000 sent, %d delivered, the %d-byte record cut to %d bytes", len(got), c.big, len(cut.Body.GetStringValue()))
 
-	got, err = run(func(e sdklog.Exporter) sdklog.Processor { return sdklog.NewBatchProcessor(e) })
-	t.Logf("sdklog.NewBatchProcessor: 1000 sent, %d delivered (%d lost); ForceFlush: %v", len(got), 1000-len(got), err)
+			got, err = run(c.limit, big, func(e sdklog.Exporter) sdklog.Processor { return sdklog.NewBatchProcessor(e) })
+			t.Logf("sdklog.NewBatchProcessor: 1000 sent, %d delivered (%d lost); ForceFlush: %v", len(got), 1000-len(got), err)
+		})
+	}
 }

@@ -10,6 +10,8 @@ import (
 
 	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/metric"
+
+	"github.com/fapilog/fapilog-otel/internal/encoding"
 )
 
 // QueueFullPolicy says what OnEmit does when the Batch queue is full.
@@ -91,6 +93,7 @@ type batchConfig struct {
 	blockTimeout time.Duration
 	maxBackoff   time.Duration
 	maxRetryTime time.Duration
+	maxRecord    int
 	meter        metric.MeterProvider
 	onError      func(error)
 	name         string
@@ -155,6 +158,22 @@ func WithMaxRetryElapsedTime(d time.Duration) BatchOption {
 	return batchOption(func(c *batchConfig) { c.maxRetryTime = d })
 }
 
+// WithMaxRecordBytes sets the size a record the receiver keeps refusing is
+// cut to. A record that has failed alone three times and encodes (as
+// OTLP/JSON, resource and scope included) to more than n bytes has its
+// strings shortened until it fits, is marked with fapilog.truncated and
+// fapilog.original_bytes, and is tried again at once, instead of holding
+// back every record behind it for the retry budget. Set it below the
+// receiver's limit on a request or an entry when that is under 1 MiB. A
+// record is cut once: if it still fails, it takes the usual retry path.
+// A limit below what the record's resource and scope alone encode to
+// cannot be met; the cut then leaves only the body's cut mark and no
+// attributes. Zero or negative keeps the default, 1 MiB: nginx's default request
+// body limit, and the longest line our file exporters write.
+func WithMaxRecordBytes(n int) BatchOption {
+	return batchOption(func(c *batchConfig) { c.maxRecord = n })
+}
+
 // WithBatchMeterProvider sets where the processor's self-metrics go. The
 // default is the global MeterProvider.
 func WithBatchMeterProvider(mp metric.MeterProvider) BatchOption {
@@ -205,6 +224,9 @@ func newBatchConfig(opts []BatchOption) batchConfig {
 	}
 	if c.maxRetryTime <= 0 {
 		c.maxRetryTime = DefaultMaxRetryElapsedTime
+	}
+	if c.maxRecord <= 0 {
+		c.maxRecord = encoding.MaxEntryBytes
 	}
 	if c.meter == nil {
 		c.meter = otel.GetMeterProvider()

@@ -49,8 +49,13 @@ const (
 	crashURLEnv   = "FAPILOG_CRASH_URL"
 	crashFinalEnv = "FAPILOG_CRASH_FINAL" // deliver what is left, then exit
 	crashBatchEnv = "FAPILOG_CRASH_BATCH" // files only, behind processor.NewBatch
-	crashSecret   = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
-	crashSpoolMax = 8 << 20
+	// With crashBatchEnv: the export interval of NewBatch (a Go duration;
+	// unset, the default), and the pause between two records of each of
+	// the four goroutines (unset, none: as fast as they can).
+	crashIntervalEnv = "FAPILOG_CRASH_INTERVAL"
+	crashPaceEnv     = "FAPILOG_CRASH_PACE"
+	crashSecret      = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+	crashSpoolMax    = 8 << 20
 )
 
 func crashDelivery(dir string) delivery.Options {
@@ -90,7 +95,11 @@ func crashChild() {
 		if err != nil {
 			fail(err)
 		}
-		crashLog(sdklog.NewLoggerProvider(sdklog.WithProcessor(processor.NewBatch(checked{files}))))
+		var opts []processor.BatchOption
+		if d, err := time.ParseDuration(os.Getenv(crashIntervalEnv)); err == nil {
+			opts = append(opts, processor.WithExportInterval(d))
+		}
+		crashLog(sdklog.NewLoggerProvider(sdklog.WithProcessor(processor.NewBatch(checked{files}, opts...))))
 		return
 	}
 	hx, err := httpexporter.New(httpexporter.WithEndpoint(url+"/http"),
@@ -144,6 +153,7 @@ func crashLog(provider *sdklog.LoggerProvider) {
 	report := os.NewFile(3, "report")
 	run := os.Getenv(crashChildEnv)
 	logger := provider.Logger("crash")
+	pace, _ := time.ParseDuration(os.Getenv(crashPaceEnv))
 	var wg sync.WaitGroup
 	for g := range 4 {
 		wg.Go(func() {
@@ -165,6 +175,9 @@ func crashLog(provider *sdklog.LoggerProvider) {
 				line = append(line, '\n')
 				if _, err := report.Write(line); err != nil {
 					fail(err)
+				}
+				if pace > 0 {
+					time.Sleep(pace)
 				}
 			}
 		})
@@ -403,46 +416,63 @@ func fileRecords(t *testing.T, dir string) fileScan {
 // TestKillNineLossWindowWithBatchProcessor measures what the spool and
 // write-through cannot cover: records still in a batch processor's queue
 // when the process is killed. The child logs to rotating files behind
-// processor.NewBatch at its defaults; the figures are reported, not
+// processor.NewBatch: at its defaults as fast as it can (a batch fills
+// long before the interval ends), at its defaults at about 1,000 records a
+// second (the interval decides: a record waits up to a second), and at
+// that pace with a 10 ms export interval. The figures are reported, not
 // asserted (the window is the processor's, by design).
 func TestKillNineLossWindowWithBatchProcessor(t *testing.T) {
 	runs := 10
 	if testing.Short() {
 		runs = 3
 	}
-	dir := t.TempDir()
-	var lost []int
-	reportedAll, lostAll := 0, 0
-	for run := range runs {
-		cmd := exec.Command(os.Args[0], "-test.run=^$")
-		runDir := filepath.Join(dir, strconv.Itoa(run)) // scan only this run's files
-		cmd.Env = append(os.Environ(), crashChildEnv+"=w"+strconv.Itoa(run), crashDirEnv+"="+runDir, crashBatchEnv+"=1")
-		cmd.Stderr = os.Stderr
-		pr, pw, err := os.Pipe()
-		require.NoError(t, err)
-		cmd.ExtraFiles = []*os.File{pw}
-		require.NoError(t, cmd.Start())
-		pw.Close()
-		reported := map[string]bool{}
-		sc := bufio.NewScanner(pr)
-		kill := time.AfterFunc(time.Duration(200+rand.IntN(600))*time.Millisecond, func() { _ = cmd.Process.Signal(syscall.SIGKILL) })
-		for sc.Scan() {
-			reported[sc.Text()] = true
-		}
-		kill.Stop()
-		_ = cmd.Wait()
-		files := fileRecords(t, filepath.Join(runDir, "files"))
-		n := 0
-		for id := range reported {
-			if !files.ids[id] {
-				n++
+	for _, c := range []struct {
+		name, interval, pace string
+		// The kill comes after first plus up to 600 ms: past the
+		// first intervals where the interval decides.
+		first time.Duration
+	}{
+		{"defaults, as fast as it can", "", "", 200 * time.Millisecond},
+		{"defaults, 1,000 records a second", "", "4ms", 1500 * time.Millisecond},
+		{"WithExportInterval(10ms), 1,000 records a second", "10ms", "4ms", 1500 * time.Millisecond},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			dir := t.TempDir()
+			var lost []int
+			reportedAll, lostAll := 0, 0
+			for run := range runs {
+				cmd := exec.Command(os.Args[0], "-test.run=^$")
+				runDir := filepath.Join(dir, strconv.Itoa(run)) // scan only this run's files
+				cmd.Env = append(os.Environ(), crashChildEnv+"=w"+strconv.Itoa(run), crashDirEnv+"="+runDir, crashBatchEnv+"=1",
+					crashIntervalEnv+"="+c.interval, crashPaceEnv+"="+c.pace)
+				cmd.Stderr = os.Stderr
+				pr, pw, err := os.Pipe()
+				require.NoError(t, err)
+				cmd.ExtraFiles = []*os.File{pw}
+				require.NoError(t, cmd.Start())
+				pw.Close()
+				reported := map[string]bool{}
+				sc := bufio.NewScanner(pr)
+				kill := time.AfterFunc(c.first+time.Duration(rand.IntN(600))*time.Millisecond, func() { _ = cmd.Process.Signal(syscall.SIGKILL) })
+				for sc.Scan() {
+					reported[sc.Text()] = true
+				}
+				kill.Stop()
+				_ = cmd.Wait()
+				files := fileRecords(t, filepath.Join(runDir, "files"))
+				n := 0
+				for id := range reported {
+					if !files.ids[id] {
+						n++
+					}
+				}
+				lost = append(lost, n)
+				reportedAll += len(reported)
+				lostAll += n
 			}
-		}
-		lost = append(lost, n)
-		reportedAll += len(reported)
-		lostAll += n
+			slices.Sort(lost)
+			t.Logf("processor.NewBatch, %s, kill -9 at a random moment, %d runs: %d of %d records emitted were not in the files (%.2f%%); per run median %d, max %d",
+				c.name, runs, lostAll, reportedAll, 100*float64(lostAll)/float64(max(reportedAll, 1)), lost[len(lost)/2], lost[len(lost)-1])
+		})
 	}
-	slices.Sort(lost)
-	t.Logf("processor.NewBatch at defaults, kill -9 at a random moment, %d runs: %d of %d records emitted were not in the files (%.2f%%); per run median %d, max %d",
-		runs, lostAll, reportedAll, 100*float64(lostAll)/float64(max(reportedAll, 1)), lost[len(lost)/2], lost[len(lost)-1])
 }

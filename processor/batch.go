@@ -105,7 +105,14 @@ type Batch struct {
 	// blocked emitters waiting for it wake up.
 	progress chan struct{}
 	wake     chan struct{} // capacity 1: work for the worker
-	reports  []error       // found under mu, reported once it is released
+	// interval runs only while records wait (armed, guarded by mu): the
+	// first record to find it stopped starts it, so a record waits at
+	// most the export interval and an idle Batch never wakes up, however
+	// short the interval.
+	interval *time.Timer
+	armed    bool
+	fires    int     // times the interval ran out, for tests
+	reports  []error // found under mu, reported once it is released
 
 	ledger flushacct.Ledger
 	counts counters
@@ -146,6 +153,7 @@ func NewBatch(exporter sdklog.Exporter, opts ...BatchOption) *Batch {
 		q:            recordQueue{size: cfg.batchSize},
 		progress:     make(chan struct{}),
 		wake:         make(chan struct{}, 1),
+		interval:     time.NewTimer(cfg.interval),
 		exportCtx:    ctx,
 		cancelExport: cancel,
 		workerDone:   make(chan struct{}),
@@ -157,6 +165,7 @@ func NewBatch(exporter sdklog.Exporter, opts ...BatchOption) *Batch {
 	if b.cfg.name == "" {
 		b.cfg.name = fmt.Sprintf("batching_log_processor/%d", batchSeq.Add(1)-1)
 	}
+	b.interval.Stop()
 	b.metrics = newBatchMetrics(b)
 	return b
 }
@@ -202,8 +211,18 @@ func (b *Batch) OnEmit(ctx context.Context, record *sdklog.Record) error {
 	if b.q.n >= b.cfg.batchSize {
 		b.signalLocked()
 	}
+	b.armLocked()
 	b.unlock()
 	return nil
+}
+
+// armLocked starts the export interval for the records queued, unless it
+// runs already.
+func (b *Batch) armLocked() {
+	if !b.armed && b.q.n > 0 {
+		b.armed = true
+		b.interval.Reset(b.cfg.interval)
+	}
 }
 
 // makeRoomLocked applies the queue-full policy for one record. It returns
@@ -371,8 +390,7 @@ func (b *Batch) unlock() {
 // run is the one goroutine that calls Export.
 func (b *Batch) run() {
 	defer close(b.workerDone)
-	interval := time.NewTimer(b.cfg.interval)
-	defer interval.Stop()
+	defer b.interval.Stop()
 	var retry *time.Timer
 	var retryC <-chan time.Time
 	var rt retrier // of the chunk in flight
@@ -387,6 +405,7 @@ func (b *Batch) run() {
 			(due || b.q.n >= b.cfg.batchSize || b.flushTo > b.done || b.quitting) {
 			b.inflight = b.q.take()
 			due = false
+			b.armLocked() // for the records left behind
 		}
 		if b.inflight == nil || retryC != nil {
 			if b.quitting && b.inflight == nil && b.q.n == 0 {
@@ -408,9 +427,12 @@ func (b *Batch) run() {
 			case <-b.wake:
 			case <-b.exportCtx.Done():
 				return // Shutdown gave up, possibly while we wait out a backoff
-			case <-interval.C:
+			case <-b.interval.C:
 				due = true
-				interval.Reset(b.cfg.interval)
+				b.mu.Lock()
+				b.armed = false
+				b.fires++
+				b.mu.Unlock()
 			case <-retryC:
 				retryC = nil
 			}
@@ -472,9 +494,6 @@ func (b *Batch) run() {
 		}
 		if b.consumeLocked(n) {
 			rt = retrier{}
-		}
-		if b.q.n == 0 {
-			interval.Reset(b.cfg.interval)
 		}
 		b.unlock()
 	}

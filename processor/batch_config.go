@@ -105,8 +105,10 @@ type batchConfig struct {
 func WithMaxQueueSize(n int) BatchOption { return batchOption(func(c *batchConfig) { c.maxQueue = n }) }
 
 // WithExportInterval sets the longest a record waits before its batch is
-// exported. Zero or negative keeps the default (OTEL_BLRP_SCHEDULE_DELAY,
-// else 1s).
+// exported. The interval runs only while records wait, so a short one
+// (10 ms in front of stdout or files: what a kill -9 loses, see
+// docs/spool.md) costs nothing while the application is idle. Zero or
+// negative keeps the default (OTEL_BLRP_SCHEDULE_DELAY, else 1s).
 func WithExportInterval(d time.Duration) BatchOption {
 	return batchOption(func(c *batchConfig) { c.interval = d })
 }

@@ -577,6 +577,24 @@ func TestBatchExportsPartialBatchAfterInterval(t *testing.T) {
 	require.NoError(t, b.Shutdown(context.Background()))
 }
 
+// The export interval runs only while records wait: a record is exported
+// an interval after it arrives, and an idle Batch does not wake up, however
+// short its interval (docs/spool.md suggests 10 ms in front of files).
+func TestBatchIntervalRunsOnlyWhileRecordsWait(t *testing.T) {
+	exp := &recExporter{}
+	b := NewBatch(exp, WithExportInterval(time.Millisecond))
+	defer func() { require.NoError(t, b.Shutdown(context.Background())) }()
+	fires := func() int { b.mu.Lock(); defer b.mu.Unlock(); return b.fires }
+	for round := range 3 {
+		emit(t, b, round, round+1)
+		require.Eventually(t, func() bool { return len(exp.got()) == round+1 }, 5*time.Second, time.Millisecond)
+		idle := fires()
+		assert.Equal(t, round+1, idle, "one interval per record waiting alone")
+		time.Sleep(50 * time.Millisecond) // idle: fifty intervals' time passes
+		assert.Equal(t, idle, fires(), "the interval ran while nothing waited")
+	}
+}
+
 // A blocked emitter waits at most the block timeout.
 func TestBatchBlockTimeoutBoundsTheWait(t *testing.T) {
 	gate := make(chan struct{})

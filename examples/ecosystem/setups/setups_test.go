@@ -70,7 +70,8 @@ func Example_localDevelopment() {
 
 // Kubernetes with a node log agent (Fluent Bit, Vector, the Collector's
 // filelog receiver): JSON lines on stdout, which the container runtime
-// writes to the node, behind processor.NewBatch; shutdown.NotifyContext
+// writes to the node, behind processor.NewBatch with a short export
+// interval; shutdown.NotifyContext
 // flushes on SIGTERM, within the pod's grace period, before the process
 // exits. Agents that read a hostPath instead get rotatingfile with
 // WithFixedName, the one path they tail.
@@ -81,7 +82,11 @@ func Example_kubernetes() {
 		fmt.Println(err)
 		return
 	}
-	provider := sdklog.NewLoggerProvider(sdklog.WithProcessor(processor.NewBatch(exp)))
+	// An OOM kill (SIGKILL) runs no handler: with a 10 ms export interval
+	// it loses the last few milliseconds of logs, where the default 1 s
+	// would lose up to a second of them (docs/spool.md).
+	batch := processor.NewBatch(exp, processor.WithExportInterval(10*time.Millisecond))
+	provider := sdklog.NewLoggerProvider(sdklog.WithProcessor(batch))
 	ctx, stop := shutdown.NotifyContext(context.Background(), provider, shutdown.WithTimeout(20*time.Second))
 	defer stop()
 
@@ -112,7 +117,8 @@ func Example_kubernetesHostPath() {
 		fmt.Println(err)
 		return
 	}
-	provider := sdklog.NewLoggerProvider(sdklog.WithProcessor(processor.NewBatch(exp)))
+	batch := processor.NewBatch(exp, processor.WithExportInterval(10*time.Millisecond)) // as above
+	provider := sdklog.NewLoggerProvider(sdklog.WithProcessor(batch))
 	slog.New(otelslog.NewHandler("checkout", otelslog.WithLoggerProvider(provider))).Error("payment failed")
 	_ = shutdown.FlushAndShutdown(context.Background(), provider)
 

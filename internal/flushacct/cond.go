@@ -20,6 +20,17 @@ type Cond struct {
 	// the line sinks' path).
 	waiters []chan struct{}
 	free    []chan struct{}
+
+	// bound is the one timer behind every WaitFor's deadline. It is set
+	// for the earliest deadline a waiter needs and moved only when that
+	// has passed: waits that end in microseconds, one per Export, would
+	// otherwise each start and stop a timer of their own, which measured
+	// about a tenth of a one-record Export's time. It wakes every waiter
+	// (they check their own deadline and ask again), so a wait ends by
+	// its deadline whatever the others do.
+	bound   *time.Timer
+	boundAt time.Time   // when bound fires; zero when it is not set
+	owner   sync.Locker // the owner's lock, which bound's wake-up takes
 }
 
 // Broadcast wakes every waiter, so each re-checks its condition.
@@ -71,27 +82,39 @@ func (c *Cond) leave(ch chan struct{}) {
 // ErrWaitTimeout is returned by WaitFor when its duration passed first.
 var ErrWaitTimeout = errors.New("wait timed out")
 
-// timers are reused: WaitFor runs once per Export on the line sinks' path,
-// and a new timer per call would be its only allocation.
-var timers = sync.Pool{New: func() any {
-	t := time.NewTimer(time.Hour)
-	t.Stop()
-	return t
-}}
-
 // WaitFor is Wait bounded also by d: it returns ErrWaitTimeout when d
-// passes before ready() holds.
+// passes before ready() holds. Every call must pass the same l.
 func (c *Cond) WaitFor(ctx context.Context, l sync.Locker, d time.Duration, ready func() bool) error {
 	if ready() {
 		return nil
 	}
-	t := timers.Get().(*time.Timer)
-	t.Reset(d)
-	defer func() {
-		t.Stop()
-		timers.Put(t)
-	}()
-	return c.wait(ctx, l, t.C, ready)
+	return c.wait(ctx, l, time.Now().Add(d), ready)
+}
+
+// boundLocked makes sure a wake-up comes by at: the timer is set for an
+// earlier time already, or is moved to at.
+func (c *Cond) boundLocked(l sync.Locker, at time.Time) {
+	if !c.boundAt.IsZero() && !c.boundAt.After(at) {
+		return
+	}
+	c.boundAt = at
+	if c.bound == nil {
+		c.owner = l
+		c.bound = time.AfterFunc(time.Until(at), c.expire)
+		return
+	}
+	// If the timer has just run, expire may be waiting for the lock:
+	// it then clears boundAt and wakes everyone, and each waiter sets the
+	// timer again, so no wait goes without a wake-up by its deadline.
+	c.bound.Reset(time.Until(at))
+}
+
+// expire wakes every waiter to check its deadline.
+func (c *Cond) expire() {
+	c.owner.Lock()
+	defer c.owner.Unlock()
+	c.boundAt = time.Time{}
+	c.Broadcast()
 }
 
 // Wait waits until ready() holds, releasing l meanwhile and holding it
@@ -99,29 +122,29 @@ func (c *Cond) WaitFor(ctx context.Context, l sync.Locker, d time.Duration, read
 // first, Wait returns ctx.Err(), unless ready() holds by then: an answer
 // that is ready wins over a context that ended at the same moment.
 func (c *Cond) Wait(ctx context.Context, l sync.Locker, ready func() bool) error {
-	return c.wait(ctx, l, nil, ready)
+	return c.wait(ctx, l, time.Time{}, ready)
 }
 
-// wait is Wait, also ended by timeout when it fires.
-func (c *Cond) wait(ctx context.Context, l sync.Locker, timeout <-chan time.Time, ready func() bool) error {
+// wait is Wait, also ended at deadline unless it is zero.
+func (c *Cond) wait(ctx context.Context, l sync.Locker, deadline time.Time, ready func() bool) error {
 	for !ready() {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
+		if !deadline.IsZero() {
+			if !time.Now().Before(deadline) {
+				return ErrWaitTimeout
+			}
+			c.boundLocked(l, deadline)
+		}
 		ch := c.enter()
 		l.Unlock()
-		timedOut := false
 		select {
 		case <-ch:
 		case <-ctx.Done():
-		case <-timeout:
-			timedOut = true
 		}
 		l.Lock()
 		c.leave(ch)
-		if timedOut && !ready() {
-			return ErrWaitTimeout
-		}
 	}
 	return nil
 }

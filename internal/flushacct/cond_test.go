@@ -142,3 +142,79 @@ func TestCondWaitForTimesOut(t *testing.T) {
 	cancel()
 	assert.ErrorIs(t, c.WaitFor(ctx, &mu, time.Hour, func() bool { return false }), context.Canceled)
 }
+
+// Every WaitFor ends by its own deadline, whatever the other waiters'
+// deadlines and whichever came first: the one timer behind them is moved
+// to the earliest, and a waiter is never woken for good before its own.
+func TestCondWaitForEachEndsByItsDeadline(t *testing.T) {
+	var mu sync.Mutex
+	var c Cond
+	type result struct {
+		d       time.Duration
+		err     error
+		elapsed time.Duration
+	}
+	// Long deadlines first, then shorter ones, then long ones again.
+	ds := []time.Duration{time.Hour, 80 * time.Millisecond, 20 * time.Millisecond, 50 * time.Millisecond, time.Hour}
+	ctx, cancel := context.WithCancel(context.Background())
+	results := make(chan result, len(ds))
+	for _, d := range ds {
+		entered := make(chan struct{})
+		go func() {
+			mu.Lock()
+			defer mu.Unlock()
+			close(entered) // WaitFor releases mu once it waits
+			start := time.Now()
+			err := c.WaitFor(ctx, &mu, d, func() bool { return false })
+			results <- result{d, err, time.Since(start)}
+		}()
+		<-entered
+	}
+	for range 3 { // the three short ones end by their deadlines, on their own
+		select {
+		case r := <-results:
+			require.ErrorIs(t, r.err, ErrWaitTimeout, "deadline %v", r.d)
+			assert.Less(t, r.d, time.Hour)
+			assert.GreaterOrEqual(t, r.elapsed, r.d, "woken for good before its deadline")
+		case <-time.After(10 * time.Second):
+			t.Fatal("a short wait did not end by its deadline")
+		}
+	}
+	cancel()
+	for range 2 {
+		r := <-results
+		assert.ErrorIs(t, r.err, context.Canceled, "the hour-long waits end only with their context")
+	}
+}
+
+// In steady state WaitFor allocates nothing either: one timer serves every
+// wait, made once.
+func TestCondWaitForDoesNotAllocate(t *testing.T) {
+	var mu sync.Mutex
+	var c Cond
+	n := 0
+	kick, stop := make(chan struct{}), make(chan struct{})
+	go func() {
+		for {
+			select {
+			case <-kick:
+				mu.Lock()
+				n++
+				c.Broadcast()
+				mu.Unlock()
+			case <-stop:
+				return
+			}
+		}
+	}()
+	defer close(stop)
+	wait := func() {
+		mu.Lock()
+		target := n + 1
+		kick <- struct{}{}
+		require.NoError(t, c.WaitFor(context.Background(), &mu, time.Hour, func() bool { return n >= target }))
+		mu.Unlock()
+	}
+	wait()
+	assert.Zero(t, testing.AllocsPerRun(200, wait))
+}

@@ -34,6 +34,7 @@ import (
 
 	"github.com/fapilog/fapilog-otel/internal/errlimit"
 	"github.com/fapilog/fapilog-otel/internal/flushacct"
+	"github.com/fapilog/fapilog-otel/internal/monotime"
 	"github.com/fapilog/fapilog-otel/internal/onceerr"
 )
 
@@ -68,8 +69,9 @@ type Writer struct {
 	free    [][]byte // written buffers, to fill again
 	big     []byte   // one buffer kept for entries larger than size
 	writing int      // bytes the goroutine has taken and is writing
-	// writeStart is when the goroutine began its current write.
-	writeStart time.Time
+	// writeStart is when the goroutine began its current write
+	// (monotime).
+	writeStart time.Duration
 	appended   int64 // bytes ever appended
 	written    int64 // bytes ever handled by the goroutine (written or lost)
 	synced     int64 // bytes covered by the last completed sync
@@ -178,7 +180,7 @@ const WriteThroughWait = time.Second
 func (aw *Writer) WriteBatch(ctx context.Context, entries [][]byte) (failed int, err error) {
 	aw.mu.Lock()
 	failed, err = aw.appendAllLocked(ctx, entries)
-	blocked := aw.writing > 0 && time.Since(aw.writeStart) > WriteThroughWait
+	blocked := aw.writing > 0 && monotime.Now()-aw.writeStart > WriteThroughWait
 	if target := aw.appended; aw.written < target && !aw.closed && !blocked {
 		// Many concurrent batches share one write: the goroutine takes
 		// everything appended by the time it wakes.
@@ -449,7 +451,7 @@ func (aw *Writer) run() {
 			continue
 		}
 		aw.writing = len(buf)
-		aw.writeStart = time.Now()
+		aw.writeStart = monotime.Now()
 		aw.mu.Unlock()
 
 		err := aw.writeAll(buf)

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"sync"
 	"time"
+
+	"github.com/fapilog/fapilog-otel/internal/monotime"
 )
 
 // Cond is the other half of the flush promise: a flush, or a writer
@@ -28,9 +30,10 @@ type Cond struct {
 	// about a tenth of a one-record Export's time. It wakes every waiter
 	// (they check their own deadline and ask again), so a wait ends by
 	// its deadline whatever the others do.
-	bound   *time.Timer
-	boundAt time.Time   // when bound fires; zero when it is not set
-	owner   sync.Locker // the owner's lock, which bound's wake-up takes
+	bound    *time.Timer
+	boundAt  time.Duration // when bound fires (monotime), if boundSet
+	boundSet bool
+	owner    sync.Locker // the owner's lock, which bound's wake-up takes
 }
 
 // Broadcast wakes every waiter, so each re-checks its condition.
@@ -88,32 +91,32 @@ func (c *Cond) WaitFor(ctx context.Context, l sync.Locker, d time.Duration, read
 	if ready() {
 		return nil
 	}
-	return c.wait(ctx, l, time.Now().Add(d), ready)
+	return c.wait(ctx, l, monotime.Now()+d, ready)
 }
 
 // boundLocked makes sure a wake-up comes by at: the timer is set for an
 // earlier time already, or is moved to at.
-func (c *Cond) boundLocked(l sync.Locker, at time.Time) {
-	if !c.boundAt.IsZero() && !c.boundAt.After(at) {
+func (c *Cond) boundLocked(l sync.Locker, at time.Duration) {
+	if c.boundSet && c.boundAt <= at {
 		return
 	}
-	c.boundAt = at
+	c.boundAt, c.boundSet = at, true
 	if c.bound == nil {
 		c.owner = l
-		c.bound = time.AfterFunc(time.Until(at), c.expire)
+		c.bound = time.AfterFunc(at-monotime.Now(), c.expire)
 		return
 	}
 	// If the timer has just run, expire may be waiting for the lock:
 	// it then clears boundAt and wakes everyone, and each waiter sets the
 	// timer again, so no wait goes without a wake-up by its deadline.
-	c.bound.Reset(time.Until(at))
+	c.bound.Reset(at - monotime.Now())
 }
 
 // expire wakes every waiter to check its deadline.
 func (c *Cond) expire() {
 	c.owner.Lock()
 	defer c.owner.Unlock()
-	c.boundAt = time.Time{}
+	c.boundSet = false
 	c.Broadcast()
 }
 
@@ -122,17 +125,21 @@ func (c *Cond) expire() {
 // first, Wait returns ctx.Err(), unless ready() holds by then: an answer
 // that is ready wins over a context that ended at the same moment.
 func (c *Cond) Wait(ctx context.Context, l sync.Locker, ready func() bool) error {
-	return c.wait(ctx, l, time.Time{}, ready)
+	return c.wait(ctx, l, noDeadline, ready)
 }
 
-// wait is Wait, also ended at deadline unless it is zero.
-func (c *Cond) wait(ctx context.Context, l sync.Locker, deadline time.Time, ready func() bool) error {
-	for !ready() {
+const noDeadline = time.Duration(-1)
+
+// wait is Wait, also ended at deadline (monotime) unless it is noDeadline.
+func (c *Cond) wait(ctx context.Context, l sync.Locker, deadline time.Duration, ready func() bool) error {
+	for woken := false; !ready(); woken = true {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		if !deadline.IsZero() {
-			if !time.Now().Before(deadline) {
+		if deadline != noDeadline {
+			// Only a wake-up can find the deadline passed: WaitFor
+			// has just read the clock before the first round.
+			if woken && monotime.Now() >= deadline {
 				return ErrWaitTimeout
 			}
 			c.boundLocked(l, deadline)

@@ -99,36 +99,49 @@ func TestCondBroadcastWakesEveryWaiter(t *testing.T) {
 	}
 }
 
-// In steady state a wait allocates nothing: it runs once per Export on
-// the line sinks' path.
+// In steady state a wait allocates nothing, bounded or not: it runs once
+// per Export on the line sinks' path (one timer serves every WaitFor,
+// made once).
 func TestCondWaitDoesNotAllocate(t *testing.T) {
-	var mu sync.Mutex
-	var c Cond
-	n := 0
-	kick, stop := make(chan struct{}), make(chan struct{})
-	go func() {
-		for {
-			select {
-			case <-kick:
+	for _, bounded := range []bool{false, true} {
+		t.Run(map[bool]string{false: "Wait", true: "WaitFor"}[bounded], func(t *testing.T) {
+			var mu sync.Mutex
+			var c Cond
+			n := 0
+			kick, stop := make(chan struct{}), make(chan struct{})
+			go func() {
+				for {
+					select {
+					case <-kick:
+						mu.Lock()
+						n++
+						c.Broadcast()
+						mu.Unlock()
+					case <-stop:
+						return
+					}
+				}
+			}()
+			defer close(stop)
+			once := func() {
 				mu.Lock()
-				n++
-				c.Broadcast()
+				target := n + 1
+				kick <- struct{}{} // taken now; the increment waits for the wait to release mu
+				// Called directly, so that the closure stays on the
+				// stack, as in the writer.
+				var err error
+				if bounded {
+					err = c.WaitFor(context.Background(), &mu, time.Hour, func() bool { return n >= target })
+				} else {
+					err = c.Wait(context.Background(), &mu, func() bool { return n >= target })
+				}
+				require.NoError(t, err)
 				mu.Unlock()
-			case <-stop:
-				return
 			}
-		}
-	}()
-	defer close(stop)
-	wait := func() {
-		mu.Lock()
-		target := n + 1
-		kick <- struct{}{} // taken now; the increment waits for Wait to release mu
-		require.NoError(t, c.Wait(context.Background(), &mu, func() bool { return n >= target }))
-		mu.Unlock()
+			once()
+			assert.Zero(t, testing.AllocsPerRun(200, once))
+		})
 	}
-	wait()
-	assert.Zero(t, testing.AllocsPerRun(200, wait))
 }
 
 func TestCondWaitForTimesOut(t *testing.T) {
@@ -185,36 +198,4 @@ func TestCondWaitForEachEndsByItsDeadline(t *testing.T) {
 		r := <-results
 		assert.ErrorIs(t, r.err, context.Canceled, "the hour-long waits end only with their context")
 	}
-}
-
-// In steady state WaitFor allocates nothing either: one timer serves every
-// wait, made once.
-func TestCondWaitForDoesNotAllocate(t *testing.T) {
-	var mu sync.Mutex
-	var c Cond
-	n := 0
-	kick, stop := make(chan struct{}), make(chan struct{})
-	go func() {
-		for {
-			select {
-			case <-kick:
-				mu.Lock()
-				n++
-				c.Broadcast()
-				mu.Unlock()
-			case <-stop:
-				return
-			}
-		}
-	}()
-	defer close(stop)
-	wait := func() {
-		mu.Lock()
-		target := n + 1
-		kick <- struct{}{}
-		require.NoError(t, c.WaitFor(context.Background(), &mu, time.Hour, func() bool { return n >= target }))
-		mu.Unlock()
-	}
-	wait()
-	assert.Zero(t, testing.AllocsPerRun(200, wait))
 }

@@ -39,9 +39,9 @@ import (
 //     the whole batch) are repaired, each stray byte becoming U+FFFD, and
 //     the records are tried again at once, before any of the above (not
 //     after a final error, below). A record that has failed alone three
-//     times and encodes to more than 1 MiB (too large for a receiver's body
-//     limit, say) is cut to fit, marked fapilog.truncated, and tried again
-//     at once.
+//     times and encodes to more than WithMaxRecordBytes (1 MiB; too large
+//     for a receiver's body limit, say) is cut to fit, once, marked
+//     fapilog.truncated, and tried again at once.
 //     An error the exporter marks final (a method Retryable() bool that
 //     returns false, as bridge.Exporter's error for a partly written batch
 //     has) is not retried; its records are counted as lost. Nor is an OTLP

@@ -99,7 +99,7 @@ func TestBatchCutsALoneRecordTooLargeForTheReceiver(t *testing.T) {
 		assert.True(t, strings.HasSuffix(body, "…[truncated]"))
 	}
 	assert.GreaterOrEqual(t, exp.refused, giveUpAttempts, "the record was cut before it had failed alone three times")
-	assert.Contains(t, reports.last(), "each was cut to fit")
+	assert.Contains(t, reports.last(), "1 records over 1048576 bytes (WithMaxRecordBytes) kept failing alone; each was cut")
 	assert.Zero(t, b.Dropped())
 	require.NoError(t, b.Shutdown(context.Background()))
 }
@@ -135,8 +135,9 @@ func TestBatchWithMaxRecordBytesCutsToTheReceiversLimit(t *testing.T) {
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			exp := &limitExporter{limit: limit}
+			reports := &reportLog{}
 			opts := append([]BatchOption{WithMaxRetryBackoff(time.Millisecond),
-				WithMaxRetryElapsedTime(50 * time.Millisecond), WithBatchErrorHandler(func(error) {})}, c.opts...)
+				WithMaxRetryElapsedTime(50 * time.Millisecond), WithBatchErrorHandler(reports.handle)}, c.opts...)
 			b := NewBatch(exp, opts...)
 			emitWithBig(t, b, 600<<10, nil)
 			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
@@ -157,6 +158,8 @@ func TestBatchWithMaxRecordBytesCutsToTheReceiversLimit(t *testing.T) {
 			if c.want == 20 {
 				require.NoError(t, err)
 				assert.Zero(t, b.Dropped())
+				assert.Contains(t, reports.last(), "1 records over 262144 bytes (WithMaxRecordBytes) kept failing alone; each was cut",
+					"the report names the option's size")
 			} else {
 				require.Error(t, err, "the record given up is in the flush's error")
 				assert.EqualValues(t, 1, b.Dropped())

@@ -62,44 +62,52 @@ func (b *Batch) reportPendingLocked() {
 	b.reportCutsLocked()
 }
 
-func (b *Batch) reportDropsLocked() {
-	if n, events, _ := b.drops.take(); events > 0 {
-		b.reports = append(b.reports, fmt.Errorf("processor: %s: %w: %d records (queue of %d, policy %v)",
-			b.cfg.name, ErrDropped, n, b.cfg.maxQueue, b.cfg.policy))
+// reportLocked queues the report of what p holds, made by describe, if it
+// holds anything.
+func (b *Batch) reportLocked(p *pending, describe func(records, events int, last error) error) {
+	if n, events, last := p.take(); events > 0 {
+		b.reports = append(b.reports, describe(n, events, last))
 	}
+}
+
+func (b *Batch) reportDropsLocked() {
+	b.reportLocked(&b.drops, func(n, _ int, _ error) error {
+		return fmt.Errorf("processor: %s: %w: %d records (queue of %d, policy %v)",
+			b.cfg.name, ErrDropped, n, b.cfg.maxQueue, b.cfg.policy)
+	})
 }
 
 func (b *Batch) reportFailuresLocked() {
-	if n, events, last := b.failures.take(); events > 0 {
-		b.reports = append(b.reports, fmt.Errorf("processor: %s: %d exports of %d records in all failed, retrying; the last: %w",
-			b.cfg.name, events, n, last))
-	}
+	b.reportLocked(&b.failures, func(n, events int, last error) error {
+		return fmt.Errorf("processor: %s: %d exports of %d records in all failed, retrying; the last: %w",
+			b.cfg.name, events, n, last)
+	})
 }
 
 func (b *Batch) reportGiveUpsLocked() {
-	if n, events, last := b.giveUps.take(); events > 0 {
-		b.reports = append(b.reports, fmt.Errorf("processor: %s: %d records not exported: %w", b.cfg.name, n, last))
-	}
+	b.reportLocked(&b.giveUps, func(n, _ int, last error) error {
+		return fmt.Errorf("processor: %s: %d records not exported: %w", b.cfg.name, n, last)
+	})
 }
 
 func (b *Batch) reportRejectsLocked() {
-	if n, events, last := b.rejects.take(); events > 0 {
-		b.reports = append(b.reports, fmt.Errorf("processor: %s: %d records rejected by the receiver in %d partial successes, not retried; the last: %w",
-			b.cfg.name, n, events, last))
-	}
+	b.reportLocked(&b.rejects, func(n, events int, last error) error {
+		return fmt.Errorf("processor: %s: %d records rejected by the receiver in %d partial successes, not retried; the last: %w",
+			b.cfg.name, n, events, last)
+	})
 }
 
 func (b *Batch) reportRepairsLocked() {
-	if n, events, last := b.repairs.take(); events > 0 {
-		b.reports = append(b.reports, fmt.Errorf("processor: %s: %d records held strings that are not UTF-8, which OTLP forbids; "+
+	b.reportLocked(&b.repairs, func(n, _ int, last error) error {
+		return fmt.Errorf("processor: %s: %d records held strings that are not UTF-8, which OTLP forbids; "+
 			"after the export failed, their invalid bytes were replaced by U+FFFD and the records tried again; the last failure: %w",
-			b.cfg.name, n, last))
-	}
+			b.cfg.name, n, last)
+	})
 }
 
 func (b *Batch) reportCutsLocked() {
-	if n, events, last := b.cuts.take(); events > 0 {
-		b.reports = append(b.reports, fmt.Errorf("processor: %s: %d records over %d bytes kept failing alone; each was cut to fit (attribute %s) "+
-			"and tried again; the last failure: %w", b.cfg.name, n, encoding.MaxEntryBytes, encoding.TruncatedKey, last))
-	}
+	b.reportLocked(&b.cuts, func(n, _ int, last error) error {
+		return fmt.Errorf("processor: %s: %d records over %d bytes (WithMaxRecordBytes) kept failing alone; each was cut "+
+			"(attribute %s) and tried again; the last failure: %w", b.cfg.name, n, b.cfg.maxRecord, encoding.TruncatedKey, last)
+	})
 }

@@ -97,8 +97,8 @@ func (r *retrier) backoff(limit time.Duration) time.Duration {
 // cannot succeed however long Batch waits, and returns how many records it
 // repaired and cut: strings that are not UTF-8 are repaired
 // (batch_utf8.go); a lone record that has failed giveUpAttempts times and
-// is over WithMaxRecordBytes (1 MiB) is cut to fit (batch_cut.go). A second failure finds
-// nothing to amend and takes the usual retry path.
+// is over WithMaxRecordBytes (1 MiB) is cut to fit, once (batch_cut.go). A
+// second failure finds nothing to amend and takes the usual retry path.
 func (b *Batch) amend(part []sdklog.Record, rt *retrier) (repaired, cut int) {
 	if repaired = repairUTF8(part); repaired > 0 {
 		return repaired, 0
